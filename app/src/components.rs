@@ -1,0 +1,119 @@
+//! Form building blocks shared by every page: a labelled field with its own announced error,
+//! the form-level message, the notice banner, and a submit button that shows it is working.
+
+use crate::error::{AppError, Field};
+use crate::types::Notice;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+/// The error of an action's latest run, if it failed.
+pub fn latest_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    let value = action.value();
+    Signal::derive(move || value.get().and_then(Result::err))
+}
+
+/// A labelled input whose error appears under it and is announced by screen readers.
+#[component]
+pub fn TextField(
+    label: &'static str,
+    name: &'static str,
+    field: Field,
+    error: Signal<Option<AppError>>,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] inputmode: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional, into)] value: Option<Signal<String>>,
+) -> impl IntoView {
+    let error_id = format!("{name}-error");
+    let hint_id = hint.map(|_| format!("{name}-hint"));
+    let described_by = match &hint_id {
+        Some(hint_id) => format!("{hint_id} {error_id}"),
+        None => error_id.clone(),
+    };
+    let message = move || error.get().and_then(|error| error.message_for(field));
+    view! {
+        <div class="field">
+            <label for=name>{label}</label>
+            {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
+            <input
+                id=name
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                inputmode=inputmode
+                value=move || value.map(|value| value.get())
+                aria-invalid=move || if message().is_some() { "true" } else { "false" }
+                aria-describedby=described_by
+            />
+            <p class="field-error" id=error_id aria-live="polite">
+                {message}
+            </p>
+        </div>
+    }
+}
+
+/// The message for the whole form. With `all_errors`, field errors are shown here too (for forms
+/// whose fields are hidden, such as "Resend code").
+#[component]
+pub fn FormMessage(
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] all_errors: bool,
+) -> impl IntoView {
+    let message = move || {
+        error.get().and_then(|error| {
+            if all_errors {
+                Some(error.user_message())
+            } else {
+                error.form_message()
+            }
+        })
+    };
+    view! {
+        <div class="form-error" role="alert" aria-live="assertive">
+            {message}
+        </div>
+    }
+}
+
+/// The notice a page was sent with (`?notice=…`), such as the lock message.
+#[component]
+pub fn NoticeBanner(
+    notice: Signal<Option<Notice>>,
+    ending: Signal<Option<String>>,
+) -> impl IntoView {
+    let message = move || {
+        notice
+            .get()
+            .map(|notice| notice.message(ending.get().as_deref()))
+    };
+    view! {
+        <p class="notice" role="status" aria-live="polite">
+            {message}
+        </p>
+    }
+}
+
+/// A submit button that is disabled and relabelled while its action runs.
+#[component]
+pub fn SubmitButton(
+    label: &'static str,
+    pending_label: &'static str,
+    pending: Signal<bool>,
+    #[prop(default = "primary")] class: &'static str,
+) -> impl IntoView {
+    view! {
+        <button
+            type="submit"
+            class=class
+            disabled=move || pending.get()
+            aria-busy=move || if pending.get() { "true" } else { "false" }
+        >
+            {move || if pending.get() { pending_label } else { label }}
+        </button>
+    }
+}

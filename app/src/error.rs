@@ -1,0 +1,193 @@
+//! The one error type every server function returns, and all of its wording.
+//!
+//! Every variant is safe to show to the person at the keyboard: it never carries library text,
+//! and an unknown email and a wrong password share one variant so the two cannot be told apart.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{
+    codec::JsonEncoding,
+    error::{FromServerFnError, ServerFnErrorErr},
+};
+use std::fmt;
+
+/// A form field that an error can point at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Email,
+    Password,
+    PasswordConfirm,
+    Phone,
+    FirstName,
+    LastName,
+    Code,
+}
+
+/// A problem with one field, in words meant for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: Field,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: Field, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a request did not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum AppError {
+    /// One or more fields were missing or malformed; nothing was changed.
+    InvalidInput { fields: Vec<FieldError> },
+    /// The request body could not be read as the documented form (missing field, bad encoding).
+    MalformedRequest { detail: String },
+    /// The email and password do not match an account (also for unknown emails).
+    InvalidCredentials,
+    /// Signup with an email that already has an account.
+    EmailTaken,
+    /// The code is wrong, expired, already used, or was never issued.
+    InvalidCode,
+    /// The request needs a signed-in session and has none (or it expired).
+    NotSignedIn,
+    /// Something failed on the server; the details are in the server log.
+    Internal,
+}
+
+impl AppError {
+    pub fn field(field: Field, message: impl Into<String>) -> Self {
+        Self::InvalidInput {
+            fields: vec![FieldError::new(field, message)],
+        }
+    }
+
+    /// The message for one field, if this error points at it.
+    pub fn message_for(&self, field: Field) -> Option<String> {
+        match self {
+            Self::InvalidInput { fields } => fields
+                .iter()
+                .find(|error| error.field == field)
+                .map(|error| error.message.clone()),
+            _ => None,
+        }
+    }
+
+    /// The message for the whole form; `None` when the errors belong to fields.
+    pub fn form_message(&self) -> Option<String> {
+        match self {
+            Self::InvalidInput { .. } => None,
+            other => Some(other.user_message()),
+        }
+    }
+
+    /// What the person is told.
+    pub fn user_message(&self) -> String {
+        match self {
+            Self::InvalidInput { fields } => match fields.as_slice() {
+                [only] => only.message.clone(),
+                _ => "Some fields need your attention.".to_owned(),
+            },
+            Self::MalformedRequest { .. } => {
+                "The form could not be read. Reload the page and try again.".to_owned()
+            }
+            Self::InvalidCredentials => "The email or password is incorrect.".to_owned(),
+            Self::EmailTaken => {
+                "An account with this email already exists. Sign in, or reset your password."
+                    .to_owned()
+            }
+            Self::InvalidCode => {
+                "That code is wrong or has expired. Request a new code and try again.".to_owned()
+            }
+            Self::NotSignedIn => "Please sign in to continue.".to_owned(),
+            Self::Internal => {
+                "Something went wrong on our side. Please try again in a moment.".to_owned()
+            }
+        }
+    }
+
+    /// The HTTP status the error is answered with.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::InvalidInput { .. } | Self::MalformedRequest { .. } | Self::InvalidCode => 400,
+            Self::InvalidCredentials | Self::NotSignedIn => 401,
+            Self::EmailTaken => 409,
+            Self::Internal => 500,
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.user_message())
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(detail)
+            | ServerFnErrorErr::MissingArg(detail)
+            | ServerFnErrorErr::Deserialization(detail) => Self::MalformedRequest { detail },
+            ServerFnErrorErr::Serialization(detail) => Self::MalformedRequest { detail },
+            // Registration, request, response and middleware failures are the server's fault.
+            _ => Self::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_error_is_shown_by_its_field_and_not_as_a_form_message() {
+        let error = AppError::field(Field::Phone, "Enter a valid mobile number.");
+        assert_eq!(
+            error.message_for(Field::Phone).as_deref(),
+            Some("Enter a valid mobile number.")
+        );
+        assert_eq!(error.message_for(Field::Email), None);
+        assert_eq!(error.form_message(), None);
+    }
+
+    #[test]
+    fn errors_round_trip_through_their_json_encoding() {
+        let errors = [
+            AppError::field(Field::Code, "Enter the 6-digit code."),
+            AppError::InvalidCredentials,
+            AppError::InvalidCode,
+            AppError::MalformedRequest {
+                detail: "missing field `email`".to_owned(),
+            },
+        ];
+        for error in errors {
+            let decoded = AppError::de(error.ser());
+            assert_eq!(decoded, error);
+        }
+    }
+
+    #[test]
+    fn bad_arguments_are_a_client_error_never_a_server_error() {
+        let error = AppError::from_server_fn_error(ServerFnErrorErr::Args(
+            "missing field `email`".to_owned(),
+        ));
+        assert_eq!(error.status_code(), 400);
+    }
+
+    #[test]
+    fn unknown_email_and_wrong_password_read_the_same() {
+        // Both paths return this one variant; its wording must not hint at which happened.
+        let message = AppError::InvalidCredentials.user_message();
+        assert!(!message.to_lowercase().contains("no account"));
+        assert!(!message.to_lowercase().contains("not found"));
+    }
+}

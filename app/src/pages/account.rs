@@ -1,0 +1,65 @@
+//! The signed-in account: who you are, the phone on file (masked), the last sign-in, and logout.
+
+use crate::api::{me, Logout};
+use crate::error::AppError;
+use crate::types::{paths, AccountView};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let account = Resource::new(|| (), |_| me());
+    view! {
+        <Title text="Your account · Latchkey"/>
+        <Suspense fallback=|| view! { <section class="card"><p>"Loading…"</p></section> }>
+            {move || Suspend::new(async move {
+                match account.await {
+                    Ok(view) => view! { <AccountDetails account=view/> }.into_any(),
+                    Err(AppError::NotSignedIn) => view! { <Redirect path=paths::LOGIN/> }.into_any(),
+                    Err(error) => view! {
+                        <section class="card">
+                            <p class="form-error" role="alert">{error.user_message()}</p>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AccountDetails(account: AccountView) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let last_login = account
+        .last_login_at
+        .clone()
+        .unwrap_or_else(|| "Not yet".to_owned());
+    let previous_login = account
+        .previous_login_at
+        .clone()
+        .unwrap_or_else(|| "None: this is your first sign-in.".to_owned());
+    view! {
+        <section class="card">
+            <h1>"Hello, " {account.first_name.clone()}</h1>
+            <dl class="details">
+                <dt>"Name"</dt>
+                <dd>{format!("{} {}", account.first_name, account.last_name)}</dd>
+                <dt>"Email"</dt>
+                <dd>{account.email.clone()}</dd>
+                <dt>"Mobile phone"</dt>
+                <dd>{account.masked_phone.clone()}</dd>
+                <dt>"Last sign-in"</dt>
+                <dd>{last_login}</dd>
+                <dt>"Previous sign-in"</dt>
+                <dd>{previous_login}</dd>
+            </dl>
+            <ActionForm action=logout attr:novalidate="">
+                <button type="submit" class="secondary" disabled=move || logout.pending().get()>
+                    "Sign out"
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,182 @@
+//! The boundary between the server functions and the server: the `AccountService` trait (implemented
+//! in the `server` crate), what a request tells it, and the cookie plumbing the adapters share.
+//! Compiled only with the `ssr` feature, so none of it reaches the wasm build.
+
+use crate::error::AppError;
+use crate::types::{AccountView, CodeSent, PhoneEnding};
+use async_trait::async_trait;
+use axum::extract::ConnectInfo;
+use http::{header, request::Parts, HeaderMap, HeaderValue};
+use leptos::prelude::{expect_context, use_context};
+use leptos_axum::ResponseOptions;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "latchkey_session";
+
+/// Who is asking: what the server knows about the request besides its form fields.
+#[derive(Clone, Default)]
+pub struct RequestContext {
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+    /// The raw session token from the cookie, if one was sent.
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("client_ip", &self.client_ip)
+            .field("user_agent", &self.user_agent)
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// The signup form exactly as typed.
+#[derive(Clone)]
+pub struct SignupForm {
+    pub email: String,
+    pub password: String,
+    pub password_confirm: String,
+    pub phone: String,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// A session the service opened; the adapter sets `set_cookie` on the response.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    pub set_cookie: String,
+}
+
+/// The service's answer to a login attempt that was not an error.
+#[derive(Debug, Clone)]
+pub enum LoginResult {
+    SignedIn(OpenedSession),
+    Locked(PhoneEnding),
+}
+
+/// Every account flow, as the server functions call it. Implemented by the `server` crate and
+/// provided to Leptos as an `Arc<dyn AccountService>` context.
+#[async_trait]
+pub trait AccountService: Send + Sync + 'static {
+    async fn sign_up(
+        &self,
+        ctx: &RequestContext,
+        form: SignupForm,
+    ) -> Result<OpenedSession, AppError>;
+    async fn log_in(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+        password: &str,
+    ) -> Result<LoginResult, AppError>;
+    async fn unlock(&self, ctx: &RequestContext, email: &str, code: &str) -> Result<(), AppError>;
+    async fn resend_unlock_code(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+    ) -> Result<CodeSent, AppError>;
+    async fn request_password_reset(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+    ) -> Result<CodeSent, AppError>;
+    async fn reset_password(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+        code: &str,
+        new_password: &str,
+        new_password_confirm: &str,
+    ) -> Result<(), AppError>;
+    /// Ends the session in `ctx`, if any; returns the header value that clears the cookie.
+    async fn log_out(&self, ctx: &RequestContext) -> Result<String, AppError>;
+    async fn current_account(&self, ctx: &RequestContext) -> Result<AccountView, AppError>;
+}
+
+/// The service and the request context for the server function being run.
+pub async fn request_scope() -> Result<(Arc<dyn AccountService>, RequestContext), AppError> {
+    let Some(service) = use_context::<Arc<dyn AccountService>>() else {
+        tracing::error!("AccountService missing from the Leptos context");
+        return Err(AppError::Internal);
+    };
+    let parts = use_context::<Parts>();
+    let connect_info = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok();
+    let headers = parts.as_ref().map(|parts| &parts.headers);
+    let ctx = RequestContext {
+        client_ip: connect_info.map(|ConnectInfo(address)| address.ip()),
+        user_agent: headers
+            .and_then(|headers| headers.get(header::USER_AGENT))
+            .and_then(|value| value.to_str().ok())
+            .map(|value| value.chars().take(512).collect()),
+        session_token: headers.and_then(session_token_from),
+    };
+    Ok((service, ctx))
+}
+
+/// Finds the session token in the request's `Cookie` headers.
+pub fn session_token_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, token)| token.to_owned())
+        .filter(|token| !token.is_empty())
+}
+
+/// Adds a `Set-Cookie` header to the server function's response.
+pub fn set_cookie(value: &str) -> Result<(), AppError> {
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        tracing::error!("session cookie is not a valid header value");
+        AppError::Internal
+    })?;
+    expect_context::<ResponseOptions>().append_header(header::SET_COOKIE, value);
+    Ok(())
+}
+
+/// Sends the browser to `path` after the server function: a 302 for a plain form post, a
+/// client-side navigation once the wasm is loaded. API clients get a `Location` header.
+pub fn redirect(path: &str) {
+    // leptos_axum panics on a header value it cannot build; our paths are percent-encoded ASCII,
+    // but check anyway so that no input can ever reach that panic.
+    if HeaderValue::from_str(path).is_ok() {
+        leptos_axum::redirect(path);
+    } else {
+        tracing::error!("refusing to redirect to a path that is not a valid header value");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_token_is_found_among_other_cookies() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; latchkey_session=abc123; other=1"),
+        );
+        assert_eq!(session_token_from(&headers).as_deref(), Some("abc123"));
+    }
+
+    #[test]
+    fn an_empty_or_missing_session_cookie_is_no_token() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(session_token_from(&headers), None);
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("latchkey_session="),
+        );
+        assert_eq!(session_token_from(&headers), None);
+    }
+}

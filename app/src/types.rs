@@ -1,0 +1,228 @@
+//! Values shared by the server functions and the pages: what a response carries, and the
+//! page addresses (with their query strings) that one flow hands to the next.
+
+use serde::{Deserialize, Serialize};
+
+/// The last four digits of a phone number, the only part of it ever shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PhoneEnding(String);
+
+impl PhoneEnding {
+    /// Keeps the last four ASCII digits of `digits`; `None` when there are fewer than four.
+    pub fn from_digits(digits: &str) -> Option<Self> {
+        let only_digits: String = digits.chars().filter(char::is_ascii_digit).collect();
+        let start = only_digits.len().checked_sub(4)?;
+        Some(Self(only_digits[start..].to_owned()))
+    }
+
+    /// The last four digits of a stored number (left-padded with zeros in the theoretical case of
+    /// a number with fewer digits).
+    pub fn of_number(number: &str) -> Self {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        let start = digits.len().saturating_sub(4);
+        Self(format!("{:0>4}", &digits[start..]))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a correct email and password led to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum LoginOutcome {
+    /// A session was opened; its cookie is set on the response.
+    SignedIn,
+    /// The account is locked; a code went (or, while locked, already went) to the phone.
+    Locked { phone_ending: PhoneEnding },
+}
+
+/// Where a code was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSent {
+    pub phone_ending: PhoneEnding,
+}
+
+/// The signed-in account as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// Every digit but the last four replaced, e.g. `+•••••••1234`.
+    pub masked_phone: String,
+    /// When this account last signed in (normally the current session), UTC.
+    pub last_login_at: Option<String>,
+    /// The sign-in before that one, UTC; `None` until there have been two.
+    pub previous_login_at: Option<String>,
+}
+
+/// A one-line notice a page shows after another page sent the person there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Unlock page, right after the lock.
+    Locked,
+    /// Unlock or reset page, after "Resend code".
+    CodeResent,
+    /// Reset page, after "Forgot password?".
+    ResetCodeSent,
+    /// Login page, after a successful unlock.
+    Unlocked,
+    /// Login page, after a password reset.
+    PasswordChanged,
+    /// Login page, after logout.
+    SignedOut,
+}
+
+impl Notice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Locked => "locked",
+            Self::CodeResent => "code-resent",
+            Self::ResetCodeSent => "reset-code-sent",
+            Self::Unlocked => "unlocked",
+            Self::PasswordChanged => "password-changed",
+            Self::SignedOut => "signed-out",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        [
+            Self::Locked,
+            Self::CodeResent,
+            Self::ResetCodeSent,
+            Self::Unlocked,
+            Self::PasswordChanged,
+            Self::SignedOut,
+        ]
+        .into_iter()
+        .find(|notice| notice.as_str() == value)
+    }
+
+    /// The sentence shown; `ending` fills in "ending in 1234" where the notice mentions a phone.
+    pub fn message(self, ending: Option<&str>) -> String {
+        let phone = match ending {
+            Some(ending) => format!("the mobile number ending in {ending}"),
+            None => "the mobile number on file".to_owned(),
+        };
+        match self {
+            Self::Locked => format!(
+                "Your account is temporarily locked. We sent a verification code to {phone}."
+            ),
+            Self::CodeResent => format!("We sent a new code to {phone}."),
+            Self::ResetCodeSent => format!("We sent a verification code to {phone}."),
+            Self::Unlocked => "Your account is unlocked. Sign in with your password.".to_owned(),
+            Self::PasswordChanged => {
+                "Your password has been changed. Sign in with your new password.".to_owned()
+            }
+            Self::SignedOut => "You have been signed out.".to_owned(),
+        }
+    }
+}
+
+/// Page addresses, built in one place so every link and redirect agrees.
+pub mod paths {
+    use super::{Notice, PhoneEnding};
+
+    pub const ACCOUNT: &str = "/account";
+    pub const LOGIN: &str = "/login";
+    pub const SIGNUP: &str = "/signup";
+    pub const UNLOCK: &str = "/unlock";
+    pub const FORGOT_PASSWORD: &str = "/forgot-password";
+    pub const RESET_PASSWORD: &str = "/reset-password";
+
+    pub fn login(email: Option<&str>, notice: Option<Notice>) -> String {
+        with_query(LOGIN, email, None, notice)
+    }
+
+    pub fn unlock(email: &str, ending: &PhoneEnding, notice: Notice) -> String {
+        with_query(UNLOCK, Some(email), Some(ending), Some(notice))
+    }
+
+    pub fn reset_password(email: &str, ending: &PhoneEnding, notice: Notice) -> String {
+        with_query(RESET_PASSWORD, Some(email), Some(ending), Some(notice))
+    }
+
+    fn with_query(
+        path: &str,
+        email: Option<&str>,
+        ending: Option<&PhoneEnding>,
+        notice: Option<Notice>,
+    ) -> String {
+        let pairs: Vec<String> = [
+            email.map(|email| format!("email={}", encode_component(email))),
+            ending.map(|ending| format!("ending={}", ending.as_str())),
+            notice.map(|notice| format!("notice={}", notice.as_str())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if pairs.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{}", pairs.join("&"))
+        }
+    }
+
+    /// Percent-encodes everything but RFC 3986 unreserved characters.
+    pub fn encode_component(value: &str) -> String {
+        let mut encoded = String::with_capacity(value.len());
+        for byte in value.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    encoded.push(byte as char)
+                }
+                other => encoded.push_str(&format!("%{other:02X}")),
+            }
+        }
+        encoded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phone_ending_keeps_only_the_last_four_digits() {
+        let ending = PhoneEnding::from_digits("+14155551234").expect("enough digits");
+        assert_eq!(ending.as_str(), "1234");
+        assert_eq!(PhoneEnding::from_digits("+123"), None);
+    }
+
+    #[test]
+    fn the_lock_notice_reads_exactly_as_specified() {
+        assert_eq!(
+            Notice::Locked.message(Some("1234")),
+            "Your account is temporarily locked. We sent a verification code to the mobile \
+             number ending in 1234."
+        );
+    }
+
+    #[test]
+    fn every_notice_survives_the_query_string() {
+        for notice in [
+            Notice::Locked,
+            Notice::CodeResent,
+            Notice::ResetCodeSent,
+            Notice::Unlocked,
+            Notice::PasswordChanged,
+            Notice::SignedOut,
+        ] {
+            assert_eq!(Notice::parse(notice.as_str()), Some(notice));
+        }
+        assert_eq!(Notice::parse("<script>"), None);
+    }
+
+    #[test]
+    fn emails_are_percent_encoded_in_page_addresses() {
+        let ending = PhoneEnding::from_digits("5551234").expect("enough digits");
+        assert_eq!(
+            paths::unlock("a+b@example.com", &ending, Notice::Locked),
+            "/unlock?email=a%2Bb%40example.com&ending=1234&notice=locked"
+        );
+        assert_eq!(paths::login(None, None), "/login");
+    }
+}

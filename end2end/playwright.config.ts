@@ -1,0 +1,72 @@
+import { defineConfig, devices } from "@playwright/test";
+import * as path from "node:path";
+
+// Two servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
+// file: the main one with the default settings, and one whose codes expire after 5 seconds for
+// the expired-code path. Playwright starts them, waits for /healthz, and stops them afterwards.
+const root = path.resolve(__dirname, "..");
+const runDir = path.join(root, "target", "e2e");
+
+export const MAIN_URL = "http://127.0.0.1:3100";
+export const SHORT_TTL_URL = "http://127.0.0.1:3101";
+
+function server(name: string, url: string, env: Record<string, string>) {
+  const dir = path.join(runDir, name);
+  return {
+    command: `rm -rf '${dir}' && mkdir -p '${dir}' && exec ./target/debug/server`,
+    cwd: root,
+    url: `${url}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    env: {
+      LISTEN_ADDR: url.replace("http://", ""),
+      DATABASE_URL: `sqlite://${dir}/latchkey.db`,
+      SERVER_SECRET_FILE: `${dir}/server-secret`,
+      SMS_PROVIDER: "outbox",
+      LEPTOS_SITE_ROOT: "target/site",
+      RUST_LOG: "warn",
+      ...env,
+    },
+  };
+}
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: true,
+  workers: 2,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: MAIN_URL,
+    trace: "retain-on-failure",
+  },
+  projects: [
+    {
+      name: "chromium",
+      use: {
+        ...devices["Desktop Chrome"],
+        launchOptions: {
+          executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+          args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+          ],
+        },
+      },
+    },
+  ],
+  webServer: [
+    server("main", MAIN_URL, {}),
+    server("short-ttl", SHORT_TTL_URL, { CODE_TTL: "5s" }),
+  ],
+});

@@ -1,0 +1,24 @@
+import { expect, test } from "@playwright/test";
+import { BAD_CODE, latestCode, lockAccount, newUser, signOut, signUp } from "./helpers";
+import { SHORT_TTL_URL } from "../playwright.config";
+
+// This server's codes expire after 5 seconds (CODE_TTL=5s).
+test.use({ baseURL: SHORT_TTL_URL });
+
+test("an expired code is refused and a new one can be requested", async ({ page, request }) => {
+  const user = newUser("expired");
+  await signUp(page, user);
+  await signOut(page);
+  await lockAccount(page, user);
+  const { code, id } = await latestCode(request, user.phoneE164, "unlock", { baseURL: SHORT_TTL_URL });
+
+  // Let the code outlive its 5-second lifetime on the server's real clock.
+  await page.waitForTimeout(6_000);
+  await page.getByLabel("Verification code").fill(code);
+  await page.getByRole("button", { name: "Unlock account" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: BAD_CODE })).toBeVisible();
+
+  await page.getByRole("button", { name: "Resend code" }).click();
+  await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
+  await latestCode(request, user.phoneE164, "unlock", { newerThan: id, baseURL: SHORT_TTL_URL });
+});

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test: unit and black-box tests (real server, real SQLite files, real HTTP), then the
+# Playwright suite in Debian's Chromium against the built server. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --tests
+export PATH="$HOME/.cargo/bin:$PATH"
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+step "Checking formatting"
+cargo fmt --all --check
+
+step "Building the site (server binary, wasm, CSS)"
+cargo leptos build
+
+step "Unit and black-box tests"
+cargo test -p app -p server --features app/ssr
+
+step "Playwright tests (Chromium: ${CHROMIUM_PATH:-/usr/bin/chromium})"
+(cd end2end && npx playwright test)

@@ -1,0 +1,296 @@
+//! Configuration from environment variables (and a `.env` file, loaded by `main`). Every knob has
+//! a default; a bad value stops startup with a message naming the variable.
+
+use crate::domain::PhoneRegion;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: where the data lives.
+    pub database_url: String,
+    /// `SERVER_SECRET`: hex or base64, at least 32 bytes; when absent, `SERVER_SECRET_FILE` is
+    /// read, or generated on first start.
+    pub server_secret: Option<String>,
+    pub server_secret_file: PathBuf,
+    /// `SMS_PROVIDER`: who delivers codes.
+    pub sms_provider: SmsProviderKind,
+    /// `LOCKOUT_THRESHOLD`: consecutive failed sign-ins that lock an account.
+    pub lockout_threshold: u32,
+    /// `CODE_LENGTH`: digits per code.
+    pub code_length: u8,
+    /// `CODE_TTL`: how long a code works.
+    pub code_ttl: Duration,
+    /// `CODE_MAX_TRIES`: wrong entries a code survives (1: the first wrong entry ends it).
+    pub code_max_tries: u32,
+    /// `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`.
+    pub session_idle_timeout: Duration,
+    pub session_absolute_timeout: Duration,
+    /// `DEFAULT_PHONE_REGION`: the country assumed for numbers without a country code.
+    pub default_phone_region: PhoneRegion,
+    /// `LISTEN_ADDR`: the address the server binds.
+    pub listen_addr: SocketAddr,
+    /// `PUBLIC_URL`: where people reach the server; HTTPS here makes cookies `Secure`.
+    pub public_url: String,
+    /// `PRODUCT_NAME`: the name at the start of every message.
+    pub product_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsProviderKind {
+    /// Stores messages in the database and shows them at /dev/outbox.
+    Outbox,
+}
+
+/// A setting that could not be used; says which variable and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration error in {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup` (a variable name to its value, if set).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+        };
+
+        let listen_addr = match get("LISTEN_ADDR").or_else(|| get("LEPTOS_SITE_ADDR")) {
+            Some(value) => value.parse().map_err(|_| {
+                invalid(
+                    "LISTEN_ADDR",
+                    format!("`{value}` is not an address like 127.0.0.1:3000"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+        let public_url = get("PUBLIC_URL")
+            .unwrap_or_else(|| format!("http://{listen_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://"))
+            || host_of(&public_url).is_empty()
+        {
+            return Err(invalid(
+                "PUBLIC_URL",
+                format!("`{public_url}` must be an http:// or https:// URL"),
+            ));
+        }
+
+        let sms_provider = match get("SMS_PROVIDER").as_deref().unwrap_or("outbox") {
+            "outbox" => SmsProviderKind::Outbox,
+            other => {
+                return Err(invalid(
+                    "SMS_PROVIDER",
+                    format!("`{other}` is not a provider this build can use; supported: outbox"),
+                ))
+            }
+        };
+
+        let default_phone_region = {
+            let value = get("DEFAULT_PHONE_REGION").unwrap_or_else(|| "US".to_owned());
+            PhoneRegion::parse(&value).ok_or_else(|| {
+                invalid(
+                    "DEFAULT_PHONE_REGION",
+                    format!("`{value}` is not a two-letter country code such as US or GB"),
+                )
+            })?
+        };
+
+        let session_idle_timeout = duration(&get, "SESSION_IDLE_TIMEOUT", Duration::hours(1))?;
+        let session_absolute_timeout =
+            duration(&get, "SESSION_ABSOLUTE_TIMEOUT", Duration::hours(12))?;
+        if session_idle_timeout > session_absolute_timeout {
+            return Err(invalid(
+                "SESSION_IDLE_TIMEOUT",
+                "must not be longer than SESSION_ABSOLUTE_TIMEOUT",
+            ));
+        }
+
+        Ok(Self {
+            database_url: get("DATABASE_URL")
+                .unwrap_or_else(|| "sqlite://data/latchkey.db".to_owned()),
+            server_secret: get("SERVER_SECRET"),
+            server_secret_file: get("SERVER_SECRET_FILE")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("data/server-secret")),
+            sms_provider,
+            lockout_threshold: number(&get, "LOCKOUT_THRESHOLD", 3, 1..=100)?,
+            code_length: number(&get, "CODE_LENGTH", 6, 4..=10)?,
+            code_ttl: duration(&get, "CODE_TTL", Duration::hours(1))?,
+            code_max_tries: number(&get, "CODE_MAX_TRIES", 1, 1..=10)?,
+            session_idle_timeout,
+            session_absolute_timeout,
+            default_phone_region,
+            listen_addr,
+            public_url,
+            product_name: get("PRODUCT_NAME").unwrap_or_else(|| "Latchkey".to_owned()),
+        })
+    }
+
+    /// Whether the public URL is HTTPS (cookies are then `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The public URL's host, for the origin-bound line of messages.
+    pub fn public_host(&self) -> &str {
+        host_of(&self.public_url)
+    }
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host_and_port = authority.rsplit('@').next().unwrap_or(authority);
+    if host_and_port.starts_with('[') {
+        return host_and_port
+            .split(']')
+            .next()
+            .map(|host| host.trim_start_matches('['))
+            .unwrap_or(host_and_port);
+    }
+    host_and_port.split(':').next().unwrap_or(host_and_port)
+}
+
+fn number<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(value) = get(variable) else {
+        return Ok(default);
+    };
+    match value.parse::<T>() {
+        Ok(parsed) if range.contains(&parsed) => Ok(parsed),
+        _ => Err(invalid(
+            variable,
+            format!(
+                "`{value}` must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
+fn duration(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(value) = get(variable) else {
+        return Ok(default);
+    };
+    let parsed = if value.chars().all(|c| c.is_ascii_digit()) {
+        value
+            .parse::<u64>()
+            .ok()
+            .map(std::time::Duration::from_secs)
+    } else {
+        humantime::parse_duration(&value).ok()
+    };
+    match parsed.and_then(|parsed| Duration::try_from(parsed).ok()) {
+        Some(parsed) if parsed >= Duration::seconds(1) && parsed <= Duration::days(365) => {
+            Ok(parsed)
+        }
+        _ => Err(invalid(
+            variable,
+            format!("`{value}` must be a duration from 1s to 365d, such as 3600, 90s, 10m or 1h"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn every_setting_has_a_default() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.database_url, "sqlite://data/latchkey.db");
+        assert_eq!(config.lockout_threshold, 3);
+        assert_eq!(config.code_length, 6);
+        assert_eq!(config.code_ttl, Duration::hours(1));
+        assert_eq!(config.code_max_tries, 1);
+        assert_eq!(config.sms_provider, SmsProviderKind::Outbox);
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.public_url, "http://127.0.0.1:3000");
+        assert_eq!(config.public_host(), "127.0.0.1");
+        assert!(!config.is_https());
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        assert_eq!(
+            config(&[("CODE_TTL", "600")]).map(|c| c.code_ttl),
+            Ok(Duration::minutes(10))
+        );
+        assert_eq!(
+            config(&[("CODE_TTL", "10m")]).map(|c| c.code_ttl),
+            Ok(Duration::minutes(10))
+        );
+        assert_eq!(
+            config(&[("CODE_TTL", "2h")]).map(|c| c.code_ttl),
+            Ok(Duration::hours(2))
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (variable, value) in [
+            ("LOCKOUT_THRESHOLD", "0"),
+            ("LOCKOUT_THRESHOLD", "three"),
+            ("CODE_LENGTH", "3"),
+            ("CODE_TTL", "soon"),
+            ("CODE_MAX_TRIES", "-1"),
+            ("DEFAULT_PHONE_REGION", "Narnia"),
+            ("LISTEN_ADDR", "localhost"),
+            ("PUBLIC_URL", "ftp://example.com"),
+            ("SMS_PROVIDER", "carrier-pigeon"),
+            ("SESSION_IDLE_TIMEOUT", "0"),
+        ] {
+            let error = config(&[(variable, value)]).expect_err(value);
+            assert_eq!(error.variable, variable, "{error}");
+            assert!(error.to_string().contains(variable));
+        }
+    }
+
+    #[test]
+    fn https_public_urls_make_cookies_secure() {
+        let config = config(&[("PUBLIC_URL", "https://auth.example.com/")]).expect("valid");
+        assert!(config.is_https());
+        assert_eq!(config.public_host(), "auth.example.com");
+        assert_eq!(config.public_url, "https://auth.example.com");
+    }
+}

@@ -1,0 +1,12 @@
+//! The Latchkey server: configuration, the account rules and the service that applies them,
+//! storage, SMS delivery, and the HTTP surface. `main.rs` only wires these together.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod sms;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,56 @@
+//! Text-message delivery. `SmsSender` is the boundary every provider implements; `worker` drains
+//! the durable queue through it; `outbox` is the development sender that needs no account.
+
+pub mod outbox;
+pub mod templates;
+pub mod worker;
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// One message to hand to a provider.
+#[derive(Debug, Clone)]
+pub struct OutgoingSms {
+    /// The queue row's id.
+    pub id: i64,
+    /// E.164.
+    pub to: String,
+    pub body: String,
+    pub purpose: String,
+}
+
+/// What a provider answered for an accepted message.
+#[derive(Debug, Clone, Default)]
+pub struct SentReceipt {
+    pub provider_message_id: Option<String>,
+}
+
+/// Why a provider did not take a message. The variant decides what the queue does next.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    /// The number cannot receive messages: fail for good.
+    #[error("invalid recipient: {0}")]
+    InvalidRecipient(String),
+    /// Credentials or configuration were refused: fail for good and tell the operator.
+    #[error("rejected by the provider: {0}")]
+    Rejected(String),
+    /// Too many requests: retry, after `retry_after` when the provider said.
+    #[error("rate limited by the provider")]
+    RateLimited { retry_after: Option<Duration> },
+    /// A 5xx, a timeout or a connection error: retry.
+    #[error("transient failure: {0}")]
+    Transient(String),
+}
+
+impl SendError {
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, Self::InvalidRecipient(_) | Self::Rejected(_))
+    }
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync + 'static {
+    /// The provider's name as configured (`outbox`, `twilio`, …); recorded on each message.
+    fn name(&self) -> &'static str;
+    async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError>;
+}

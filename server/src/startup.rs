@@ -1,0 +1,226 @@
+//! Building and running the application: configuration in, a bound listener and a running delivery
+//! worker out. Tests build it on port 0 with a manual clock.
+
+use crate::auth::codes::{CodeHasher, CodePolicy};
+use crate::auth::lockout::LockoutPolicy;
+use crate::auth::password_hasher::PasswordHasher;
+use crate::auth::secret::{self, SecretSource};
+use crate::auth::service::LatchkeyService;
+use crate::auth::sessions::SessionPolicy;
+use crate::clock::Clock;
+use crate::config::{Config, SmsProviderKind};
+use crate::sms::outbox::OutboxSender;
+use crate::sms::templates::MessageTemplates;
+use crate::sms::worker::{DeliveryWorker, RetryPolicy};
+use crate::sms::SmsSender;
+use crate::store::Store;
+use crate::web::{self, WebState};
+use anyhow::Context;
+use leptos::prelude::LeptosOptions;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+/// How often the worker looks for due retries when nothing wakes it.
+const WORKER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+    worker: DeliveryWorker,
+    address: SocketAddr,
+}
+
+impl Application {
+    pub async fn build(
+        config: Config,
+        leptos_options: LeptosOptions,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        ensure_sqlite_directory(&config.database_url)?;
+        let store = Store::connect(&config.database_url).await?;
+
+        let (server_secret, source) =
+            secret::load_or_create(config.server_secret.as_deref(), &config.server_secret_file)?;
+        match source {
+            SecretSource::Generated(path) => tracing::warn!(
+                "no SERVER_SECRET set: generated a new server secret and saved it to {}; keep \
+                 this file (codes and decoys depend on it) and back it up with the database",
+                path.display()
+            ),
+            SecretSource::File(path) => {
+                tracing::info!("server secret read from {}", path.display())
+            }
+            SecretSource::Environment => tracing::info!("server secret read from SERVER_SECRET"),
+        }
+
+        let cores = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2);
+        let delivery = Arc::new(Notify::new());
+        let service = LatchkeyService {
+            store: store.clone(),
+            passwords: PasswordHasher::new(cores)?,
+            code_hasher: CodeHasher::new(server_secret.clone()),
+            code_policy: CodePolicy {
+                length: config.code_length,
+                lifetime: config.code_ttl,
+                max_tries: config.code_max_tries,
+            },
+            lockout: LockoutPolicy::new(config.lockout_threshold),
+            sessions: SessionPolicy {
+                idle_timeout: config.session_idle_timeout,
+                absolute_timeout: config.session_absolute_timeout,
+                secure_cookie: config.is_https(),
+            },
+            templates: MessageTemplates::new(
+                config.product_name.clone(),
+                config.public_host(),
+                config.code_ttl,
+            ),
+            secret: server_secret,
+            phone_region: config.default_phone_region,
+            clock: Arc::clone(&clock),
+            delivery: Arc::clone(&delivery),
+        };
+
+        let sender: Arc<dyn SmsSender> = match config.sms_provider {
+            SmsProviderKind::Outbox => {
+                tracing::warn!(
+                    "SMS_PROVIDER=outbox: messages are not sent to phones; read them at {}/dev/outbox",
+                    config.public_url
+                );
+                Arc::new(OutboxSender::new(
+                    store.clone(),
+                    Arc::clone(&clock),
+                    format!("{}/dev/outbox", config.public_url),
+                ))
+            }
+        };
+        let worker = DeliveryWorker::new(
+            store.clone(),
+            sender,
+            Arc::clone(&clock),
+            RetryPolicy::default(),
+            delivery,
+        );
+
+        let router = web::router(WebState {
+            leptos_options,
+            service: Arc::new(service),
+            store: store.clone(),
+            dev_outbox: config.sms_provider == SmsProviderKind::Outbox,
+        });
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("could not listen on {} (LISTEN_ADDR)", config.listen_addr))?;
+        let address = listener
+            .local_addr()
+            .context("the listener has no address")?;
+        Ok(Self {
+            listener,
+            router,
+            store,
+            worker,
+            address,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// The delivery worker, for tests that send queued messages on demand.
+    pub fn delivery_worker(&self) -> DeliveryWorker {
+        self.worker.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests and stops the worker.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_worker, worker_stopped) = watch::channel(false);
+        let worker = tokio::spawn(
+            self.worker
+                .clone()
+                .run_until_stopped(worker_stopped, WORKER_POLL),
+        );
+        tracing::info!("listening on http://{}", self.address);
+        let served = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the HTTP server failed");
+        let _ = stop_worker.send(true);
+        let _ = worker.await;
+        self.store.close().await;
+        served
+    }
+}
+
+/// Creates the directory of a `sqlite://` file URL, so a fresh checkout just works.
+fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
+    let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Ok(());
+    };
+    let path = path.split('?').next().unwrap_or(path);
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent).with_context(|| {
+            format!(
+                "could not create the database directory {}",
+                parent.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

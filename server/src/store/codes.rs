@@ -1,0 +1,97 @@
+//! One-time code rows: one per account and purpose.
+
+use super::Store;
+use crate::auth::codes::{ActiveCode, CodeHash, IssuedCode};
+use crate::clock::{from_unix_millis, unix_millis};
+use crate::domain::CodePurpose;
+use anyhow::Context;
+use sqlx::{Row, SqliteConnection};
+use time::OffsetDateTime;
+
+impl Store {
+    /// Stores `issued`, replacing any live code for the same account and purpose.
+    pub async fn replace_code(
+        conn: &mut SqliteConnection,
+        account_id: i64,
+        purpose: CodePurpose,
+        issued: &IssuedCode,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO verification_codes (account_id, purpose, code_hash, tries_left, created_at, \
+             expires_at) VALUES (?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (account_id, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
+             tries_left = excluded.tries_left, created_at = excluded.created_at, \
+             expires_at = excluded.expires_at",
+        )
+        .bind(account_id)
+        .bind(purpose.as_str())
+        .bind(issued.hash.0.as_slice())
+        .bind(i64::from(issued.tries_left))
+        .bind(unix_millis(now))
+        .bind(unix_millis(issued.expires_at))
+        .execute(conn)
+        .await
+        .context("could not store the code")?;
+        Ok(())
+    }
+
+    pub async fn active_code(
+        conn: &mut SqliteConnection,
+        account_id: i64,
+        purpose: CodePurpose,
+    ) -> anyhow::Result<Option<ActiveCode>> {
+        let row = sqlx::query(
+            "SELECT code_hash, tries_left, expires_at FROM verification_codes \
+             WHERE account_id = ? AND purpose = ?",
+        )
+        .bind(account_id)
+        .bind(purpose.as_str())
+        .fetch_optional(conn)
+        .await
+        .context("could not read the code")?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Vec<u8> = row.try_get("code_hash")?;
+        let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+            anyhow::bail!("a stored code hash is not 32 bytes");
+        };
+        let tries_left: i64 = row.try_get("tries_left")?;
+        Ok(Some(ActiveCode {
+            hash: CodeHash(hash),
+            expires_at: from_unix_millis(row.try_get("expires_at")?),
+            tries_left: u32::try_from(tries_left).unwrap_or(0),
+        }))
+    }
+
+    pub async fn set_code_tries_left(
+        conn: &mut SqliteConnection,
+        account_id: i64,
+        purpose: CodePurpose,
+        tries_left: u32,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE verification_codes SET tries_left = ? WHERE account_id = ? AND purpose = ?",
+        )
+        .bind(i64::from(tries_left))
+        .bind(account_id)
+        .bind(purpose.as_str())
+        .execute(conn)
+        .await
+        .context("could not count the wrong code")?;
+        Ok(())
+    }
+
+    pub async fn delete_code(
+        conn: &mut SqliteConnection,
+        account_id: i64,
+        purpose: CodePurpose,
+    ) -> anyhow::Result<()> {
+        sqlx::query("DELETE FROM verification_codes WHERE account_id = ? AND purpose = ?")
+            .bind(account_id)
+            .bind(purpose.as_str())
+            .execute(conn)
+            .await
+            .context("could not delete the code")?;
+        Ok(())
+    }
+}

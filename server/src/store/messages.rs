@@ -1,0 +1,207 @@
+//! The SMS delivery queue and the development outbox.
+
+use super::Store;
+use crate::clock::{from_unix_millis, unix_millis};
+use anyhow::Context;
+use sqlx::{Row, SqliteConnection};
+use time::{Duration, OffsetDateTime};
+
+pub struct NewMessage<'a> {
+    pub account_id: Option<i64>,
+    pub to_phone: &'a str,
+    pub body: &'a str,
+    pub purpose: &'a str,
+}
+
+/// A message the worker has claimed (status `sending`, leased until `lease` runs out).
+#[derive(Debug, Clone)]
+pub struct ClaimedMessage {
+    pub id: i64,
+    pub to_phone: String,
+    pub body: String,
+    pub purpose: String,
+    /// Including this one.
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub to_phone: String,
+    pub body: String,
+    pub purpose: String,
+    pub created_at: OffsetDateTime,
+}
+
+impl Store {
+    /// Queues a message; part of the caller's transaction.
+    pub async fn enqueue_message(
+        conn: &mut SqliteConnection,
+        message: NewMessage<'_>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<i64> {
+        let done = sqlx::query(
+            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, status, created_at, \
+             updated_at, next_attempt_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+        )
+        .bind(message.account_id)
+        .bind(message.to_phone)
+        .bind(message.body)
+        .bind(message.purpose)
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .execute(conn)
+        .await
+        .context("could not queue the message")?;
+        Ok(done.last_insert_rowid())
+    }
+
+    /// Atomically takes the next due message: a queued one whose time has come, or a `sending` one
+    /// whose lease ran out (its worker died). One statement, so two workers never take the same.
+    pub async fn claim_next_message(
+        &self,
+        now: OffsetDateTime,
+        lease: Duration,
+    ) -> anyhow::Result<Option<ClaimedMessage>> {
+        let row = sqlx::query(
+            "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
+             next_attempt_at = ?, updated_at = ? \
+             WHERE id = (SELECT id FROM sms_messages \
+                         WHERE status IN ('queued', 'sending') AND next_attempt_at <= ? \
+                         ORDER BY next_attempt_at, id LIMIT 1) \
+             RETURNING id, to_phone, body, purpose, attempts",
+        )
+        .bind(unix_millis(now + lease))
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .fetch_optional(self.pool())
+        .await
+        .context("could not claim a queued message")?;
+        let Some(row) = row else { return Ok(None) };
+        let attempts: i64 = row.try_get("attempts")?;
+        Ok(Some(ClaimedMessage {
+            id: row.try_get("id")?,
+            to_phone: row.try_get("to_phone")?,
+            body: row
+                .try_get::<Option<String>, _>("body")?
+                .unwrap_or_default(),
+            purpose: row.try_get("purpose")?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        }))
+    }
+
+    pub async fn mark_message_sent(
+        &self,
+        id: i64,
+        provider: &str,
+        provider_message_id: Option<&str>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sms_messages SET status = 'sent', body = NULL, provider = ?, \
+             provider_message_id = ?, last_error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(provider)
+        .bind(provider_message_id)
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .context("could not mark the message sent")?;
+        Ok(())
+    }
+
+    pub async fn schedule_message_retry(
+        &self,
+        id: i64,
+        provider: &str,
+        error: &str,
+        at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sms_messages SET status = 'queued', provider = ?, last_error = ?, \
+             next_attempt_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(provider)
+        .bind(error)
+        .bind(unix_millis(at))
+        .bind(unix_millis(now))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .context("could not reschedule the message")?;
+        Ok(())
+    }
+
+    pub async fn mark_message_failed(
+        &self,
+        id: i64,
+        provider: &str,
+        error: &str,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sms_messages SET status = 'failed', body = NULL, provider = ?, last_error = ?, \
+             updated_at = ? WHERE id = ?",
+        )
+        .bind(provider)
+        .bind(error)
+        .bind(unix_millis(now))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .context("could not mark the message failed")?;
+        Ok(())
+    }
+
+    /// Records a message "sent" through the development outbox.
+    pub async fn insert_outbox_entry(
+        &self,
+        message_id: i64,
+        to_phone: &str,
+        body: &str,
+        purpose: &str,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<i64> {
+        let done = sqlx::query(
+            "INSERT INTO dev_outbox (message_id, to_phone, body, purpose, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(message_id)
+        .bind(to_phone)
+        .bind(body)
+        .bind(purpose)
+        .bind(unix_millis(now))
+        .execute(self.pool())
+        .await
+        .context("could not write to the development outbox")?;
+        Ok(done.last_insert_rowid())
+    }
+
+    /// The newest outbox entries first.
+    pub async fn outbox_entries(&self, limit: u32) -> anyhow::Result<Vec<OutboxEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, to_phone, body, purpose, created_at FROM dev_outbox \
+             ORDER BY id DESC LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .context("could not read the development outbox")?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutboxEntry {
+                    id: row.try_get("id")?,
+                    to_phone: row.try_get("to_phone")?,
+                    body: row.try_get("body")?,
+                    purpose: row.try_get("purpose")?,
+                    created_at: from_unix_millis(row.try_get("created_at")?),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("could not read an outbox row")
+    }
+}

@@ -1,0 +1,62 @@
+//! Middleware on every response: request spans, security headers, and the HTTP status of server
+//! function errors (which leave server_fn as 500; the status belongs to the `AppError` inside).
+
+use app::error::AppError;
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The header server_fn puts on its error responses.
+const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
+/// Error bodies are small JSON; anything bigger is left alone.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Gives a server function's error response the status its `AppError` calls for (400, 401, …).
+pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Some(status) = serde_json::from_slice::<AppError>(&bytes)
+        .ok()
+        .and_then(|error| StatusCode::from_u16(error.status_code()).ok())
+    {
+        parts.status = status;
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Headers that cost nothing and close common holes.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Same-origin requests keep the full Referer: plain form posts are redirected back with it.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// One span per request, carrying a request id, so every log line of a request can be found.
+pub fn request_span(request: &Request<Body>) -> tracing::Span {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+}

@@ -1,0 +1,58 @@
+//! The HTTP surface: Leptos pages and server functions, the development outbox, health checks,
+//! and the middleware every response passes through.
+
+mod dev_outbox;
+mod health;
+mod middleware;
+
+use crate::store::Store;
+use app::ssr::AccountService;
+use app::{shell, App};
+use axum::Router;
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// Request bodies larger than this are refused with 413 before any handler reads them. Large
+/// enough that a form with a 1 MB field still reaches validation and gets a field error.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+pub struct WebState {
+    pub leptos_options: LeptosOptions,
+    pub service: Arc<dyn AccountService>,
+    pub store: Store,
+    /// Serve /dev/outbox (only when the outbox is the SMS provider).
+    pub dev_outbox: bool,
+}
+
+pub fn router(state: WebState) -> Router {
+    let routes = generate_route_list(App);
+    let service = Arc::clone(&state.service);
+    let provide_service = move || provide_context(Arc::clone(&service));
+    let leptos_options = state.leptos_options.clone();
+    let pages = Router::new()
+        .leptos_routes_with_context(&leptos_options, routes, provide_service, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(leptos_options);
+
+    let mut router = pages.merge(health::routes(state.store.clone()));
+    if state.dev_outbox {
+        router = router.merge(dev_outbox::routes(state.store.clone()));
+    }
+    router
+        .layer(axum::middleware::from_fn(
+            middleware::server_fn_error_status,
+        ))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(middleware::request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+}

@@ -1,0 +1,225 @@
+//! `spawn_app()` and the requests the tests share.
+
+use leptos::prelude::LeptosOptions;
+use reqwest::{redirect::Policy, Response, StatusCode};
+use serde_json::Value;
+use server::clock::{Clock, ManualClock};
+use server::config::Config;
+use server::sms::worker::DeliveryWorker;
+use server::startup::Application;
+use server::store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    /// Keeps cookies, like a browser.
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub store: Store,
+    pub worker: DeliveryWorker,
+    _data: tempfile::TempDir,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server with the given settings on top of the test defaults.
+pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
+    server::telemetry::init();
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let mut vars: HashMap<String, String> = HashMap::from([
+        (
+            "DATABASE_URL".to_owned(),
+            format!("sqlite://{}/latchkey.db", data.path().display()),
+        ),
+        ("SERVER_SECRET".to_owned(), "ab".repeat(32)),
+        ("LISTEN_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+    ]);
+    for (name, value) in settings {
+        vars.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test settings");
+    let leptos_options = LeptosOptions::builder().output_name("latchkey").build();
+    let clock = Arc::new(ManualClock::starting_now());
+    let application = Application::build(config, leptos_options, clock.clone() as Arc<dyn Clock>)
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let store = application.store();
+    let worker = application.delivery_worker();
+    tokio::spawn(application.run_until(std::future::pending()));
+    TestApp {
+        address,
+        client: new_client(),
+        clock,
+        store,
+        worker,
+        _data: data,
+    }
+}
+
+/// A client with its own cookie jar (a second browser).
+pub fn new_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("a client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// POSTs a form to an API path as the wasm client does (JSON back, no redirect).
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.post_with(&self.client, path, form).await
+    }
+
+    pub async fn post_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(self.url(path))
+            .header("Accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("the request is answered")
+    }
+
+    /// Signs up a fresh account (and stays signed in as it).
+    pub async fn sign_up(&self, email: &str, phone: &str) {
+        let response = self
+            .post(
+                "/api/signup",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                    ("phone", phone),
+                    ("first_name", "Ada"),
+                    ("last_name", "Lovelace"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str) -> Response {
+        self.post("/api/login", &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// Fails `times` logins with a wrong password, with a fresh client so the caller's session
+    /// is untouched.
+    pub async fn fail_logins(&self, email: &str, times: usize) -> Vec<Response> {
+        let attacker = new_client();
+        let mut responses = Vec::new();
+        for _ in 0..times {
+            responses.push(
+                self.post_with(
+                    &attacker,
+                    "/api/login",
+                    &[("email", email), ("password", "wrong password")],
+                )
+                .await,
+            );
+        }
+        responses
+    }
+
+    /// Delivers whatever is queued, then returns the outbox (newest first).
+    pub async fn outbox(&self) -> Vec<Value> {
+        self.worker.drain().await.expect("the queue drains");
+        // The server's own worker may hold a message it claimed first: wait (bounded) for it.
+        for _ in 0..200 {
+            let pending = self
+                .count("SELECT COUNT(*) FROM sms_messages WHERE status IN ('queued', 'sending')")
+                .await;
+            if pending == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let response = self
+            .client
+            .get(self.url("/dev/outbox.json"))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("outbox JSON")
+    }
+
+    /// The code in the newest message to `phone_e164` for `purpose`.
+    pub async fn latest_code(&self, phone_e164: &str, purpose: &str) -> String {
+        let outbox = self.outbox().await;
+        let message = outbox
+            .iter()
+            .find(|entry| entry["to"] == phone_e164 && entry["purpose"] == purpose)
+            .unwrap_or_else(|| panic!("no {purpose} message to {phone_e164} in {outbox:?}"));
+        code_in(message["body"].as_str().unwrap_or_default())
+    }
+
+    pub async fn me(&self) -> Response {
+        self.client
+            .get(self.url("/api/me"))
+            .send()
+            .await
+            .expect("answered")
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(self.store.pool())
+            .await
+            .expect("a count")
+    }
+}
+
+/// The code from the origin-bound last line, `@host #123456`.
+pub fn code_in(body: &str) -> String {
+    body.rsplit('#')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// A different code of the same length.
+pub fn wrong_code(code: &str) -> String {
+    code.chars()
+        .map(|c| {
+            if c == '9' {
+                '0'
+            } else {
+                char::from(c as u8 + 1)
+            }
+        })
+        .collect()
+}
+
+pub async fn json(response: Response) -> Value {
+    response.json().await.expect("a JSON body")
+}
+
+pub async fn error_kind(response: Response) -> String {
+    json(response).await["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: each starts the real server on 127.0.0.1:0 with a temporary SQLite file, the
+//! development outbox and a manual clock, and drives it over HTTP exactly as docs/API.md describes.
+
+mod bad_input;
+mod concurrency;
+mod helpers;
+mod lockout;
+mod password_reset;
+mod sessions;
+mod signup;
