@@ -26,6 +26,7 @@ function server(name: string, url: string, env: Record<string, string>) {
       SERVER_SECRET_FILE: `${dir}/server-secret`,
       SMS_PROVIDER: "outbox",
       LEPTOS_SITE_ROOT: "target/site",
+      LEPTOS_OUTPUT_NAME: "latchkey",
       RUST_LOG: "warn",
       ...env,
     },

@@ -41,6 +41,8 @@ pub struct Config {
 pub enum SmsProviderKind {
     /// Stores messages in the database and shows them at /dev/outbox.
     Outbox,
+    /// Writes each message, code included, to the log. Development only.
+    Log,
 }
 
 /// A setting that could not be used; says which variable and why.
@@ -96,10 +98,13 @@ impl Config {
 
         let sms_provider = match get("SMS_PROVIDER").as_deref().unwrap_or("outbox") {
             "outbox" => SmsProviderKind::Outbox,
+            "log" => SmsProviderKind::Log,
             other => {
                 return Err(invalid(
                     "SMS_PROVIDER",
-                    format!("`{other}` is not a provider this build can use; supported: outbox"),
+                    format!(
+                        "`{other}` is not a provider this build can use; supported: outbox, log"
+                    ),
                 ))
             }
         };

@@ -9,6 +9,7 @@ use crate::auth::service::LatchkeyService;
 use crate::auth::sessions::SessionPolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
+use crate::sms::log::LogSender;
 use crate::sms::outbox::OutboxSender;
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
@@ -98,6 +99,10 @@ impl Application {
                     Arc::clone(&clock),
                     format!("{}/dev/outbox", config.public_url),
                 ))
+            }
+            SmsProviderKind::Log => {
+                tracing::warn!("SMS_PROVIDER=log: messages, codes included, are written to the log and not sent to phones");
+                Arc::new(LogSender)
             }
         };
         let worker = DeliveryWorker::new(

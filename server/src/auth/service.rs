@@ -97,6 +97,15 @@ impl LatchkeyService {
             .map_err(|error| AppError::field(Field::Code, error.to_string()))
     }
 
+    /// The account with this email, read inside the caller's transaction.
+    async fn account_for(
+        &self,
+        tx: &mut WriteTx,
+        email: &Email,
+    ) -> Result<Option<AccountRecord>, AppError> {
+        Store::account_by_email(tx, email).await.map_err(internal)
+    }
+
     async fn begin(&self) -> Result<WriteTx, AppError> {
         self.store.begin_write().await.map_err(internal)
     }
@@ -349,10 +358,7 @@ impl AccountService for LatchkeyService {
         let code = self.parse_code(code)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
-        let Some(account) = Store::account_by_email(&mut tx, &email)
-            .await
-            .map_err(internal)?
-        else {
+        let Some(account) = self.account_for(&mut tx, &email).await? else {
             return Err(AppError::InvalidCode);
         };
         let accepted = self
@@ -383,10 +389,7 @@ impl AccountService for LatchkeyService {
         let email = parse_email(email)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
-        let Some(account) = Store::account_by_email(&mut tx, &email)
-            .await
-            .map_err(internal)?
-        else {
+        let Some(account) = self.account_for(&mut tx, &email).await? else {
             return Ok(CodeSent {
                 phone_ending: self.decoy_ending(&email),
             });
@@ -416,10 +419,7 @@ impl AccountService for LatchkeyService {
         let email = parse_email(email)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
-        let Some(account) = Store::account_by_email(&mut tx, &email)
-            .await
-            .map_err(internal)?
-        else {
+        let Some(account) = self.account_for(&mut tx, &email).await? else {
             return Ok(CodeSent {
                 phone_ending: self.decoy_ending(&email),
             });
@@ -466,10 +466,7 @@ impl AccountService for LatchkeyService {
         let password_hash = self.passwords.hash(&password).await.map_err(internal)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
-        let Some(account) = Store::account_by_email(&mut tx, &email)
-            .await
-            .map_err(internal)?
-        else {
+        let Some(account) = self.account_for(&mut tx, &email).await? else {
             return Err(AppError::InvalidCode);
         };
         let accepted = self

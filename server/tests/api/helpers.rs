@@ -29,7 +29,10 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with the given settings on top of the test defaults.
 pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
-    server::telemetry::init();
+    // Server logs only on request: `TEST_LOG=1 cargo test …`.
+    if std::env::var_os("TEST_LOG").is_some() {
+        server::telemetry::init();
+    }
     let data = tempfile::tempdir().expect("a temporary directory");
     let mut vars: HashMap<String, String> = HashMap::from([
         (
@@ -119,6 +122,11 @@ impl TestApp {
         );
     }
 
+    pub async fn unlock(&self, email: &str, code: &str) -> Response {
+        self.post("/api/unlock", &[("email", email), ("code", code)])
+            .await
+    }
+
     pub async fn log_in(&self, email: &str, password: &str) -> Response {
         self.post("/api/login", &[("email", email), ("password", password)])
             .await
@@ -142,8 +150,8 @@ impl TestApp {
         responses
     }
 
-    /// Delivers whatever is queued, then returns the outbox (newest first).
-    pub async fn outbox(&self) -> Vec<Value> {
+    /// Sends whatever is queued and waits until no message is still being sent.
+    pub async fn deliver_all(&self) {
         self.worker.drain().await.expect("the queue drains");
         // The server's own worker may hold a message it claimed first: wait (bounded) for it.
         for _ in 0..200 {
@@ -151,10 +159,16 @@ impl TestApp {
                 .count("SELECT COUNT(*) FROM sms_messages WHERE status IN ('queued', 'sending')")
                 .await;
             if pending == 0 {
-                break;
+                return;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+        panic!("messages were still queued or sending after 2 seconds");
+    }
+
+    /// Delivers whatever is queued, then returns the outbox (newest first).
+    pub async fn outbox(&self) -> Vec<Value> {
+        self.deliver_all().await;
         let response = self
             .client
             .get(self.url("/dev/outbox.json"))

@@ -65,12 +65,7 @@ async fn the_code_unlocks_the_account_once_and_then_the_password_works() {
     app.fail_logins("ada@example.com", 3).await;
     let code = app.latest_code(PHONE, "unlock").await;
 
-    let response = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &code)],
-        )
-        .await;
+    let response = app.unlock("ada@example.com", &code).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NULL AND failed_logins = 0")
@@ -79,12 +74,7 @@ async fn the_code_unlocks_the_account_once_and_then_the_password_works() {
     );
 
     // Single use.
-    let again = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &code)],
-        )
-        .await;
+    let again = app.unlock("ada@example.com", &code).await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_kind(again).await, "invalid_code");
 
@@ -100,20 +90,10 @@ async fn a_wrong_code_invalidates_the_code_so_a_new_one_must_be_requested() {
     app.fail_logins("ada@example.com", 3).await;
     let code = app.latest_code(PHONE, "unlock").await;
 
-    let wrong = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &wrong_code(&code))],
-        )
-        .await;
+    let wrong = app.unlock("ada@example.com", &wrong_code(&code)).await;
     assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_kind(wrong).await, "invalid_code");
-    let right_too_late = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &code)],
-        )
-        .await;
+    let right_too_late = app.unlock("ada@example.com", &code).await;
     assert_eq!(right_too_late.status(), StatusCode::BAD_REQUEST);
 
     let resend = app
@@ -122,12 +102,7 @@ async fn a_wrong_code_invalidates_the_code_so_a_new_one_must_be_requested() {
     assert_eq!(resend.status(), StatusCode::OK);
     assert_eq!(json(resend).await["phone_ending"], "2671");
     let fresh = app.latest_code(PHONE, "unlock").await;
-    let response = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &fresh)],
-        )
-        .await;
+    let response = app.unlock("ada@example.com", &fresh).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -139,12 +114,7 @@ async fn the_code_expires_exactly_at_its_lifetime() {
     let code = app.latest_code(PHONE, "unlock").await;
 
     app.clock.advance(Duration::hours(1));
-    let response = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &code)],
-        )
-        .await;
+    let response = app.unlock("ada@example.com", &code).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_kind(response).await, "invalid_code");
     assert_eq!(
@@ -162,12 +132,7 @@ async fn a_code_just_inside_its_lifetime_still_works() {
     let code = app.latest_code(PHONE, "unlock").await;
 
     app.clock.advance(Duration::hours(1) - Duration::seconds(1));
-    let response = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &code)],
-        )
-        .await;
+    let response = app.unlock("ada@example.com", &code).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -184,12 +149,7 @@ async fn a_resent_code_replaces_the_previous_one() {
         // One chance in a million: the replacement drew the same digits.
         return;
     }
-    let old = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &first)],
-        )
-        .await;
+    let old = app.unlock("ada@example.com", &first).await;
     assert_eq!(old.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -247,12 +207,7 @@ async fn an_unlock_code_never_resets_a_password_and_a_reset_code_never_unlocks()
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let reset_code = app.latest_code(PHONE, "password_reset").await;
-    let as_unlock = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &reset_code)],
-        )
-        .await;
+    let as_unlock = app.unlock("ada@example.com", &reset_code).await;
     assert_eq!(as_unlock.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         app.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL")
@@ -261,12 +216,7 @@ async fn an_unlock_code_never_resets_a_password_and_a_reset_code_never_unlocks()
     );
 
     // Each still works for its own purpose.
-    let unlock = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &unlock_code)],
-        )
-        .await;
+    let unlock = app.unlock("ada@example.com", &unlock_code).await;
     assert_eq!(unlock.status(), StatusCode::OK);
     let reset = app
         .post(
@@ -291,19 +241,9 @@ async fn with_one_try_a_code_for_the_wrong_purpose_spends_the_live_code() {
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let reset_code = app.latest_code(PHONE, "password_reset").await;
-    let as_unlock = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &reset_code)],
-        )
-        .await;
+    let as_unlock = app.unlock("ada@example.com", &reset_code).await;
     assert_eq!(as_unlock.status(), StatusCode::BAD_REQUEST);
-    let unlock = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &unlock_code)],
-        )
-        .await;
+    let unlock = app.unlock("ada@example.com", &unlock_code).await;
     assert_eq!(
         unlock.status(),
         StatusCode::BAD_REQUEST,

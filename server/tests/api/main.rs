@@ -8,3 +8,4 @@ mod lockout;
 mod password_reset;
 mod sessions;
 mod signup;
+mod startup;

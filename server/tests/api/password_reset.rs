@@ -84,12 +84,7 @@ async fn a_reset_clears_a_lock_and_its_unlock_code() {
             .await,
         1
     );
-    let stale = app
-        .post(
-            "/api/unlock",
-            &[("email", "ada@example.com"), ("code", &unlock_code)],
-        )
-        .await;
+    let stale = app.unlock("ada@example.com", &unlock_code).await;
     assert_eq!(stale.status(), StatusCode::BAD_REQUEST);
     assert_eq!(
         app.log_in("ada@example.com", NEW_PASSWORD).await.status(),

@@ -1,0 +1,64 @@
+//! The real binary's startup: configuration errors, providers, the generated secret.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use std::process::Command;
+
+#[test]
+fn a_bad_setting_stops_startup_with_a_message_naming_the_variable() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .current_dir(data.path())
+        .env("LOCKOUT_THRESHOLD", "zero")
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .output()
+        .expect("the server runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("LOCKOUT_THRESHOLD"), "{stderr}");
+    assert!(
+        stderr.contains("`zero` must be a whole number from 1 to 100"),
+        "{stderr}"
+    );
+    assert!(
+        !data.path().join("data").exists(),
+        "nothing is created when the configuration is refused"
+    );
+}
+
+#[tokio::test]
+async fn the_outbox_page_exists_only_while_the_outbox_is_the_provider() {
+    let outbox = spawn_app().await;
+    let page = outbox
+        .client
+        .get(outbox.url("/dev/outbox"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page
+        .text()
+        .await
+        .expect("html")
+        .contains("Development only"));
+
+    let log = spawn_app_with(&[("SMS_PROVIDER", "log")]).await;
+    for path in ["/dev/outbox", "/dev/outbox.json"] {
+        let response = log
+            .client
+            .get(log.url(path))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // Delivery still works through the log provider.
+    log.sign_up("ada@example.com", "+14155552671").await;
+    log.fail_logins("ada@example.com", 3).await;
+    log.deliver_all().await;
+    let sent: (String, String) = sqlx::query_as("SELECT status, provider FROM sms_messages")
+        .fetch_one(log.store.pool())
+        .await
+        .expect("one message");
+    assert_eq!(sent, ("sent".to_owned(), "log".to_owned()));
+}
