@@ -2,8 +2,8 @@ import { defineConfig, devices } from "@playwright/test";
 import * as path from "node:path";
 
 // Two servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
-// file: the main one with the default settings, and one whose codes expire after 5 seconds for
-// the expired-code path. Playwright starts them, waits for /healthz, and stops them afterwards.
+// file: the main one without the send cooldown (tests resend at once), and one whose codes expire
+// after 5 seconds and whose cooldown is 2 seconds, for the expired-code and send-limit paths. Playwright starts them, waits for /healthz, and stops them afterwards.
 const root = path.resolve(__dirname, "..");
 const runDir = path.join(root, "target", "e2e");
 
@@ -28,6 +28,11 @@ function server(name: string, url: string, env: Record<string, string>) {
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "latchkey",
       RUST_LOG: "warn",
+      // Every browser test comes from 127.0.0.1: the per-client limits would throttle the suite.
+      RATE_LIMIT_LOGIN: "100000",
+      RATE_LIMIT_CODE: "100000",
+      RATE_LIMIT_SIGNUP: "100000",
+      SEND_MAX_PER_IP_PER_HOUR: "100000",
       ...env,
     },
   };
@@ -67,7 +72,7 @@ export default defineConfig({
     },
   ],
   webServer: [
-    server("main", MAIN_URL, {}),
-    server("short-ttl", SHORT_TTL_URL, { CODE_TTL: "5s" }),
+    server("main", MAIN_URL, { SEND_COOLDOWN: "0" }),
+    server("short-ttl", SHORT_TTL_URL, { CODE_TTL: "5s", SEND_COOLDOWN: "2s" }),
   ],
 });

@@ -55,6 +55,10 @@ pub enum AppError {
     InvalidCode,
     /// The request needs a signed-in session and has none (or it expired).
     NotSignedIn,
+    /// A send limit holds: no code was sent; a new one may be asked for after the wait.
+    TooManyCodes { retry_after_secs: u64 },
+    /// Too many requests from this client; try again after the wait.
+    RateLimited { retry_after_secs: u64 },
     /// Something failed on the server; the details are in the server log.
     Internal,
 }
@@ -104,6 +108,14 @@ impl AppError {
                 "That code is wrong or has expired. Request a new code and try again.".to_owned()
             }
             Self::NotSignedIn => "Please sign in to continue.".to_owned(),
+            Self::TooManyCodes { retry_after_secs } => format!(
+                "Too many codes were requested. You can ask for a new one in {}.",
+                describe_wait(*retry_after_secs)
+            ),
+            Self::RateLimited { retry_after_secs } => format!(
+                "Too many attempts. Try again in {}.",
+                describe_wait(*retry_after_secs)
+            ),
             Self::Internal => {
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
             }
@@ -116,8 +128,35 @@ impl AppError {
             Self::InvalidInput { .. } | Self::MalformedRequest { .. } | Self::InvalidCode => 400,
             Self::InvalidCredentials | Self::NotSignedIn => 401,
             Self::EmailTaken => 409,
+            Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,
             Self::Internal => 500,
         }
+    }
+}
+
+impl AppError {
+    /// Seconds to wait before asking again, for the `Retry-After` header.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyCodes { retry_after_secs } | Self::RateLimited { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// "45 seconds", "1 minute", "3 minutes" (rounded up), "2 hours".
+fn describe_wait(seconds: u64) -> String {
+    let (amount, unit) = match seconds {
+        0..=59 => (seconds.max(1), "second"),
+        60..=3599 => (seconds.div_ceil(60), "minute"),
+        _ => (seconds.div_ceil(3600), "hour"),
+    };
+    if amount == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{amount} {unit}s")
     }
 }
 
@@ -181,6 +220,27 @@ mod tests {
             "missing field `email`".to_owned(),
         ));
         assert_eq!(error.status_code(), 400);
+    }
+
+    #[test]
+    fn limits_say_when_to_ask_again() {
+        let error = AppError::TooManyCodes {
+            retry_after_secs: 150,
+        };
+        assert_eq!(error.status_code(), 429);
+        assert_eq!(error.retry_after_secs(), Some(150));
+        assert_eq!(
+            error.user_message(),
+            "Too many codes were requested. You can ask for a new one in 3 minutes."
+        );
+        assert_eq!(
+            AppError::RateLimited {
+                retry_after_secs: 1
+            }
+            .user_message(),
+            "Too many attempts. Try again in 1 second."
+        );
+        assert_eq!(describe_wait(7200), "2 hours");
     }
 
     #[test]

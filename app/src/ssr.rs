@@ -15,6 +15,11 @@ use std::sync::Arc;
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "latchkey_session";
 
+/// The client's IP address as the server resolved it (from the connection, or from the trusted
+/// proxy header); the server puts it in the request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
 /// Who is asking: what the server knows about the request besides its form fields.
 #[derive(Clone, Default)]
 pub struct RequestContext {
@@ -107,10 +112,19 @@ pub async fn request_scope() -> Result<(Arc<dyn AccountService>, RequestContext)
         return Err(AppError::Internal);
     };
     let parts = use_context::<Parts>();
-    let connect_info = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok();
+    let resolved = parts
+        .as_ref()
+        .and_then(|parts| parts.extensions.get::<ClientIp>().copied());
+    let client_ip = match resolved {
+        Some(ClientIp(ip)) => Some(ip),
+        None => leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+            .await
+            .ok()
+            .map(|ConnectInfo(address)| address.ip()),
+    };
     let headers = parts.as_ref().map(|parts| &parts.headers);
     let ctx = RequestContext {
-        client_ip: connect_info.map(|ConnectInfo(address)| address.ip()),
+        client_ip,
         user_agent: headers
             .and_then(|headers| headers.get(header::USER_AGENT))
             .and_then(|value| value.to_str().ok())

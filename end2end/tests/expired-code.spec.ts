@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import { BAD_CODE, latestCode, lockAccount, newUser, signOut, signUp } from "./helpers";
 import { SHORT_TTL_URL } from "../playwright.config";
 
-// This server's codes expire after 5 seconds (CODE_TTL=5s).
+// This server's codes expire after 5 seconds (CODE_TTL=5s) and its send cooldown is 2 seconds.
 test.use({ baseURL: SHORT_TTL_URL });
 
 test("an expired code is refused and a new one can be requested", async ({ page, request }) => {
@@ -21,4 +21,26 @@ test("an expired code is refused and a new one can be requested", async ({ page,
   await page.getByRole("button", { name: "Resend code" }).click();
   await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
   await latestCode(request, user.phoneE164, "unlock", { newerThan: id, baseURL: SHORT_TTL_URL });
+});
+
+test("asking for another code within the cooldown says when to ask again", async ({ page, request }) => {
+  const user = newUser("cooldown");
+  await signUp(page, user);
+  await signOut(page);
+  await page.goto("/forgot-password");
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByRole("button", { name: "Send code" }).click();
+  await expect(page).toHaveURL(/\/reset-password\?/);
+  const first = await latestCode(request, user.phoneE164, "password_reset", { baseURL: SHORT_TTL_URL });
+
+  await page.getByRole("button", { name: "Resend code" }).click();
+  await expect(
+    page.getByRole("alert").filter({ hasText: /Too many codes were requested\. You can ask for a new one in [12] seconds?\./ }),
+  ).toBeVisible();
+
+  // Once the cooldown is over, the same button sends a new code.
+  await page.waitForTimeout(2_500);
+  await page.getByRole("button", { name: "Resend code" }).click();
+  await expect(page.getByText(`We sent a verification code to the mobile number ending in ${user.last4}.`)).toBeVisible();
+  await latestCode(request, user.phoneE164, "password_reset", { newerThan: first.id, baseURL: SHORT_TTL_URL });
 });

@@ -1,6 +1,7 @@
 //! Configuration from environment variables (and a `.env` file, loaded by `main`). Every knob has
 //! a default; a bad value stops startup with a message naming the variable.
 
+use crate::auth::send_limits::SendLimits;
 use crate::domain::PhoneRegion;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +36,21 @@ pub struct Config {
     pub public_url: String,
     /// `PRODUCT_NAME`: the name at the start of every message.
     pub product_name: String,
+    /// `SEND_COOLDOWN`, `SEND_MAX_PER_HOUR`, `SEND_MAX_PER_IP_PER_HOUR`, `SMS_MAX_PER_HOUR`.
+    pub send_limits: SendLimits,
+    /// `RATE_LIMIT_LOGIN`, `RATE_LIMIT_CODE`, `RATE_LIMIT_SIGNUP`: requests per minute per client.
+    pub rate_limits: RateLimits,
+    /// `TRUSTED_PROXY_HEADER`: the header a trusted reverse proxy puts the client IP in (such as
+    /// `X-Forwarded-For`); unset: the address of the connection.
+    pub trusted_proxy_header: Option<http::HeaderName>,
+}
+
+/// Requests per minute per client IP, for each kind of request that guesses a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub login_per_minute: u32,
+    pub code_per_minute: u32,
+    pub signup_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +145,29 @@ impl Config {
             ));
         }
 
+        let trusted_proxy_header = match get("TRUSTED_PROXY_HEADER") {
+            Some(name) => Some(http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                invalid(
+                    "TRUSTED_PROXY_HEADER",
+                    format!("`{name}` is not a header name"),
+                )
+            })?),
+            None => None,
+        };
+
         Ok(Self {
+            send_limits: SendLimits {
+                cooldown: cooldown(&get, "SEND_COOLDOWN", Duration::seconds(60))?,
+                per_target_per_hour: number(&get, "SEND_MAX_PER_HOUR", 5, 1..=1000)?,
+                per_ip_per_hour: number(&get, "SEND_MAX_PER_IP_PER_HOUR", 20, 1..=100_000)?,
+                global_per_hour: number(&get, "SMS_MAX_PER_HOUR", 500, 1..=10_000_000)?,
+            },
+            rate_limits: RateLimits {
+                login_per_minute: number(&get, "RATE_LIMIT_LOGIN", 30, 1..=1_000_000)?,
+                code_per_minute: number(&get, "RATE_LIMIT_CODE", 10, 1..=1_000_000)?,
+                signup_per_minute: number(&get, "RATE_LIMIT_SIGNUP", 10, 1..=1_000_000)?,
+            },
+            trusted_proxy_header,
             database_url: get("DATABASE_URL")
                 .unwrap_or_else(|| "sqlite://data/latchkey.db".to_owned()),
             server_secret: get("SERVER_SECRET"),
@@ -227,6 +265,18 @@ fn duration(
     }
 }
 
+/// Like `duration`, but `0` is allowed and turns the cooldown off (for QA environments).
+fn cooldown(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    match get(variable).as_deref() {
+        Some("0") => Ok(Duration::ZERO),
+        _ => duration(get, variable, default),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,6 +303,10 @@ mod tests {
         assert_eq!(config.public_url, "http://127.0.0.1:3000");
         assert_eq!(config.public_host(), "127.0.0.1");
         assert!(!config.is_https());
+        assert_eq!(config.send_limits.cooldown, Duration::seconds(60));
+        assert_eq!(config.send_limits.per_target_per_hour, 5);
+        assert_eq!(config.rate_limits.login_per_minute, 30);
+        assert_eq!(config.trusted_proxy_header, None);
     }
 
     #[test]
@@ -272,6 +326,18 @@ mod tests {
     }
 
     #[test]
+    fn the_send_cooldown_can_be_turned_off() {
+        assert_eq!(
+            config(&[("SEND_COOLDOWN", "0")]).map(|c| c.send_limits.cooldown),
+            Ok(Duration::ZERO)
+        );
+        assert_eq!(
+            config(&[("SEND_COOLDOWN", "2m")]).map(|c| c.send_limits.cooldown),
+            Ok(Duration::minutes(2))
+        );
+    }
+
+    #[test]
     fn a_bad_value_names_its_variable() {
         for (variable, value) in [
             ("LOCKOUT_THRESHOLD", "0"),
@@ -284,6 +350,10 @@ mod tests {
             ("PUBLIC_URL", "ftp://example.com"),
             ("SMS_PROVIDER", "carrier-pigeon"),
             ("SESSION_IDLE_TIMEOUT", "0"),
+            ("SEND_MAX_PER_HOUR", "0"),
+            ("SMS_MAX_PER_HOUR", "lots"),
+            ("RATE_LIMIT_LOGIN", "0"),
+            ("TRUSTED_PROXY_HEADER", "X Forwarded"),
         ] {
             let error = config(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable, "{error}");

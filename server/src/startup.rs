@@ -15,6 +15,7 @@ use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
 use crate::store::Store;
+use crate::web::rate_limit::RateLimiter;
 use crate::web::{self, WebState};
 use anyhow::Context;
 use leptos::prelude::LeptosOptions;
@@ -72,6 +73,7 @@ impl Application {
                 max_tries: config.code_max_tries,
             },
             lockout: LockoutPolicy::new(config.lockout_threshold),
+            send_limits: config.send_limits,
             sessions: SessionPolicy {
                 idle_timeout: config.session_idle_timeout,
                 absolute_timeout: config.session_absolute_timeout,
@@ -118,6 +120,8 @@ impl Application {
             service: Arc::new(service),
             store: store.clone(),
             dev_outbox: config.sms_provider == SmsProviderKind::Outbox,
+            rate_limiter: Arc::new(RateLimiter::new(config.rate_limits, Arc::clone(&clock))),
+            trusted_proxy_header: config.trusted_proxy_header.clone(),
         });
         let listener = TcpListener::bind(config.listen_addr)
             .await

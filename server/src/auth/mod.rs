@@ -5,5 +5,6 @@ pub mod codes;
 pub mod lockout;
 pub mod password_hasher;
 pub mod secret;
+pub mod send_limits;
 pub mod service;
 pub mod sessions;

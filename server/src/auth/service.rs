@@ -10,6 +10,7 @@ use super::codes::{CodeHasher, CodePolicy, CodeVerdict};
 use super::lockout::{FailureOutcome, LockoutPolicy};
 use super::password_hasher::PasswordHasher;
 use super::secret::ServerSecret;
+use super::send_limits::{SendDecision, SendLimits, WINDOW};
 use super::sessions::{hash_token, SessionCheck, SessionPolicy, SessionToken};
 use crate::clock::Clock;
 use crate::domain::{
@@ -34,6 +35,7 @@ pub struct LatchkeyService {
     pub code_policy: CodePolicy,
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
+    pub send_limits: SendLimits,
     pub templates: MessageTemplates,
     pub secret: ServerSecret,
     pub phone_region: PhoneRegion,
@@ -111,14 +113,38 @@ impl LatchkeyService {
     }
 
     /// Issues a code for `purpose`, replacing any earlier one, and queues its message; all inside
-    /// the caller's transaction. The caller wakes the worker after committing.
+    /// the caller's transaction, after the send limits allow it. The caller wakes the worker after
+    /// committing. `Ok(Err(..))` when a limit holds: nothing was issued or queued.
     async fn issue_code(
         &self,
         tx: &mut WriteTx,
         account: &AccountRecord,
         purpose: CodePurpose,
+        ctx: &RequestContext,
         now: OffsetDateTime,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Result<(), AppError>> {
+        let (target, ip, global) = Store::recent_sends(
+            tx,
+            account.id,
+            account.phone.e164(),
+            ctx.client_ip,
+            now - WINDOW,
+        )
+        .await?;
+        if let SendDecision::Refuse { limit, retry_after } =
+            self.send_limits.decide(target, ip, global, now)
+        {
+            tracing::warn!(
+                account_id = account.id,
+                purpose = purpose.as_str(),
+                limit = limit.as_str(),
+                retry_after_secs = retry_after.whole_seconds(),
+                "send limit hit: no code sent"
+            );
+            return Ok(Err(AppError::TooManyCodes {
+                retry_after_secs: u64::try_from(retry_after.whole_seconds()).unwrap_or(1),
+            }));
+        }
         let issued = self
             .code_policy
             .issue(&self.code_hasher, account.id, purpose, now);
@@ -131,11 +157,12 @@ impl LatchkeyService {
                 to_phone: account.phone.e164(),
                 body: &body,
                 purpose: purpose.as_str(),
+                client_ip: ctx.client_ip,
             },
             now,
         )
         .await?;
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Judges `code` against the account's live code for `purpose` and records the outcome (a
@@ -334,15 +361,24 @@ impl AccountService for LatchkeyService {
                 Err(AppError::InvalidCredentials)
             }
             FailureOutcome::JustLocked => {
-                self.issue_code(&mut tx, &current, CodePurpose::Unlock, now)
+                let sent = self
+                    .issue_code(&mut tx, &current, CodePurpose::Unlock, ctx, now)
                     .await
                     .map_err(internal)?;
                 self.commit(tx).await?;
-                self.delivery.notify_one();
-                tracing::warn!(
-                    account_id = current.id,
-                    "account locked after failed sign-ins; unlock code queued"
-                );
+                if sent.is_ok() {
+                    self.delivery.notify_one();
+                    tracing::warn!(
+                        account_id = current.id,
+                        "account locked after failed sign-ins; unlock code queued"
+                    );
+                } else {
+                    // The lock stands; "Resend code" says when a code can be sent.
+                    tracing::warn!(
+                        account_id = current.id,
+                        "account locked after failed sign-ins; unlock code held back by a send limit"
+                    );
+                }
                 Ok(LoginResult::Locked(current.phone.ending()))
             }
             FailureOutcome::AlreadyLocked => {
@@ -383,7 +419,7 @@ impl AccountService for LatchkeyService {
     #[tracing::instrument(skip_all)]
     async fn resend_unlock_code(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         email: &str,
     ) -> Result<CodeSent, AppError> {
         let email = parse_email(email)?;
@@ -396,9 +432,9 @@ impl AccountService for LatchkeyService {
         };
         let locked = account.lock.is_locked();
         if locked {
-            self.issue_code(&mut tx, &account, CodePurpose::Unlock, now)
+            self.issue_code(&mut tx, &account, CodePurpose::Unlock, ctx, now)
                 .await
-                .map_err(internal)?;
+                .map_err(internal)??;
         }
         self.commit(tx).await?;
         if locked {
@@ -413,7 +449,7 @@ impl AccountService for LatchkeyService {
     #[tracing::instrument(skip_all)]
     async fn request_password_reset(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         email: &str,
     ) -> Result<CodeSent, AppError> {
         let email = parse_email(email)?;
@@ -424,9 +460,9 @@ impl AccountService for LatchkeyService {
                 phone_ending: self.decoy_ending(&email),
             });
         };
-        self.issue_code(&mut tx, &account, CodePurpose::PasswordReset, now)
+        self.issue_code(&mut tx, &account, CodePurpose::PasswordReset, ctx, now)
             .await
-            .map_err(internal)?;
+            .map_err(internal)??;
         self.commit(tx).await?;
         self.delivery.notify_one();
         tracing::info!(account_id = account.id, "password reset code queued");

@@ -1,9 +1,11 @@
 //! The SMS delivery queue and the development outbox.
 
 use super::Store;
+use crate::auth::send_limits::RecentSends;
 use crate::clock::{from_unix_millis, unix_millis};
 use anyhow::Context;
 use sqlx::{Row, SqliteConnection};
+use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
 pub struct NewMessage<'a> {
@@ -11,6 +13,8 @@ pub struct NewMessage<'a> {
     pub to_phone: &'a str,
     pub body: &'a str,
     pub purpose: &'a str,
+    /// The client whose request caused the message (for the per-IP send limit).
+    pub client_ip: Option<IpAddr>,
 }
 
 /// A message the worker has claimed (status `sending`, leased until `lease` runs out).
@@ -33,6 +37,17 @@ pub struct OutboxEntry {
     pub created_at: OffsetDateTime,
 }
 
+fn window(row: sqlx::sqlite::SqliteRow) -> anyhow::Result<RecentSends> {
+    let count: i64 = row.try_get(0)?;
+    let oldest: Option<i64> = row.try_get(1)?;
+    let newest: Option<i64> = row.try_get(2)?;
+    Ok(RecentSends {
+        count: u32::try_from(count).unwrap_or(u32::MAX),
+        oldest: oldest.map(from_unix_millis),
+        newest: newest.map(from_unix_millis),
+    })
+}
+
 impl Store {
     /// Queues a message; part of the caller's transaction.
     pub async fn enqueue_message(
@@ -41,13 +56,14 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<i64> {
         let done = sqlx::query(
-            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, status, created_at, \
-             updated_at, next_attempt_at) VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)",
+            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, client_ip, status, \
+             created_at, updated_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
         )
         .bind(message.account_id)
         .bind(message.to_phone)
         .bind(message.body)
         .bind(message.purpose)
+        .bind(message.client_ip.map(|ip| ip.to_string()))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
@@ -55,6 +71,55 @@ impl Store {
         .await
         .context("could not queue the message")?;
         Ok(done.last_insert_rowid())
+    }
+
+    /// Messages queued since `since` to this account or this number, by this client, and in all;
+    /// read inside the caller's write transaction so that concurrent requests count each other.
+    pub async fn recent_sends(
+        conn: &mut SqliteConnection,
+        account_id: i64,
+        to_phone: &str,
+        client_ip: Option<IpAddr>,
+        since: OffsetDateTime,
+    ) -> anyhow::Result<(RecentSends, RecentSends, RecentSends)> {
+        let since = unix_millis(since);
+        let target = window(
+            sqlx::query(
+                "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
+                 WHERE created_at > ? AND (account_id = ? OR to_phone = ?)",
+            )
+            .bind(since)
+            .bind(account_id)
+            .bind(to_phone)
+            .fetch_one(&mut *conn)
+            .await
+            .context("could not count the recent messages to this account")?,
+        )?;
+        let ip = match client_ip {
+            Some(ip) => window(
+                sqlx::query(
+                    "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
+                     WHERE created_at > ? AND client_ip = ?",
+                )
+                .bind(since)
+                .bind(ip.to_string())
+                .fetch_one(&mut *conn)
+                .await
+                .context("could not count the recent messages from this client")?,
+            )?,
+            None => RecentSends::default(),
+        };
+        let global = window(
+            sqlx::query(
+                "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
+                 WHERE created_at > ?",
+            )
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await
+            .context("could not count the recent messages")?,
+        )?;
+        Ok((target, ip, global))
     }
 
     /// Atomically takes the next due message: a queued one whose time has come, or a `sending` one

@@ -1,5 +1,6 @@
 //! Middleware on every response: request spans, security headers, and the HTTP status of server
-//! function errors (which leave server_fn as 500; the status belongs to the `AppError` inside).
+//! function errors (which leave server_fn as 500; the status, and any `Retry-After`, belong to
+//! the `AppError` inside).
 
 use app::error::AppError;
 use axum::{
@@ -28,11 +29,15 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    if let Some(status) = serde_json::from_slice::<AppError>(&bytes)
-        .ok()
-        .and_then(|error| StatusCode::from_u16(error.status_code()).ok())
-    {
-        parts.status = status;
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(error.status_code()) {
+            parts.status = status;
+        }
+        if let Some(seconds) = error.retry_after_secs() {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }

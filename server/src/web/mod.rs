@@ -1,9 +1,11 @@
 //! The HTTP surface: Leptos pages and server functions, the development outbox, health checks,
 //! and the middleware every response passes through.
 
+mod client_ip;
 mod dev_outbox;
 mod health;
 mod middleware;
+pub mod rate_limit;
 
 use crate::store::Store;
 use app::ssr::AccountService;
@@ -25,6 +27,9 @@ pub struct WebState {
     pub store: Store,
     /// Serve /dev/outbox (only when the outbox is the SMS provider).
     pub dev_outbox: bool,
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    /// The header a trusted reverse proxy puts the client IP in, if any.
+    pub trusted_proxy_header: Option<axum::http::HeaderName>,
 }
 
 pub fn router(state: WebState) -> Router {
@@ -44,9 +49,19 @@ pub fn router(state: WebState) -> Router {
     if state.dev_outbox {
         router = router.merge(dev_outbox::routes(state.store.clone()));
     }
+    // Layers run outside-in from the last one added: the client IP is resolved before the rate
+    // limit reads it, and error statuses are fixed before anything else sees the response.
     router
         .layer(axum::middleware::from_fn(
             middleware::server_fn_error_status,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.rate_limiter,
+            rate_limit::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trusted_proxy_header,
+            client_ip::resolve,
         ))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

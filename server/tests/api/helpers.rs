@@ -41,6 +41,11 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         ),
         ("SERVER_SECRET".to_owned(), "ab".repeat(32)),
         ("LISTEN_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+        // Every test client is 127.0.0.1: per-client limits are raised here and tested on their own.
+        ("RATE_LIMIT_LOGIN".to_owned(), "100000".to_owned()),
+        ("RATE_LIMIT_CODE".to_owned(), "100000".to_owned()),
+        ("RATE_LIMIT_SIGNUP".to_owned(), "100000".to_owned()),
+        ("SEND_MAX_PER_IP_PER_HOUR".to_owned(), "100000".to_owned()),
     ]);
     for (name, value) in settings {
         vars.insert((*name).to_owned(), (*value).to_owned());
@@ -120,6 +125,11 @@ impl TestApp {
             "{}",
             response.text().await.unwrap_or_default()
         );
+    }
+
+    /// Moves the clock past the send cooldown, so that another code may be sent to the account.
+    pub fn wait_out_cooldown(&self) {
+        self.clock.advance(time::Duration::seconds(61));
     }
 
     pub async fn unlock(&self, email: &str, code: &str) -> Response {

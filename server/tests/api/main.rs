@@ -4,6 +4,7 @@
 mod bad_input;
 mod concurrency;
 mod helpers;
+mod limits;
 mod lockout;
 mod password_reset;
 mod sessions;

@@ -1,0 +1,237 @@
+//! Per-client request rate limits on the requests that guess a secret: sign-in, code entry, and
+//! signup. A token bucket per client IP and kind of request, refilled continuously; an empty
+//! bucket is answered 429 with `Retry-After` (or, for a plain form post, a redirect back with the
+//! error). The buckets live in this process; several instances each keep their own.
+
+use crate::clock::Clock;
+use crate::config::RateLimits;
+use app::error::AppError;
+use app::ssr::ClientIp;
+use axum::{
+    body::Body,
+    extract::{Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use server_fn::error::{FromServerFnError, ServerFnUrlError};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use time::{Duration, OffsetDateTime};
+
+/// Above this many buckets, full ones (clients that have been quiet) are dropped.
+const MAX_BUCKETS: usize = 100_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Login,
+    Code,
+    Signup,
+}
+
+impl Kind {
+    fn of(path: &str) -> Option<Self> {
+        match path {
+            "/api/login" => Some(Self::Login),
+            "/api/unlock" | "/api/reset-password" => Some(Self::Code),
+            "/api/signup" => Some(Self::Signup),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    updated: OffsetDateTime,
+}
+
+impl Bucket {
+    /// Takes one token, or says how long until one is there.
+    fn take(&mut self, per_minute: u32, now: OffsetDateTime) -> Result<(), Duration> {
+        let capacity = f64::from(per_minute);
+        let per_second = capacity / 60.0;
+        let elapsed = (now - self.updated).as_seconds_f64().max(0.0);
+        self.tokens = (self.tokens + elapsed * per_second).min(capacity);
+        self.updated = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::seconds_f64((1.0 - self.tokens) / per_second))
+        }
+    }
+
+    fn is_full(&self, per_minute: u32, now: OffsetDateTime) -> bool {
+        let refilled =
+            self.tokens + (now - self.updated).as_seconds_f64() * f64::from(per_minute) / 60.0;
+        refilled >= f64::from(per_minute)
+    }
+}
+
+pub struct RateLimiter {
+    limits: RateLimits,
+    clock: Arc<dyn Clock>,
+    buckets: Mutex<HashMap<(Kind, IpAddr), Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(limits: RateLimits, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            limits,
+            clock,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn per_minute(&self, kind: Kind) -> u32 {
+        match kind {
+            Kind::Login => self.limits.login_per_minute,
+            Kind::Code => self.limits.code_per_minute,
+            Kind::Signup => self.limits.signup_per_minute,
+        }
+    }
+
+    /// `Err(seconds to wait)` when the client's bucket for this kind is empty.
+    fn check(&self, kind: Kind, ip: IpAddr) -> Result<(), u64> {
+        let now = self.clock.now();
+        let per_minute = self.per_minute(kind);
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|(kind, _), bucket| !bucket.is_full(self.per_minute(*kind), now));
+        }
+        let bucket = buckets.entry((kind, ip)).or_insert(Bucket {
+            tokens: f64::from(per_minute),
+            updated: now,
+        });
+        bucket.take(per_minute, now).map_err(|wait| {
+            let seconds = wait.as_seconds_f64().ceil();
+            if seconds < 1.0 {
+                1
+            } else {
+                seconds as u64
+            }
+        })
+    }
+}
+
+pub async fn enforce(
+    State(limiter): State<Arc<RateLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(kind) = Kind::of(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    let Some(ClientIp(ip)) = request.extensions().get::<ClientIp>().copied() else {
+        return next.run(request).await;
+    };
+    match limiter.check(kind, ip) {
+        Ok(()) => next.run(request).await,
+        Err(retry_after_secs) => {
+            tracing::warn!(%ip, kind = ?kind, retry_after_secs, "request rate limit hit");
+            refuse(&request, AppError::RateLimited { retry_after_secs })
+        }
+    }
+}
+
+/// A plain form post goes back to its page with the error in the query string (as server
+/// functions do); everything else gets 429 with the error as JSON.
+fn refuse(request: &Request, error: AppError) -> Response {
+    let accepts_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("text/html"));
+    let referer = request
+        .headers()
+        .get(header::REFERER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    if let (true, Some(mut referer)) = (accepts_html, referer) {
+        ServerFnUrlError::<AppError>::strip_error_info(&mut referer);
+        if let Ok(url) = ServerFnUrlError::new(request.uri().path(), error.clone()).to_url(&referer)
+        {
+            if let Ok(location) = HeaderValue::from_str(url.as_str()) {
+                return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+            }
+        }
+    }
+    let retry_after = error.retry_after_secs().unwrap_or(1).to_string();
+    let mut response = Response::new(Body::from(error.ser()));
+    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&retry_after) {
+        headers.insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn limiter(per_minute: u32) -> (RateLimiter, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::starting_now());
+        let limits = RateLimits {
+            login_per_minute: per_minute,
+            code_per_minute: per_minute,
+            signup_per_minute: per_minute,
+        };
+        (RateLimiter::new(limits, clock.clone()), clock)
+    }
+
+    const CLIENT: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 9));
+    const OTHER: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(198, 51, 100, 7));
+
+    #[test]
+    fn a_full_bucket_allows_a_burst_then_refuses_with_the_wait() {
+        let (limiter, _) = limiter(6);
+        for _ in 0..6 {
+            assert_eq!(limiter.check(Kind::Login, CLIENT), Ok(()));
+        }
+        assert_eq!(limiter.check(Kind::Login, CLIENT), Err(10));
+    }
+
+    #[test]
+    fn tokens_come_back_over_time() {
+        let (limiter, clock) = limiter(6);
+        for _ in 0..6 {
+            assert_eq!(limiter.check(Kind::Login, CLIENT), Ok(()));
+        }
+        clock.advance(Duration::seconds(10));
+        assert_eq!(limiter.check(Kind::Login, CLIENT), Ok(()));
+        assert!(limiter.check(Kind::Login, CLIENT).is_err());
+    }
+
+    #[test]
+    fn clients_and_kinds_have_separate_buckets() {
+        let (limiter, _) = limiter(1);
+        assert_eq!(limiter.check(Kind::Login, CLIENT), Ok(()));
+        assert!(limiter.check(Kind::Login, CLIENT).is_err());
+        assert_eq!(limiter.check(Kind::Login, OTHER), Ok(()));
+        assert_eq!(limiter.check(Kind::Code, CLIENT), Ok(()));
+    }
+
+    #[test]
+    fn only_the_secret_guessing_requests_are_limited() {
+        assert_eq!(Kind::of("/api/login"), Some(Kind::Login));
+        assert_eq!(Kind::of("/api/unlock"), Some(Kind::Code));
+        assert_eq!(Kind::of("/api/reset-password"), Some(Kind::Code));
+        assert_eq!(Kind::of("/api/signup"), Some(Kind::Signup));
+        assert_eq!(Kind::of("/api/me"), None);
+        assert_eq!(Kind::of("/api/request-reset"), None);
+    }
+}
