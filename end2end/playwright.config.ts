@@ -26,7 +26,6 @@ function server(name: string, url: string, env: Record<string, string>) {
       SERVER_SECRET_FILE: `${dir}/server-secret`,
       SMS_PROVIDER: "outbox",
       LEPTOS_SITE_ROOT: "target/site",
-      LEPTOS_OUTPUT_NAME: "latchkey",
       RUST_LOG: "warn",
       // Every browser test comes from 127.0.0.1: the per-client limits would throttle the suite.
       RATE_LIMIT_LOGIN: "100000",

@@ -59,6 +59,8 @@ pub enum AppError {
     TooManyCodes { retry_after_secs: u64 },
     /// Too many requests from this client; try again after the wait.
     RateLimited { retry_after_secs: u64 },
+    /// A state-changing request came from a page of another site (CSRF): refused, nothing changed.
+    CrossOrigin,
     /// Something failed on the server; the details are in the server log.
     Internal,
 }
@@ -116,6 +118,9 @@ impl AppError {
                 "Too many attempts. Try again in {}.",
                 describe_wait(*retry_after_secs)
             ),
+            Self::CrossOrigin => "This form was sent from another site, so it was refused. Open \
+                                  this page at its own address and try again."
+                .to_owned(),
             Self::Internal => {
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
             }
@@ -129,6 +134,7 @@ impl AppError {
             Self::InvalidCredentials | Self::NotSignedIn => 401,
             Self::EmailTaken => 409,
             Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,
+            Self::CrossOrigin => 403,
             Self::Internal => 500,
         }
     }

@@ -1,6 +1,26 @@
 import { expect, test } from "@playwright/test";
 import { logIn, newUser, signUp, WRONG_CREDENTIALS } from "./helpers";
 
+test("the page hydrates under its Content-Security-Policy and forms submit without a reload", async ({ page }) => {
+  const violations: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      violations.push(message.text());
+    }
+  });
+  const response = await page.goto("/login");
+  expect(response?.headers()["content-security-policy"]).toContain("'nonce-");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+
+  await page.getByLabel("Email").fill("nobody@example.com");
+  await page.getByLabel("Password", { exact: true }).fill("whatever it is");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: WRONG_CREDENTIALS })).toBeVisible();
+  // The server function answered the wasm client: no form post, no error in the address.
+  await expect(page).toHaveURL(/\/login$/);
+  expect(violations).toEqual([]);
+});
+
 test("the account page needs a session", async ({ page }) => {
   await page.goto("/account");
   await expect(page).toHaveURL(/\/login$/);

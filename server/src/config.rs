@@ -32,8 +32,11 @@ pub struct Config {
     pub default_phone_region: PhoneRegion,
     /// `LISTEN_ADDR`: the address the server binds.
     pub listen_addr: SocketAddr,
-    /// `PUBLIC_URL`: where people reach the server; HTTPS here makes cookies `Secure`.
+    /// `PUBLIC_URL`: where people reach the server; HTTPS here makes cookies `Secure`. Without it,
+    /// `http://` and the listening address (resolved after binding, so port 0 works).
     pub public_url: String,
+    /// Whether `PUBLIC_URL` was set (rather than derived from the listening address).
+    pub public_url_is_explicit: bool,
     /// `PRODUCT_NAME`: the name at the start of every message.
     pub product_name: String,
     /// `SEND_COOLDOWN`, `SEND_MAX_PER_HOUR`, `SEND_MAX_PER_IP_PER_HOUR`, `SMS_MAX_PER_HOUR`.
@@ -99,6 +102,7 @@ impl Config {
             })?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
         };
+        let public_url_is_explicit = get("PUBLIC_URL").is_some();
         let public_url = get("PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{listen_addr}"))
             .trim_end_matches('/')
@@ -184,6 +188,7 @@ impl Config {
             default_phone_region,
             listen_addr,
             public_url,
+            public_url_is_explicit,
             product_name: get("PRODUCT_NAME").unwrap_or_else(|| "Latchkey".to_owned()),
         })
     }
@@ -191,6 +196,15 @@ impl Config {
     /// Whether the public URL is HTTPS (cookies are then `Secure`).
     pub fn is_https(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The origin (`scheme://host[:port]`) that browsers send in `Origin` for this server's pages.
+    pub fn public_origin(&self) -> &str {
+        let after_scheme = self.public_url.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.public_url[after_scheme..].find('/') {
+            Some(slash) => &self.public_url[..after_scheme + slash],
+            None => &self.public_url,
+        }
     }
 
     /// The public URL's host, for the origin-bound line of messages.
@@ -367,5 +381,11 @@ mod tests {
         assert!(config.is_https());
         assert_eq!(config.public_host(), "auth.example.com");
         assert_eq!(config.public_url, "https://auth.example.com");
+        assert!(config.public_url_is_explicit);
+        let behind_a_path = super::Config::from_lookup(|name| {
+            (name == "PUBLIC_URL").then(|| "https://example.com:8443/auth".to_owned())
+        })
+        .expect("valid");
+        assert_eq!(behind_a_path.public_origin(), "https://example.com:8443");
     }
 }

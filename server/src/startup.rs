@@ -15,6 +15,7 @@ use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
 use crate::store::Store;
+use crate::web::origin::AllowedOrigin;
 use crate::web::rate_limit::RateLimiter;
 use crate::web::{self, WebState};
 use anyhow::Context;
@@ -38,11 +39,20 @@ pub struct Application {
 
 impl Application {
     pub async fn build(
-        config: Config,
+        mut config: Config,
         leptos_options: LeptosOptions,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         ensure_sqlite_directory(&config.database_url)?;
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .with_context(|| format!("could not listen on {} (LISTEN_ADDR)", config.listen_addr))?;
+        let address = listener
+            .local_addr()
+            .context("the listener has no address")?;
+        if !config.public_url_is_explicit {
+            config.public_url = format!("http://{address}");
+        }
         let store = Store::connect(&config.database_url).await?;
 
         let (server_secret, source) =
@@ -122,13 +132,9 @@ impl Application {
             dev_outbox: config.sms_provider == SmsProviderKind::Outbox,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limits, Arc::clone(&clock))),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
+            allowed_origin: AllowedOrigin::new(config.public_origin()),
+            https: config.is_https(),
         });
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .with_context(|| format!("could not listen on {} (LISTEN_ADDR)", config.listen_addr))?;
-        let address = listener
-            .local_addr()
-            .context("the listener has no address")?;
         Ok(Self {
             listener,
             router,

@@ -5,6 +5,7 @@ mod client_ip;
 mod dev_outbox;
 mod health;
 mod middleware;
+pub mod origin;
 pub mod rate_limit;
 
 use crate::store::Store;
@@ -30,6 +31,10 @@ pub struct WebState {
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
     /// The header a trusted reverse proxy puts the client IP in, if any.
     pub trusted_proxy_header: Option<axum::http::HeaderName>,
+    /// The origin whose pages may send state-changing requests.
+    pub allowed_origin: origin::AllowedOrigin,
+    /// Served over HTTPS (adds Strict-Transport-Security).
+    pub https: bool,
 }
 
 pub fn router(state: WebState) -> Router {
@@ -63,7 +68,14 @@ pub fn router(state: WebState) -> Router {
             state.trusted_proxy_header,
             client_ip::resolve,
         ))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.allowed_origin,
+            origin::check,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.https,
+            middleware::security_headers,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()

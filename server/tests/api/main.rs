@@ -2,6 +2,7 @@
 //! development outbox and a manual clock, and drives it over HTTP exactly as docs/API.md describes.
 
 mod bad_input;
+mod browser_security;
 mod concurrency;
 mod helpers;
 mod limits;
