@@ -59,6 +59,8 @@ pub enum AppError {
     TooManyCodes { retry_after_secs: u64 },
     /// Too many requests from this client; try again after the wait.
     RateLimited { retry_after_secs: u64 },
+    /// The phone on file is a destination codes may not be sent to (pumping guard): nothing sent.
+    UndeliverablePhone,
     /// A state-changing request came from a page of another site (CSRF): refused, nothing changed.
     CrossOrigin,
     /// Something failed on the server; the details are in the server log.
@@ -118,6 +120,9 @@ impl AppError {
                 "Too many attempts. Try again in {}.",
                 describe_wait(*retry_after_secs)
             ),
+            Self::UndeliverablePhone => "Codes can't be sent to the phone number on this account. \
+                                         Contact the administrator of this service."
+                .to_owned(),
             Self::CrossOrigin => "This form was sent from another site, so it was refused. Open \
                                   this page at its own address and try again."
                 .to_owned(),
@@ -130,7 +135,10 @@ impl AppError {
     /// The HTTP status the error is answered with.
     pub fn status_code(&self) -> u16 {
         match self {
-            Self::InvalidInput { .. } | Self::MalformedRequest { .. } | Self::InvalidCode => 400,
+            Self::InvalidInput { .. }
+            | Self::MalformedRequest { .. }
+            | Self::InvalidCode
+            | Self::UndeliverablePhone => 400,
             Self::InvalidCredentials | Self::NotSignedIn => 401,
             Self::EmailTaken => 409,
             Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,

@@ -43,6 +43,8 @@ pub struct Config {
     pub send_limits: SendLimits,
     /// `RATE_LIMIT_LOGIN`, `RATE_LIMIT_CODE`, `RATE_LIMIT_SIGNUP`: requests per minute per client.
     pub rate_limits: RateLimits,
+    /// `SMS_ALLOWED_COUNTRIES`: the countries codes may be sent to; `None` (unset): all.
+    pub sms_allowed_countries: Option<Vec<PhoneRegion>>,
     /// `TRUSTED_PROXY_HEADER`: the header a trusted reverse proxy puts the client IP in (such as
     /// `X-Forwarded-For`); unset: the address of the connection.
     pub trusted_proxy_header: Option<http::HeaderName>,
@@ -159,7 +161,28 @@ impl Config {
             None => None,
         };
 
+        let sms_allowed_countries = match get("SMS_ALLOWED_COUNTRIES") {
+            Some(list) => Some(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|code| !code.is_empty())
+                    .map(|code| {
+                        PhoneRegion::parse(code).ok_or_else(|| {
+                            invalid(
+                                "SMS_ALLOWED_COUNTRIES",
+                                format!(
+                                    "`{code}` is not a two-letter country code such as US or GB"
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            None => None,
+        };
+
         Ok(Self {
+            sms_allowed_countries,
             send_limits: SendLimits {
                 cooldown: cooldown(&get, "SEND_COOLDOWN", Duration::seconds(60))?,
                 per_target_per_hour: number(&get, "SEND_MAX_PER_HOUR", 5, 1..=1000)?,
@@ -368,6 +391,7 @@ mod tests {
             ("SMS_MAX_PER_HOUR", "lots"),
             ("RATE_LIMIT_LOGIN", "0"),
             ("TRUSTED_PROXY_HEADER", "X Forwarded"),
+            ("SMS_ALLOWED_COUNTRIES", "US,Atlantis"),
         ] {
             let error = config(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable, "{error}");

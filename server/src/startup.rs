@@ -9,6 +9,7 @@ use crate::auth::service::LatchkeyService;
 use crate::auth::sessions::SessionPolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
+use crate::sms::destinations::DestinationPolicy;
 use crate::sms::log::LogSender;
 use crate::sms::outbox::OutboxSender;
 use crate::sms::templates::MessageTemplates;
@@ -84,6 +85,7 @@ impl Application {
             },
             lockout: LockoutPolicy::new(config.lockout_threshold),
             send_limits: config.send_limits,
+            destinations: DestinationPolicy::new(config.sms_allowed_countries.clone()),
             sessions: SessionPolicy {
                 idle_timeout: config.session_idle_timeout,
                 absolute_timeout: config.session_absolute_timeout,

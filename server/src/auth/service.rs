@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::domain::{
     CodePurpose, Email, Password, PersonName, PhoneNumber, PhoneRegion, VerificationCode,
 };
+use crate::sms::destinations::DestinationPolicy;
 use crate::sms::templates::MessageTemplates;
 use crate::store::{AccountRecord, NewAccount, NewMessage, Store, WriteTx};
 use app::error::{AppError, Field, FieldError};
@@ -36,6 +37,7 @@ pub struct LatchkeyService {
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
     pub send_limits: SendLimits,
+    pub destinations: DestinationPolicy,
     pub templates: MessageTemplates,
     pub secret: ServerSecret,
     pub phone_region: PhoneRegion,
@@ -123,6 +125,9 @@ impl LatchkeyService {
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> anyhow::Result<Result<(), AppError>> {
+        if self.destinations.check(&account.phone).is_err() {
+            return Ok(Err(AppError::UndeliverablePhone));
+        }
         let (target, ip, global) = Store::recent_sends(
             tx,
             account.id,
@@ -244,11 +249,18 @@ impl AccountService for LatchkeyService {
             Field::Phone,
             PhoneNumber::parse(&form.phone, self.phone_region),
         );
+        if let Some(phone) = &phone {
+            errors.check(Field::Phone, self.destinations.check(phone));
+        }
         let password = errors.check(Field::Password, Password::parse_new(&form.password));
         if let Some(password) = &password {
             errors.check(
                 Field::PasswordConfirm,
                 password.confirm(&form.password_confirm),
+            );
+            errors.check(
+                Field::Password,
+                password.check_personal(&form.email, &[&form.first_name, &form.last_name]),
             );
         }
         errors.into_result()?;
@@ -513,6 +525,15 @@ impl AccountService for LatchkeyService {
             self.commit(tx).await?;
             tracing::info!(account_id = account.id, "password reset code rejected");
             return Err(AppError::InvalidCode);
+        }
+        // Only now, with a right code, is the password compared with the email and the name: before,
+        // the answer would tell anyone who knows the email what the account holder is called.
+        // Refused here, the transaction is dropped, so the code is not spent.
+        if let Err(error) =
+            password.check_personal(&account.email, &[&account.first_name, &account.last_name])
+        {
+            drop(tx);
+            return Err(AppError::field(Field::Password, error.to_string()));
         }
         Store::set_password_hash(&mut tx, account.id, &password_hash, now)
             .await

@@ -11,4 +11,4 @@ pub use code::{CodePurpose, VerificationCode};
 pub use email::Email;
 pub use name::PersonName;
 pub use password::Password;
-pub use phone::{PhoneNumber, PhoneRegion};
+pub use phone::{LineType, PhoneNumber, PhoneRegion};

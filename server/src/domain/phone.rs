@@ -9,7 +9,8 @@ use std::fmt;
 /// before the parser sees it.
 const MAX_INPUT_LENGTH: usize = 40;
 
-/// The region assumed for numbers typed without `+` and a country code.
+/// A country, by its ISO 3166-1 alpha-2 code: the region assumed for numbers typed without `+`
+/// and a country code, and the unit of the allowed-destinations list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PhoneRegion(country::Id);
 
@@ -21,6 +22,46 @@ impl PhoneRegion {
             .parse::<country::Id>()
             .ok()
             .map(Self)
+    }
+
+    /// The two-letter code.
+    pub fn code(self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+
+/// The kind of line a number is, as far as libphonenumber's metadata can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineType {
+    Mobile,
+    /// Numbering plans (such as North America's) that do not tell mobile and fixed lines apart.
+    FixedLineOrMobile,
+    FixedLine,
+    PremiumRate,
+    SharedCost,
+    TollFree,
+    Voip,
+    /// Pagers, personal, UAN, voicemail, short codes, or unknown.
+    Other,
+}
+
+impl LineType {
+    /// Whether a text message to this kind of line can reach a person's phone.
+    pub fn receives_sms(self) -> bool {
+        matches!(self, Self::Mobile | Self::FixedLineOrMobile)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Mobile => "a mobile number",
+            Self::FixedLineOrMobile => "a mobile or landline number",
+            Self::FixedLine => "a landline number",
+            Self::PremiumRate => "a premium-rate number",
+            Self::SharedCost => "a shared-cost number",
+            Self::TollFree => "a toll-free number",
+            Self::Voip => "an internet (VoIP) number",
+            Self::Other => "not a personal mobile number",
+        }
     }
 }
 
@@ -65,6 +106,33 @@ impl PhoneNumber {
 
     pub fn e164(&self) -> &str {
         &self.0
+    }
+
+    /// The country the number belongs to, from libphonenumber's metadata.
+    pub fn region(&self) -> Option<PhoneRegion> {
+        self.parsed()?.country().id().map(PhoneRegion)
+    }
+
+    /// What kind of line the number is, from libphonenumber's metadata.
+    pub fn line_type(&self) -> LineType {
+        use phonenumber::Type;
+        match self
+            .parsed()
+            .map(|number| number.number_type(&phonenumber::metadata::DATABASE))
+        {
+            Some(Type::Mobile) => LineType::Mobile,
+            Some(Type::FixedLineOrMobile) => LineType::FixedLineOrMobile,
+            Some(Type::FixedLine) => LineType::FixedLine,
+            Some(Type::PremiumRate) => LineType::PremiumRate,
+            Some(Type::SharedCost) => LineType::SharedCost,
+            Some(Type::TollFree) => LineType::TollFree,
+            Some(Type::Voip) => LineType::Voip,
+            _ => LineType::Other,
+        }
+    }
+
+    fn parsed(&self) -> Option<phonenumber::PhoneNumber> {
+        phonenumber::parse(None, &self.0).ok()
     }
 
     /// The last four digits, the only part ever shown.
@@ -135,6 +203,24 @@ mod tests {
         let phone = PhoneNumber::parse("+14155552671", us()).expect("valid");
         assert_eq!(phone.masked(), "+•••••••2671");
         assert_eq!(phone.ending().as_str(), "2671");
+    }
+
+    #[test]
+    fn the_metadata_tells_the_country_and_the_kind_of_line() {
+        let uk_mobile = PhoneNumber::parse("+44 7400 123456", us()).expect("valid");
+        assert_eq!(
+            uk_mobile.region().map(PhoneRegion::code).as_deref(),
+            Some("GB")
+        );
+        assert_eq!(uk_mobile.line_type(), LineType::Mobile);
+        let uk_premium = PhoneNumber::parse("+44 909 876 5432", us()).expect("valid");
+        assert_eq!(uk_premium.line_type(), LineType::PremiumRate);
+        assert!(!uk_premium.line_type().receives_sms());
+        let us_number = PhoneNumber::parse("(415) 555-2671", us()).expect("valid");
+        assert_eq!(us_number.line_type(), LineType::FixedLineOrMobile);
+        assert!(us_number.line_type().receives_sms());
+        let us_toll_free = PhoneNumber::parse("+1 800 555 0199", us()).expect("valid");
+        assert_eq!(us_toll_free.line_type(), LineType::TollFree);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Text-message delivery. `SmsSender` is the boundary every provider implements; `worker` drains
 //! the durable queue through it; `outbox` and `log` are development senders that need no account.
 
+pub mod destinations;
 pub mod log;
 pub mod outbox;
 pub mod templates;

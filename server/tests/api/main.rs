@@ -8,6 +8,7 @@ mod helpers;
 mod limits;
 mod lockout;
 mod password_reset;
+mod pumping_guard;
 mod sessions;
 mod signup;
 mod startup;

@@ -177,3 +177,67 @@ async fn a_too_short_new_password_is_refused_before_the_code_is_spent() {
     assert_eq!(json(response).await["fields"][0]["field"], "password");
     assert_eq!(reset(&app, &code).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_new_password_with_the_name_in_it_is_refused_only_after_the_code_and_keeps_the_code() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.post("/api/request-reset", &[("email", "ada@example.com")])
+        .await;
+    let code = app.latest_code(PHONE, "password_reset").await;
+    let with_name = |code: String| {
+        let app = &app;
+        async move {
+            app.post(
+                "/api/reset-password",
+                &[
+                    ("email", "ada@example.com"),
+                    ("code", &code),
+                    ("new_password", "lovelace forever 1815"),
+                    ("new_password_confirm", "lovelace forever 1815"),
+                ],
+            )
+            .await
+        }
+    };
+    // Without the right code the name is not checked: the code is what is wrong.
+    let guess = with_name(wrong_code(&code)).await;
+    assert_eq!(error_kind(guess).await, "invalid_code");
+
+    app.wait_out_cooldown();
+    app.post("/api/request-reset", &[("email", "ada@example.com")])
+        .await;
+    let code = app.latest_code(PHONE, "password_reset").await;
+    let refused = with_name(code.clone()).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let body = json(refused).await;
+    assert_eq!(body["fields"][0]["field"], "password");
+    assert_eq!(
+        body["fields"][0]["message"],
+        "Your password must not contain your name."
+    );
+    // The code was not spent by the refusal.
+    assert_eq!(reset(&app, &code).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_common_new_password_is_refused() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    let response = app
+        .post(
+            "/api/reset-password",
+            &[
+                ("email", "ada@example.com"),
+                ("code", "123456"),
+                ("new_password", "password1"),
+                ("new_password_confirm", "password1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        json(response).await["fields"][0]["message"],
+        "This password is one of the most common ones. Choose one that is harder to guess."
+    );
+}

@@ -110,3 +110,41 @@ async fn a_mistyped_confirmation_is_refused() {
     assert_eq!(body["fields"][0]["field"], "password_confirm");
     assert_eq!(body["fields"][0]["message"], "The passwords do not match.");
 }
+
+#[tokio::test]
+async fn common_passwords_and_passwords_with_the_name_or_email_are_refused_at_signup() {
+    let app = spawn_app().await;
+    for (password, message) in [
+        (
+            "iloveyou",
+            "This password is one of the most common ones. Choose one that is harder to guess.",
+        ),
+        (
+            "ada@example.com",
+            "Your password must not be your email address.",
+        ),
+        (
+            "lovelace 1815 forever",
+            "Your password must not contain your name.",
+        ),
+    ] {
+        let response = app
+            .post(
+                "/api/signup",
+                &[
+                    ("email", "ada@example.com"),
+                    ("password", password),
+                    ("password_confirm", password),
+                    ("phone", "+14155552671"),
+                    ("first_name", "Ada"),
+                    ("last_name", "Lovelace"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{password}");
+        let body = json(response).await;
+        assert_eq!(body["fields"][0]["field"], "password", "{password}");
+        assert_eq!(body["fields"][0]["message"], message, "{password}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 0);
+}
