@@ -57,6 +57,17 @@ pub struct AccountView {
     pub last_login_at: Option<String>,
     /// The sign-in before that one, UTC; `None` until there have been two.
     pub previous_login_at: Option<String>,
+    /// The account's latest security events, newest first.
+    pub recent_activity: Vec<ActivityItem>,
+}
+
+/// One security event as its account holder sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    /// UTC, e.g. `2026-11-22 10:05 UTC`.
+    pub at: String,
+    pub description: String,
+    pub client_ip: Option<String>,
 }
 
 /// A one-line notice a page shows after another page sent the person there.

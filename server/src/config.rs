@@ -43,6 +43,8 @@ pub struct Config {
     pub send_limits: SendLimits,
     /// `RATE_LIMIT_LOGIN`, `RATE_LIMIT_CODE`, `RATE_LIMIT_SIGNUP`: requests per minute per client.
     pub rate_limits: RateLimits,
+    /// `AUDIT_RETENTION`: how long security events are kept.
+    pub audit_retention: Duration,
     /// `SMS_ALLOWED_COUNTRIES`: the countries codes may be sent to; `None` (unset): all.
     pub sms_allowed_countries: Option<Vec<PhoneRegion>>,
     /// `TRUSTED_PROXY_HEADER`: the header a trusted reverse proxy puts the client IP in (such as
@@ -182,6 +184,7 @@ impl Config {
         };
 
         Ok(Self {
+            audit_retention: duration(&get, "AUDIT_RETENTION", Duration::days(90))?,
             sms_allowed_countries,
             send_limits: SendLimits {
                 cooldown: cooldown(&get, "SEND_COOLDOWN", Duration::seconds(60))?,
@@ -392,6 +395,7 @@ mod tests {
             ("RATE_LIMIT_LOGIN", "0"),
             ("TRUSTED_PROXY_HEADER", "X Forwarded"),
             ("SMS_ALLOWED_COUNTRIES", "US,Atlantis"),
+            ("AUDIT_RETENTION", "forever"),
         ] {
             let error = config(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable, "{error}");

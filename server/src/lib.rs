@@ -5,6 +5,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod maintenance;
 pub mod sms;
 pub mod startup;
 pub mod store;

@@ -9,6 +9,7 @@ use crate::auth::service::LatchkeyService;
 use crate::auth::sessions::SessionPolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
+use crate::maintenance::Maintenance;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::log::LogSender;
 use crate::sms::outbox::OutboxSender;
@@ -27,6 +28,9 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
+/// How often old records are pruned.
+const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// How often the worker looks for due retries when nothing wakes it.
 const WORKER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -35,6 +39,7 @@ pub struct Application {
     router: axum::Router,
     store: Store,
     worker: DeliveryWorker,
+    maintenance: Maintenance,
     address: SocketAddr,
 }
 
@@ -137,11 +142,18 @@ impl Application {
             allowed_origin: AllowedOrigin::new(config.public_origin()),
             https: config.is_https(),
         });
+        let maintenance = Maintenance::new(
+            store.clone(),
+            Arc::clone(&clock),
+            config.audit_retention,
+            config.session_absolute_timeout,
+        );
         Ok(Self {
             listener,
             router,
             store,
             worker,
+            maintenance,
             address,
         })
     }
@@ -163,6 +175,11 @@ impl Application {
         self.worker.clone()
     }
 
+    /// The clean-up task, for tests that run a pass on demand.
+    pub fn maintenance(&self) -> Maintenance {
+        self.maintenance.clone()
+    }
+
     /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests and stops the worker.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
@@ -176,7 +193,12 @@ impl Application {
         let worker = tokio::spawn(
             self.worker
                 .clone()
-                .run_until_stopped(worker_stopped, WORKER_POLL),
+                .run_until_stopped(worker_stopped.clone(), WORKER_POLL),
+        );
+        let maintenance = tokio::spawn(
+            self.maintenance
+                .clone()
+                .run_until_stopped(worker_stopped, MAINTENANCE_EVERY),
         );
         tracing::info!("listening on http://{}", self.address);
         let served = axum::serve(
@@ -189,6 +211,7 @@ impl Application {
         .context("the HTTP server failed");
         let _ = stop_worker.send(true);
         let _ = worker.await;
+        let _ = maintenance.await;
         self.store.close().await;
         served
     }

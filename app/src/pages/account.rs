@@ -1,4 +1,5 @@
-//! The signed-in account: who you are, the phone on file (masked), the last sign-in, and logout.
+//! The signed-in account: who you are, the phone on file (masked), the last sign-ins, recent
+//! security activity, and logout.
 
 use crate::api::{me, Logout};
 use crate::error::AppError;
@@ -55,6 +56,26 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 <dt>"Previous sign-in"</dt>
                 <dd>{previous_login}</dd>
             </dl>
+            <h2>"Recent activity"</h2>
+            <ul class="activity">
+                {account
+                    .recent_activity
+                    .iter()
+                    .map(|item| {
+                        let place = item
+                            .client_ip
+                            .as_ref()
+                            .map(|ip| format!(" · from {ip}"))
+                            .unwrap_or_default();
+                        view! {
+                            <li>
+                                <span class="what">{item.description.clone()}</span>
+                                <span class="when muted">{format!("{}{place}", item.at)}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
             <ActionForm action=logout attr:novalidate="">
                 <button type="submit" class="secondary" disabled=move || logout.pending().get()>
                     "Sign out"

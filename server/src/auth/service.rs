@@ -6,6 +6,7 @@
 //! the same argon2 work), and a decoy phone ending, derived from the email with the server secret,
 //! wherever a real ending would be shown.
 
+use super::audit::AuditKind;
 use super::codes::{CodeHasher, CodePolicy, CodeVerdict};
 use super::lockout::{FailureOutcome, LockoutPolicy};
 use super::password_hasher::PasswordHasher;
@@ -18,11 +19,12 @@ use crate::domain::{
 };
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::templates::MessageTemplates;
-use crate::store::{AccountRecord, NewAccount, NewMessage, Store, WriteTx};
+use crate::store::{AccountRecord, NewAccount, NewAuditEvent, NewMessage, Store, WriteTx};
 use app::error::{AppError, Field, FieldError};
 use app::ssr::{AccountService, LoginResult, OpenedSession, RequestContext, SignupForm};
-use app::types::{AccountView, CodeSent, PhoneEnding};
+use app::types::{AccountView, ActivityItem, CodeSent, PhoneEnding};
 use async_trait::async_trait;
+use sqlx::SqliteConnection;
 use std::fmt::Display;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -110,6 +112,46 @@ impl LatchkeyService {
         Store::account_by_email(tx, email).await.map_err(internal)
     }
 
+    /// Records a security event with the request's client IP and user agent.
+    async fn audit(
+        &self,
+        conn: &mut SqliteConnection,
+        kind: AuditKind,
+        account_id: Option<i64>,
+        ctx: &RequestContext,
+        detail: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), AppError> {
+        let event = NewAuditEvent {
+            kind,
+            account_id,
+            detail,
+            client_ip: ctx.client_ip,
+            user_agent: ctx.user_agent.as_deref(),
+        };
+        Store::record_event(conn, event, now)
+            .await
+            .map_err(internal)
+    }
+
+    /// Records a security event that happens outside any transaction.
+    async fn audit_alone(
+        &self,
+        kind: AuditKind,
+        account_id: Option<i64>,
+        ctx: &RequestContext,
+        detail: Option<&str>,
+    ) -> Result<(), AppError> {
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|error| internal(error.into()))?;
+        self.audit(&mut conn, kind, account_id, ctx, detail, self.clock.now())
+            .await
+    }
+
     async fn begin(&self) -> Result<WriteTx, AppError> {
         self.store.begin_write().await.map_err(internal)
     }
@@ -126,6 +168,16 @@ impl LatchkeyService {
         now: OffsetDateTime,
     ) -> anyhow::Result<Result<(), AppError>> {
         if self.destinations.check(&account.phone).is_err() {
+            self.audit(
+                tx,
+                AuditKind::LimitHit,
+                Some(account.id),
+                ctx,
+                Some("destination refused"),
+                now,
+            )
+            .await
+            .map_err(|_| anyhow::anyhow!("could not record the refused destination"))?;
             return Ok(Err(AppError::UndeliverablePhone));
         }
         let (target, ip, global) = Store::recent_sends(
@@ -146,6 +198,16 @@ impl LatchkeyService {
                 retry_after_secs = retry_after.whole_seconds(),
                 "send limit hit: no code sent"
             );
+            self.audit(
+                tx,
+                AuditKind::LimitHit,
+                Some(account.id),
+                ctx,
+                Some(limit.as_str()),
+                now,
+            )
+            .await
+            .map_err(|_| anyhow::anyhow!("could not record the send limit"))?;
             return Ok(Err(AppError::TooManyCodes {
                 retry_after_secs: u64::try_from(retry_after.whole_seconds()).unwrap_or(1),
             }));
@@ -167,6 +229,16 @@ impl LatchkeyService {
             now,
         )
         .await?;
+        self.audit(
+            tx,
+            AuditKind::CodeSent,
+            Some(account.id),
+            ctx,
+            Some(purpose.as_str()),
+            now,
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("could not record the code sent"))?;
         Ok(Ok(()))
     }
 
@@ -286,6 +358,9 @@ impl AccountService for LatchkeyService {
         else {
             return Err(AppError::EmailTaken);
         };
+        Store::forget_unknown_login(&mut tx, &self.email_key(&email))
+            .await
+            .map_err(internal)?;
         Store::record_login(&mut tx, account_id, now)
             .await
             .map_err(internal)?;
@@ -293,6 +368,15 @@ impl AccountService for LatchkeyService {
             .open_session(&mut tx, account_id, ctx, now)
             .await
             .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::SignedUp,
+            Some(account_id),
+            ctx,
+            None,
+            now,
+        )
+        .await?;
         self.commit(tx).await?;
         tracing::info!(account_id, "account created");
         Ok(session)
@@ -320,14 +404,22 @@ impl AccountService for LatchkeyService {
             .map_err(internal)?;
         drop(conn);
         let Some(account) = found else {
+            return self.fail_unknown_login(ctx, &email, &password).await;
+        };
+        if account.lock.is_locked() {
+            // The password is not checked while locked and no new code is sent; the dummy
+            // verification only makes this answer take as long as any other.
             self.passwords
                 .verify_dummy(&password)
                 .await
                 .map_err(internal)?;
-            return Err(AppError::InvalidCredentials);
-        };
-        if account.lock.is_locked() {
-            // The password is not checked at all while locked, and no new code is sent.
+            self.audit_alone(
+                AuditKind::LoginFailed,
+                Some(account.id),
+                ctx,
+                Some("while locked"),
+            )
+            .await?;
             return Ok(LoginResult::Locked(account.phone.ending()));
         }
 
@@ -347,6 +439,16 @@ impl AccountService for LatchkeyService {
             return Err(AppError::InvalidCredentials);
         };
         if current.lock.is_locked() {
+            self.audit(
+                &mut tx,
+                AuditKind::LoginFailed,
+                Some(current.id),
+                ctx,
+                Some("while locked"),
+                now,
+            )
+            .await?;
+            self.commit(tx).await?;
             return Ok(LoginResult::Locked(current.phone.ending()));
         }
         if matches && current.password_hash == account.password_hash {
@@ -357,6 +459,15 @@ impl AccountService for LatchkeyService {
                 .open_session(&mut tx, current.id, ctx, now)
                 .await
                 .map_err(internal)?;
+            self.audit(
+                &mut tx,
+                AuditKind::LoginSucceeded,
+                Some(current.id),
+                ctx,
+                None,
+                now,
+            )
+            .await?;
             self.commit(tx).await?;
             tracing::info!(account_id = current.id, "signed in");
             return Ok(LoginResult::SignedIn(session));
@@ -366,6 +477,15 @@ impl AccountService for LatchkeyService {
         Store::save_lock_state(&mut tx, current.id, state)
             .await
             .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::LoginFailed,
+            Some(current.id),
+            ctx,
+            None,
+            now,
+        )
+        .await?;
         match outcome {
             FailureOutcome::Counted { remaining } => {
                 self.commit(tx).await?;
@@ -373,6 +493,15 @@ impl AccountService for LatchkeyService {
                 Err(AppError::InvalidCredentials)
             }
             FailureOutcome::JustLocked => {
+                self.audit(
+                    &mut tx,
+                    AuditKind::AccountLocked,
+                    Some(current.id),
+                    ctx,
+                    None,
+                    now,
+                )
+                .await?;
                 let sent = self
                     .issue_code(&mut tx, &current, CodePurpose::Unlock, ctx, now)
                     .await
@@ -388,7 +517,7 @@ impl AccountService for LatchkeyService {
                     // The lock stands; "Resend code" says when a code can be sent.
                     tracing::warn!(
                         account_id = current.id,
-                        "account locked after failed sign-ins; unlock code held back by a send limit"
+                        "account locked after failed sign-ins; unlock code held back"
                     );
                 }
                 Ok(LoginResult::Locked(current.phone.ending()))
@@ -401,12 +530,22 @@ impl AccountService for LatchkeyService {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn unlock(&self, _ctx: &RequestContext, email: &str, code: &str) -> Result<(), AppError> {
+    async fn unlock(&self, ctx: &RequestContext, email: &str, code: &str) -> Result<(), AppError> {
         let email = parse_email(email)?;
         let code = self.parse_code(code)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
+            self.audit(
+                &mut tx,
+                AuditKind::CodeRejected,
+                None,
+                ctx,
+                Some("unlock, unknown email"),
+                now,
+            )
+            .await?;
+            self.commit(tx).await?;
             return Err(AppError::InvalidCode);
         };
         let accepted = self
@@ -417,6 +556,25 @@ impl AccountService for LatchkeyService {
             Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared())
                 .await
                 .map_err(internal)?;
+            self.audit(
+                &mut tx,
+                AuditKind::AccountUnlocked,
+                Some(account.id),
+                ctx,
+                None,
+                now,
+            )
+            .await?;
+        } else {
+            self.audit(
+                &mut tx,
+                AuditKind::CodeRejected,
+                Some(account.id),
+                ctx,
+                Some("unlock"),
+                now,
+            )
+            .await?;
         }
         self.commit(tx).await?;
         if accepted {
@@ -443,12 +601,15 @@ impl AccountService for LatchkeyService {
             });
         };
         let locked = account.lock.is_locked();
-        if locked {
+        let sent = if locked {
             self.issue_code(&mut tx, &account, CodePurpose::Unlock, ctx, now)
                 .await
-                .map_err(internal)??;
-        }
+                .map_err(internal)?
+        } else {
+            Ok(())
+        };
         self.commit(tx).await?;
+        sent?;
         if locked {
             self.delivery.notify_one();
             tracing::info!(account_id = account.id, "new unlock code queued");
@@ -472,10 +633,21 @@ impl AccountService for LatchkeyService {
                 phone_ending: self.decoy_ending(&email),
             });
         };
-        self.issue_code(&mut tx, &account, CodePurpose::PasswordReset, ctx, now)
+        self.audit(
+            &mut tx,
+            AuditKind::ResetRequested,
+            Some(account.id),
+            ctx,
+            None,
+            now,
+        )
+        .await?;
+        let sent = self
+            .issue_code(&mut tx, &account, CodePurpose::PasswordReset, ctx, now)
             .await
-            .map_err(internal)??;
+            .map_err(internal)?;
         self.commit(tx).await?;
+        sent?;
         self.delivery.notify_one();
         tracing::info!(account_id = account.id, "password reset code queued");
         Ok(CodeSent {
@@ -486,7 +658,7 @@ impl AccountService for LatchkeyService {
     #[tracing::instrument(skip_all)]
     async fn reset_password(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         email: &str,
         code: &str,
         new_password: &str,
@@ -515,6 +687,16 @@ impl AccountService for LatchkeyService {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
+            self.audit(
+                &mut tx,
+                AuditKind::CodeRejected,
+                None,
+                ctx,
+                Some("password_reset, unknown email"),
+                now,
+            )
+            .await?;
+            self.commit(tx).await?;
             return Err(AppError::InvalidCode);
         };
         let accepted = self
@@ -522,6 +704,15 @@ impl AccountService for LatchkeyService {
             .await
             .map_err(internal)?;
         if !accepted {
+            self.audit(
+                &mut tx,
+                AuditKind::CodeRejected,
+                Some(account.id),
+                ctx,
+                Some("password_reset"),
+                now,
+            )
+            .await?;
             self.commit(tx).await?;
             tracing::info!(account_id = account.id, "password reset code rejected");
             return Err(AppError::InvalidCode);
@@ -547,7 +738,34 @@ impl AccountService for LatchkeyService {
         let revoked = Store::delete_sessions_of(&mut tx, account.id)
             .await
             .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::PasswordReset,
+            Some(account.id),
+            ctx,
+            None,
+            now,
+        )
+        .await?;
+        if revoked > 0 {
+            let detail = format!("{revoked} session(s) ended by the password reset");
+            self.audit(
+                &mut tx,
+                AuditKind::SessionRevoked,
+                Some(account.id),
+                ctx,
+                Some(&detail),
+                now,
+            )
+            .await?;
+        }
+        let notified = self
+            .queue_notice(&mut tx, &account, Notice::PasswordChanged, ctx, now)
+            .await?;
         self.commit(tx).await?;
+        if notified {
+            self.delivery.notify_one();
+        }
         tracing::info!(
             account_id = account.id,
             revoked_sessions = revoked,
@@ -559,10 +777,17 @@ impl AccountService for LatchkeyService {
     #[tracing::instrument(skip_all)]
     async fn log_out(&self, ctx: &RequestContext) -> Result<String, AppError> {
         if let Some(token) = &ctx.session_token {
-            self.store
-                .delete_session(hash_token(token))
-                .await
-                .map_err(internal)?;
+            let hash = hash_token(token);
+            if let Some(session) = self.store.session(hash).await.map_err(internal)? {
+                self.store.delete_session(hash).await.map_err(internal)?;
+                self.audit_alone(
+                    AuditKind::SessionRevoked,
+                    Some(session.account_id),
+                    ctx,
+                    Some("signed out"),
+                )
+                .await?;
+            }
         }
         Ok(self.sessions.clear_cookie())
     }
@@ -605,6 +830,19 @@ impl AccountService for LatchkeyService {
         else {
             return Err(AppError::NotSignedIn);
         };
+        drop(conn);
+        let recent_activity = self
+            .store
+            .recent_events(account.id, RECENT_ACTIVITY)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|event| ActivityItem {
+                at: format_time(event.at),
+                description: event.kind.describe().to_owned(),
+                client_ip: event.client_ip,
+            })
+            .collect();
         Ok(AccountView {
             email: account.email,
             first_name: account.first_name,
@@ -612,6 +850,100 @@ impl AccountService for LatchkeyService {
             masked_phone: account.phone.masked(),
             last_login_at: account.last_login_at.map(format_time),
             previous_login_at: account.previous_login_at.map(format_time),
+            recent_activity,
         })
+    }
+}
+
+/// Events shown on the account page.
+const RECENT_ACTIVITY: u32 = 10;
+
+/// A security notice sent by text message (not a code).
+#[derive(Debug, Clone, Copy)]
+enum Notice {
+    PasswordChanged,
+}
+
+impl LatchkeyService {
+    /// The key under which an email's failures are counted while it has no account.
+    fn email_key(&self, email: &Email) -> [u8; 32] {
+        self.secret.keyed_hash(
+            "latchkey/unknown-login/v1",
+            &[email.normalized().as_bytes()],
+        )
+    }
+
+    /// A wrong password for an email with no account: the same work (argon2, one write) and the
+    /// same answers as for a real account, "locked" with a decoy ending included.
+    async fn fail_unknown_login(
+        &self,
+        ctx: &RequestContext,
+        email: &Email,
+        password: &Password,
+    ) -> Result<LoginResult, AppError> {
+        self.passwords
+            .verify_dummy(password)
+            .await
+            .map_err(internal)?;
+        let now = self.clock.now();
+        let key = self.email_key(email);
+        let mut tx = self.begin().await?;
+        let state = Store::unknown_login_state(&mut tx, &key)
+            .await
+            .map_err(internal)?;
+        let (state, outcome) = self.lockout.after_failure(state, now);
+        Store::save_unknown_login_state(&mut tx, &key, state, now)
+            .await
+            .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::LoginFailed,
+            None,
+            ctx,
+            Some("unknown email"),
+            now,
+        )
+        .await?;
+        self.commit(tx).await?;
+        match outcome {
+            FailureOutcome::Counted { .. } => Err(AppError::InvalidCredentials),
+            FailureOutcome::JustLocked | FailureOutcome::AlreadyLocked => {
+                Ok(LoginResult::Locked(self.decoy_ending(email)))
+            }
+        }
+    }
+
+    /// Queues a notice to the account's phone (subject to the destination guard, not to the send
+    /// limits: notices follow actions that already needed a code). True if queued.
+    async fn queue_notice(
+        &self,
+        tx: &mut WriteTx,
+        account: &AccountRecord,
+        notice: Notice,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<bool, AppError> {
+        if self.destinations.check(&account.phone).is_err() {
+            return Ok(false);
+        }
+        let (body, purpose) = match notice {
+            Notice::PasswordChanged => {
+                (self.templates.password_changed_notice(), "password_changed")
+            }
+        };
+        Store::enqueue_message(
+            tx,
+            NewMessage {
+                account_id: Some(account.id),
+                to_phone: account.phone.e164(),
+                body: &body,
+                purpose,
+                client_ip: ctx.client_ip,
+            },
+            now,
+        )
+        .await
+        .map_err(internal)?;
+        Ok(true)
     }
 }

@@ -42,6 +42,16 @@ impl MessageTemplates {
     }
 }
 
+impl MessageTemplates {
+    /// Sent after a password change, so that an owner learns of a takeover attempt.
+    pub fn password_changed_notice(&self) -> String {
+        format!(
+            "{}: your password was just changed. If this wasn't you, reset it now at {} and check your account.",
+            self.product, self.host
+        )
+    }
+}
+
 /// "1 hour", "10 minutes", "90 seconds".
 pub fn describe(duration: Duration) -> String {
     let seconds = duration.whole_seconds();
@@ -87,6 +97,17 @@ mod tests {
             assert!(text.is_ascii());
             assert!(text.len() <= 160, "{} characters: {text}", text.len());
         }
+    }
+
+    #[test]
+    fn the_password_change_notice_fits_one_segment() {
+        let text = templates().password_changed_notice();
+        assert!(text.starts_with("Latchkey: your password was just changed."));
+        assert!(
+            text.is_ascii() && text.len() <= 160,
+            "{} characters",
+            text.len()
+        );
     }
 
     #[test]

@@ -3,11 +3,14 @@
 //! code is queued in the same transaction that stores the code.
 
 mod accounts;
+mod audit;
 mod codes;
 mod messages;
 mod sessions;
+mod unknown_logins;
 
 pub use accounts::{AccountRecord, NewAccount};
+pub use audit::{AuditEvent, NewAuditEvent};
 pub use messages::{ClaimedMessage, NewMessage, OutboxEntry};
 pub use sessions::SessionRecord;
 

@@ -5,6 +5,7 @@ use reqwest::{redirect::Policy, Response, StatusCode};
 use serde_json::Value;
 use server::clock::{Clock, ManualClock};
 use server::config::Config;
+use server::maintenance::Maintenance;
 use server::sms::worker::DeliveryWorker;
 use server::startup::Application;
 use server::store::Store;
@@ -20,6 +21,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Store,
     pub worker: DeliveryWorker,
+    pub maintenance: Maintenance,
     _data: tempfile::TempDir,
 }
 
@@ -59,6 +61,7 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.store();
     let worker = application.delivery_worker();
+    let maintenance = application.maintenance();
     tokio::spawn(application.run_until(std::future::pending()));
     TestApp {
         address,
@@ -66,15 +69,18 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         clock,
         store,
         worker,
+        maintenance,
         _data: data,
     }
 }
 
-/// A client with its own cookie jar (a second browser).
+/// A client with its own cookie jar (a second browser). A request that stalls fails the test after
+/// a minute instead of hanging the suite.
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
         .build()
         .expect("a client")
 }

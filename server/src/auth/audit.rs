@@ -1,0 +1,84 @@
+//! The security events Latchkey records, and how each reads on the account page.
+
+/// One kind of security event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    SignedUp,
+    LoginSucceeded,
+    LoginFailed,
+    AccountLocked,
+    AccountUnlocked,
+    CodeSent,
+    CodeRejected,
+    ResetRequested,
+    PasswordReset,
+    SessionRevoked,
+    LimitHit,
+}
+
+impl AuditKind {
+    pub const ALL: [AuditKind; 11] = [
+        Self::SignedUp,
+        Self::LoginSucceeded,
+        Self::LoginFailed,
+        Self::AccountLocked,
+        Self::AccountUnlocked,
+        Self::CodeSent,
+        Self::CodeRejected,
+        Self::ResetRequested,
+        Self::PasswordReset,
+        Self::SessionRevoked,
+        Self::LimitHit,
+    ];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedUp => "signup",
+            Self::LoginSucceeded => "login_succeeded",
+            Self::LoginFailed => "login_failed",
+            Self::AccountLocked => "account_locked",
+            Self::AccountUnlocked => "account_unlocked",
+            Self::CodeSent => "code_sent",
+            Self::CodeRejected => "code_rejected",
+            Self::ResetRequested => "reset_requested",
+            Self::PasswordReset => "password_reset",
+            Self::SessionRevoked => "session_revoked",
+            Self::LimitHit => "limit_hit",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+
+    /// How the event reads to the account holder.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::SignedUp => "Account created",
+            Self::LoginSucceeded => "Signed in",
+            Self::LoginFailed => "Wrong password entered",
+            Self::AccountLocked => "Account locked after failed sign-ins",
+            Self::AccountUnlocked => "Account unlocked with a code",
+            Self::CodeSent => "Verification code sent",
+            Self::CodeRejected => "Wrong or expired code entered",
+            Self::ResetRequested => "Password reset requested",
+            Self::PasswordReset => "Password changed with a reset code",
+            Self::SessionRevoked => "Signed out",
+            Self::LimitHit => "Code not sent: too many requested",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_survives_the_database_name() {
+        for kind in AuditKind::ALL {
+            assert_eq!(AuditKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(AuditKind::parse("something_else"), None);
+    }
+}

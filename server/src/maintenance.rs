@@ -1,0 +1,79 @@
+//! Periodic clean-up: audit events older than `AUDIT_RETENTION`, sessions past their absolute
+//! lifetime, and the failure counts of unknown emails once they are as old as the audit log keeps.
+
+use crate::clock::Clock;
+use crate::store::Store;
+use std::sync::Arc;
+use time::Duration;
+use tokio::sync::watch;
+
+#[derive(Clone)]
+pub struct Maintenance {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    audit_retention: Duration,
+    session_lifetime: Duration,
+}
+
+/// What one pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub audit_events: u64,
+    pub sessions: u64,
+    pub unknown_logins: u64,
+}
+
+impl Maintenance {
+    pub fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        audit_retention: Duration,
+        session_lifetime: Duration,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            audit_retention,
+            session_lifetime,
+        }
+    }
+
+    pub async fn run_once(&self) -> anyhow::Result<Pruned> {
+        let now = self.clock.now();
+        let pruned = Pruned {
+            audit_events: self.store.prune_events(now - self.audit_retention).await?,
+            sessions: self
+                .store
+                .prune_sessions(now - self.session_lifetime)
+                .await?,
+            unknown_logins: self
+                .store
+                .prune_unknown_logins(now - self.audit_retention)
+                .await?,
+        };
+        if pruned != Pruned::default() {
+            tracing::info!(?pruned, "pruned old records");
+        }
+        Ok(pruned)
+    }
+
+    /// Runs a pass now and then every `every`, until `shutdown` turns true.
+    pub async fn run_until_stopped(
+        self,
+        mut shutdown: watch::Receiver<bool>,
+        every: std::time::Duration,
+    ) {
+        loop {
+            if let Err(error) = self.run_once().await {
+                tracing::error!(error = format!("{error:#}"), "maintenance pass failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+    }
+}

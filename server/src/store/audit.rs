@@ -1,0 +1,102 @@
+//! The audit log: security events with time, account, client IP and user agent.
+
+use super::Store;
+use crate::auth::audit::AuditKind;
+use crate::clock::{from_unix_millis, unix_millis};
+use anyhow::Context;
+use sqlx::{Row, SqliteConnection};
+use std::net::IpAddr;
+use time::OffsetDateTime;
+
+pub struct NewAuditEvent<'a> {
+    pub kind: AuditKind,
+    pub account_id: Option<i64>,
+    pub detail: Option<&'a str>,
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub at: OffsetDateTime,
+    pub kind: AuditKind,
+    pub detail: Option<String>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Store {
+    /// Records an event; part of the caller's transaction when there is one.
+    pub async fn record_event(
+        conn: &mut SqliteConnection,
+        event: NewAuditEvent<'_>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (at, account_id, kind, detail, client_ip, user_agent) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(unix_millis(now))
+        .bind(event.account_id)
+        .bind(event.kind.as_str())
+        .bind(event.detail)
+        .bind(event.client_ip.map(|ip| ip.to_string()))
+        .bind(event.user_agent)
+        .execute(conn)
+        .await
+        .with_context(|| format!("could not record the {} event", event.kind.as_str()))?;
+        Ok(())
+    }
+
+    /// The account's newest events first.
+    pub async fn recent_events(
+        &self,
+        account_id: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<AuditEvent>> {
+        let rows = sqlx::query(
+            "SELECT at, kind, detail, client_ip, user_agent FROM audit_events \
+             WHERE account_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+        )
+        .bind(account_id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .context("could not read the account's activity")?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows {
+            let kind: String = row.try_get("kind")?;
+            let Some(kind) = AuditKind::parse(&kind) else {
+                continue;
+            };
+            events.push(AuditEvent {
+                at: from_unix_millis(row.try_get("at")?),
+                kind,
+                detail: row.try_get("detail")?,
+                client_ip: row.try_get("client_ip")?,
+                user_agent: row.try_get("user_agent")?,
+            });
+        }
+        Ok(events)
+    }
+
+    /// Deletes events older than `before`; returns how many.
+    pub async fn prune_events(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
+        let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
+            .bind(unix_millis(before))
+            .execute(self.pool())
+            .await
+            .context("could not prune the audit log")?;
+        Ok(done.rows_affected())
+    }
+
+    /// Deletes sessions created before `before` (past any absolute lifetime); returns how many.
+    pub async fn prune_sessions(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE created_at < ?")
+            .bind(unix_millis(before))
+            .execute(self.pool())
+            .await
+            .context("could not prune expired sessions")?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,155 @@
+//! The audit log, the account's recent activity, retention, and security notices.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use time::Duration;
+
+const PHONE: &str = "+14155552671";
+
+async fn kinds(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar("SELECT kind FROM audit_events ORDER BY id")
+        .fetch_all(app.store.pool())
+        .await
+        .expect("events")
+}
+
+#[tokio::test]
+async fn a_lock_and_unlock_leave_a_trail_with_ip_and_user_agent() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.fail_logins("ada@example.com", 3).await;
+    let code = app.latest_code(PHONE, "unlock").await;
+    app.unlock("ada@example.com", &wrong_code(&code)).await;
+    app.wait_out_cooldown();
+    app.post("/api/resend-code", &[("email", "ada@example.com")])
+        .await;
+    let fresh = app.latest_code(PHONE, "unlock").await;
+    app.unlock("ada@example.com", &fresh).await;
+
+    assert_eq!(
+        kinds(&app).await,
+        [
+            "signup",
+            "login_failed",
+            "login_failed",
+            "login_failed",
+            "account_locked",
+            "code_sent",
+            "code_rejected",
+            "code_sent",
+            "account_unlocked"
+        ]
+    );
+    let (ip, agent): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT client_ip, user_agent FROM audit_events WHERE kind = 'account_locked'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("one lock");
+    assert_eq!(ip.as_deref(), Some("127.0.0.1"));
+    assert!(agent.is_none(), "the test client sends no user agent");
+}
+
+#[tokio::test]
+async fn the_account_page_shows_recent_activity_newest_first() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.fail_logins("ada@example.com", 1).await;
+    let me = json(app.me().await).await;
+    let activity = me["recent_activity"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let descriptions: Vec<&str> = activity
+        .iter()
+        .filter_map(|item| item["description"].as_str())
+        .collect();
+    assert_eq!(descriptions, ["Wrong password entered", "Account created"]);
+    assert_eq!(activity[0]["client_ip"], "127.0.0.1");
+
+    let page = app
+        .client
+        .get(app.url("/account"))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Recent activity") && page.contains("Wrong password entered"));
+}
+
+#[tokio::test]
+async fn a_password_reset_is_logged_revokes_sessions_and_texts_a_notice() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.post("/api/request-reset", &[("email", "ada@example.com")])
+        .await;
+    let code = app.latest_code(PHONE, "password_reset").await;
+    let response = app
+        .post(
+            "/api/reset-password",
+            &[
+                ("email", "ada@example.com"),
+                ("code", &code),
+                ("new_password", "a completely new passphrase"),
+                ("new_password_confirm", "a completely new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = kinds(&app).await;
+    assert!(
+        events.ends_with(&["password_reset".to_owned(), "session_revoked".to_owned()]),
+        "{events:?}"
+    );
+    assert!(events.contains(&"reset_requested".to_owned()));
+
+    let outbox = app.outbox().await;
+    let notice = outbox
+        .iter()
+        .find(|entry| entry["purpose"] == "password_changed")
+        .expect("a notice");
+    assert_eq!(notice["to"], PHONE);
+    assert!(notice["body"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("your password was just changed"));
+}
+
+#[tokio::test]
+async fn logout_and_limits_are_logged() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.post("/api/request-reset", &[("email", "ada@example.com")])
+        .await;
+    app.post("/api/request-reset", &[("email", "ada@example.com")])
+        .await;
+    app.post("/api/logout", &[]).await;
+    let events = kinds(&app).await;
+    assert!(events.contains(&"limit_hit".to_owned()), "{events:?}");
+    assert_eq!(events.last().map(String::as_str), Some("session_revoked"));
+}
+
+#[tokio::test]
+async fn old_events_and_expired_sessions_are_pruned() {
+    let app = spawn_app_with(&[("AUDIT_RETENTION", "30d")]).await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.fail_logins("nobody@example.com", 1).await;
+    let before = app.count("SELECT COUNT(*) FROM audit_events").await;
+    assert!(before >= 2);
+
+    app.clock.advance(Duration::days(29));
+    let pruned = app.maintenance.run_once().await.expect("a pass");
+    assert_eq!(pruned.audit_events, 0);
+    assert_eq!(pruned.sessions, 1, "past the 12-hour absolute lifetime");
+
+    app.clock.advance(Duration::days(2));
+    let pruned = app.maintenance.run_once().await.expect("a pass");
+    assert_eq!(
+        pruned.audit_events,
+        u64::try_from(before).unwrap_or_default()
+    );
+    assert_eq!(pruned.unknown_logins, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, 0);
+}

@@ -1,0 +1,118 @@
+//! An unknown email cannot be told from a real one: not by the answers, not by their timing.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+
+const PHONE: &str = "+14155552671";
+
+#[tokio::test]
+async fn an_unknown_email_locks_at_the_same_failure_with_a_decoy_ending() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    let real = app.fail_logins("ada@example.com", 4).await;
+    let unknown = app.fail_logins("nobody@example.com", 4).await;
+    for (real, unknown) in real.into_iter().zip(unknown) {
+        assert_eq!(real.status(), unknown.status());
+        let (real, unknown) = (json(real).await, json(unknown).await);
+        assert_eq!(real.get("status"), unknown.get("status"));
+        assert_eq!(real.get("error"), unknown.get("error"));
+    }
+    let decoy = json(app.log_in("nobody@example.com", PASSWORD).await).await;
+    assert_eq!(decoy["status"], "locked");
+    let ending = decoy["phone_ending"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(ending.len() == 4 && ending.chars().all(|c| c.is_ascii_digit()));
+    // The same decoy everywhere the email shows an ending.
+    let resend = json(
+        app.post("/api/resend-code", &[("email", "nobody@example.com")])
+            .await,
+    )
+    .await;
+    assert_eq!(resend["phone_ending"], ending.as_str());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'unlock'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn signing_up_clears_the_failures_counted_for_the_email() {
+    let app = spawn_app().await;
+    app.fail_logins("ada@example.com", 3).await;
+    app.sign_up("ada@example.com", PHONE).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM unknown_login_failures")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.log_in("ada@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
+
+/// The median time of `rounds` wrong-password logins for each email, interleaved.
+async fn medians(app: &TestApp, emails: [&str; 2], rounds: usize) -> [Duration; 2] {
+    let mut samples = [Vec::new(), Vec::new()];
+    for _ in 0..rounds {
+        for (i, email) in emails.iter().enumerate() {
+            let started = Instant::now();
+            let response = app.log_in(email, "not the password").await;
+            samples[i].push(started.elapsed());
+            assert!(!response.status().is_server_error());
+        }
+    }
+    samples.map(|mut times| {
+        times.sort();
+        times[times.len() / 2]
+    })
+}
+
+fn assert_indistinguishable([a, b]: [Duration; 2], what: &str) {
+    let (low, high) = if a < b { (a, b) } else { (b, a) };
+    // Both are dominated by one argon2 verification; a missing one would double the time.
+    assert!(
+        high.as_secs_f64() <= low.as_secs_f64() * 1.35 + 0.005,
+        "{what}: medians {a:?} and {b:?} differ too much"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_takes_as_long_for_an_unknown_email_as_for_a_real_one() {
+    let app = spawn_app_with(&[("LOCKOUT_THRESHOLD", "100")]).await;
+    app.sign_up("ada@example.com", PHONE).await;
+    let times = medians(&app, ["ada@example.com", "nobody@example.com"], 25).await;
+    assert_indistinguishable(times, "wrong password vs unknown email");
+}
+
+#[tokio::test]
+async fn a_locked_account_answers_as_slowly_as_a_wrong_password() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.sign_up("bob@example.com", "+14155552672").await;
+    app.fail_logins("ada@example.com", 3).await;
+    // ada is locked (her answer needs no argon2); bob's wrong passwords are checked every time.
+    let mut times = [Vec::new(), Vec::new()];
+    for round in 0..24 {
+        let started = Instant::now();
+        app.log_in("ada@example.com", "not the password").await;
+        times[0].push(started.elapsed());
+        let started = Instant::now();
+        let response = app.log_in("bob@example.com", "not the password").await;
+        times[1].push(started.elapsed());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        if round % 2 == 1 {
+            // Keep bob below the lock: a success resets his count.
+            app.log_in("bob@example.com", PASSWORD).await;
+        }
+    }
+    let medians = times.map(|mut samples| {
+        samples.sort();
+        samples[samples.len() / 2]
+    });
+    assert_indistinguishable(medians, "locked vs wrong password");
+}
