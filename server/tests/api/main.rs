@@ -1,6 +1,7 @@
 //! Black-box tests: each starts the real server on 127.0.0.1:0 with a temporary SQLite file, the
 //! development outbox and a manual clock, and drives it over HTTP exactly as docs/API.md describes.
 
+mod adversarial;
 mod audit;
 mod bad_input;
 mod browser_security;
