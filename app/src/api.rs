@@ -44,9 +44,19 @@ pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppE
             redirect(paths::ACCOUNT);
             Ok(LoginOutcome::SignedIn)
         }
-        LoginResult::Locked(phone_ending) => {
-            redirect(&paths::unlock(email.trim(), &phone_ending, Notice::Locked));
-            Ok(LoginOutcome::Locked { phone_ending })
+        LoginResult::Locked {
+            phone_ending,
+            code_delayed_secs,
+        } => {
+            let next = match code_delayed_secs {
+                Some(wait) => paths::unlock_after_delay(email.trim(), &phone_ending, wait),
+                None => paths::unlock(email.trim(), &phone_ending, Notice::Locked),
+            };
+            redirect(&next);
+            Ok(LoginOutcome::Locked {
+                phone_ending,
+                retry_after_secs: code_delayed_secs,
+            })
         }
     }
 }

@@ -85,11 +85,13 @@ pub fn FormMessage(
 pub fn NoticeBanner(
     notice: Signal<Option<Notice>>,
     ending: Signal<Option<String>>,
+    #[prop(optional, into)] wait_secs: Option<Signal<Option<u64>>>,
 ) -> impl IntoView {
     let message = move || {
+        let wait = wait_secs.and_then(|wait| wait.get());
         notice
             .get()
-            .map(|notice| notice.message(ending.get().as_deref()))
+            .map(|notice| notice.message(ending.get().as_deref(), wait))
     };
     view! {
         <p class="notice" role="status" aria-live="polite">

@@ -161,7 +161,7 @@ impl AppError {
 }
 
 /// "45 seconds", "1 minute", "3 minutes" (rounded up), "2 hours".
-fn describe_wait(seconds: u64) -> String {
+pub fn describe_wait(seconds: u64) -> String {
     let (amount, unit) = match seconds {
         0..=59 => (seconds.max(1), "second"),
         60..=3599 => (seconds.div_ceil(60), "minute"),

@@ -63,7 +63,12 @@ pub struct OpenedSession {
 #[derive(Debug, Clone)]
 pub enum LoginResult {
     SignedIn(OpenedSession),
-    Locked(PhoneEnding),
+    /// Locked. `code_delayed_secs`: the lock happened now but a send limit held the code back;
+    /// a code can be asked for after that many seconds.
+    Locked {
+        phone_ending: PhoneEnding,
+        code_delayed_secs: Option<u64>,
+    },
 }
 
 /// Every account flow, as the server functions call it. Implemented by the `server` crate and

@@ -35,8 +35,14 @@ impl PhoneEnding {
 pub enum LoginOutcome {
     /// A session was opened; its cookie is set on the response.
     SignedIn,
-    /// The account is locked; a code went (or, while locked, already went) to the phone.
-    Locked { phone_ending: PhoneEnding },
+    /// The account is locked; a code went (or, while locked, already went) to the phone, unless
+    /// `retry_after_secs` is present: then a send limit held the code back, and a new one can be
+    /// asked for after that many seconds.
+    Locked {
+        phone_ending: PhoneEnding,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
+    },
 }
 
 /// Where a code was sent.
@@ -75,6 +81,8 @@ pub struct ActivityItem {
 pub enum Notice {
     /// Unlock page, right after the lock.
     Locked,
+    /// Unlock page, right after a lock whose code a send limit held back.
+    LockedCodeDelayed,
     /// Unlock or reset page, after "Resend code".
     CodeResent,
     /// Reset page, after "Forgot password?".
@@ -91,6 +99,7 @@ impl Notice {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Locked => "locked",
+            Self::LockedCodeDelayed => "locked-code-delayed",
             Self::CodeResent => "code-resent",
             Self::ResetCodeSent => "reset-code-sent",
             Self::Unlocked => "unlocked",
@@ -102,6 +111,7 @@ impl Notice {
     pub fn parse(value: &str) -> Option<Self> {
         [
             Self::Locked,
+            Self::LockedCodeDelayed,
             Self::CodeResent,
             Self::ResetCodeSent,
             Self::Unlocked,
@@ -112,8 +122,9 @@ impl Notice {
         .find(|notice| notice.as_str() == value)
     }
 
-    /// The sentence shown; `ending` fills in "ending in 1234" where the notice mentions a phone.
-    pub fn message(self, ending: Option<&str>) -> String {
+    /// The sentence shown; `ending` fills in "ending in 1234" where the notice mentions a phone,
+    /// `wait_secs` the wait where it mentions one.
+    pub fn message(self, ending: Option<&str>, wait_secs: Option<u64>) -> String {
         let phone = match ending {
             Some(ending) => format!("the mobile number ending in {ending}"),
             None => "the mobile number on file".to_owned(),
@@ -121,6 +132,11 @@ impl Notice {
         match self {
             Self::Locked => format!(
                 "Your account is temporarily locked. We sent a verification code to {phone}."
+            ),
+            Self::LockedCodeDelayed => format!(
+                "Your account is temporarily locked. Too many codes were requested, so we could not \
+                 send one to {phone} now. Ask for a new code in {}.",
+                crate::error::describe_wait(wait_secs.unwrap_or(60))
             ),
             Self::CodeResent => format!("We sent a new code to {phone}."),
             Self::ResetCodeSent => format!("We sent a verification code to {phone}."),
@@ -150,6 +166,19 @@ pub mod paths {
 
     pub fn unlock(email: &str, ending: &PhoneEnding, notice: Notice) -> String {
         with_query(UNLOCK, Some(email), Some(ending), Some(notice))
+    }
+
+    /// The unlock page after a lock whose code a send limit held back for `wait_secs`.
+    pub fn unlock_after_delay(email: &str, ending: &PhoneEnding, wait_secs: u64) -> String {
+        format!(
+            "{}&wait={wait_secs}",
+            with_query(
+                UNLOCK,
+                Some(email),
+                Some(ending),
+                Some(Notice::LockedCodeDelayed)
+            )
+        )
     }
 
     pub fn reset_password(email: &str, ending: &PhoneEnding, notice: Notice) -> String {
@@ -206,7 +235,7 @@ mod tests {
     #[test]
     fn the_lock_notice_reads_exactly_as_specified() {
         assert_eq!(
-            Notice::Locked.message(Some("1234")),
+            Notice::Locked.message(Some("1234"), None),
             "Your account is temporarily locked. We sent a verification code to the mobile \
              number ending in 1234."
         );
@@ -216,6 +245,7 @@ mod tests {
     fn every_notice_survives_the_query_string() {
         for notice in [
             Notice::Locked,
+            Notice::LockedCodeDelayed,
             Notice::CodeResent,
             Notice::ResetCodeSent,
             Notice::Unlocked,
@@ -225,6 +255,15 @@ mod tests {
             assert_eq!(Notice::parse(notice.as_str()), Some(notice));
         }
         assert_eq!(Notice::parse("<script>"), None);
+    }
+
+    #[test]
+    fn a_held_back_code_says_when_to_ask_again() {
+        assert_eq!(
+            Notice::LockedCodeDelayed.message(Some("1234"), Some(600)),
+            "Your account is temporarily locked. Too many codes were requested, so we could not \
+             send one to the mobile number ending in 1234 now. Ask for a new code in 10 minutes."
+        );
     }
 
     #[test]

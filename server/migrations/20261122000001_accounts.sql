@@ -41,14 +41,16 @@ CREATE INDEX sessions_by_account ON sessions(account_id);
 
 -- The durable delivery queue. A message is written in the same transaction as the code it
 -- carries; the worker claims it, sends it, and records the outcome. Rows are never deleted;
--- the body is cleared once the message is sent or has failed for good.
+-- the body is cleared once the message is sent or has failed for good. A `decoy` row stands for
+-- a request that sends nothing (an unknown email): it is never sent, but the send limits count
+-- it like a real message, so that their answers do not reveal which emails have accounts.
 CREATE TABLE sms_messages (
     id                  INTEGER PRIMARY KEY,
     account_id          INTEGER REFERENCES accounts(id) ON DELETE SET NULL,
     to_phone            TEXT    NOT NULL,
     body                TEXT,
     purpose             TEXT    NOT NULL,
-    status              TEXT    NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed')),
+    status              TEXT    NOT NULL CHECK (status IN ('queued', 'sending', 'sent', 'failed', 'decoy')),
     attempts            INTEGER NOT NULL DEFAULT 0,
     provider            TEXT,
     provider_message_id TEXT,

@@ -42,3 +42,9 @@ fn query_ending() -> Signal<Option<String>> {
         (ending.len() == 4 && ending.chars().all(|c| c.is_ascii_digit())).then_some(ending)
     })
 }
+
+/// The `?wait=` seconds, if a whole number.
+fn query_wait() -> Signal<Option<u64>> {
+    let wait = query_value("wait");
+    Signal::derive(move || wait.get().parse().ok())
+}

@@ -1,6 +1,6 @@
 //! Unlock a locked account with the code sent to its phone, or ask for a new code.
 
-use super::{query_ending, query_notice, query_value};
+use super::{query_ending, query_notice, query_value, query_wait};
 use crate::api::{ResendCode, Unlock};
 use crate::components::{latest_error, FormMessage, NoticeBanner, SubmitButton, TextField};
 use crate::error::Field;
@@ -16,7 +16,7 @@ pub fn UnlockPage() -> impl IntoView {
         <Title text="Unlock your account · Latchkey"/>
         <section class="card">
             <h1>"Unlock your account"</h1>
-            <NoticeBanner notice=query_notice() ending=query_ending()/>
+            <NoticeBanner notice=query_notice() ending=query_ending() wait_secs=query_wait()/>
             <Show when=move || !email.get().is_empty() fallback=EmailStep>
                 <CodeStep email=email/>
             </Show>

@@ -180,37 +180,21 @@ impl LatchkeyService {
             .map_err(|_| anyhow::anyhow!("could not record the refused destination"))?;
             return Ok(Err(AppError::UndeliverablePhone));
         }
-        let (target, ip, global) = Store::recent_sends(
-            tx,
-            account.id,
-            account.phone.e164(),
-            ctx.client_ip,
-            now - WINDOW,
-        )
-        .await?;
-        if let SendDecision::Refuse { limit, retry_after } =
-            self.send_limits.decide(target, ip, global, now)
+        if let Some(refusal) = self
+            .check_send_limits(tx, Some(account.id), account.phone.e164(), ctx, now)
+            .await?
         {
-            tracing::warn!(
-                account_id = account.id,
-                purpose = purpose.as_str(),
-                limit = limit.as_str(),
-                retry_after_secs = retry_after.whole_seconds(),
-                "send limit hit: no code sent"
-            );
             self.audit(
                 tx,
                 AuditKind::LimitHit,
                 Some(account.id),
                 ctx,
-                Some(limit.as_str()),
+                Some(refusal.0),
                 now,
             )
             .await
             .map_err(|_| anyhow::anyhow!("could not record the send limit"))?;
-            return Ok(Err(AppError::TooManyCodes {
-                retry_after_secs: u64::try_from(retry_after.whole_seconds()).unwrap_or(1),
-            }));
+            return Ok(Err(refusal.1));
         }
         let issued = self
             .code_policy
@@ -240,6 +224,68 @@ impl LatchkeyService {
         .await
         .map_err(|_| anyhow::anyhow!("could not record the code sent"))?;
         Ok(Ok(()))
+    }
+
+    /// Applies the send limits to a message for `account_id` at `to_phone`; `Some((limit, error))`
+    /// when one holds.
+    async fn check_send_limits(
+        &self,
+        tx: &mut WriteTx,
+        account_id: Option<i64>,
+        to_phone: &str,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Option<(&'static str, AppError)>> {
+        // Row ids start at 1: 0 matches no account.
+        let (target, ip, global) = Store::recent_sends(
+            tx,
+            account_id.unwrap_or(0),
+            to_phone,
+            ctx.client_ip,
+            now - WINDOW,
+        )
+        .await?;
+        let SendDecision::Refuse { limit, retry_after } =
+            self.send_limits.decide(target, ip, global, now)
+        else {
+            return Ok(None);
+        };
+        tracing::warn!(
+            account_id,
+            limit = limit.as_str(),
+            retry_after_secs = retry_after.whole_seconds(),
+            "send limit hit: nothing sent"
+        );
+        let error = AppError::TooManyCodes {
+            retry_after_secs: u64::try_from(retry_after.whole_seconds()).unwrap_or(1),
+        };
+        Ok(Some((limit.as_str(), error)))
+    }
+
+    /// For a request that sends nothing (an unknown email, or a resend for an account that is not
+    /// locked): the same send limits and the same kind of row as a real code, so that neither the
+    /// answers nor their timing show the difference. The row is never sent.
+    async fn send_decoy(
+        &self,
+        tx: &mut WriteTx,
+        account_id: Option<i64>,
+        to_phone: &str,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Result<(), AppError>> {
+        if let Some((_, error)) = self
+            .check_send_limits(tx, account_id, to_phone, ctx, now)
+            .await?
+        {
+            return Ok(Err(error));
+        }
+        Store::record_decoy(tx, account_id, to_phone, ctx.client_ip, now).await?;
+        Ok(Ok(()))
+    }
+
+    /// Where the decoy rows of an email with no account point.
+    fn decoy_destination(&self, email: &Email) -> String {
+        format!("decoy:{}", hex::encode(self.email_key(email)))
     }
 
     /// Judges `code` against the account's live code for `purpose` and records the outcome (a
@@ -420,7 +466,10 @@ impl AccountService for LatchkeyService {
                 Some("while locked"),
             )
             .await?;
-            return Ok(LoginResult::Locked(account.phone.ending()));
+            return Ok(LoginResult::Locked {
+                phone_ending: account.phone.ending(),
+                code_delayed_secs: None,
+            });
         }
 
         let matches = self
@@ -449,7 +498,10 @@ impl AccountService for LatchkeyService {
             )
             .await?;
             self.commit(tx).await?;
-            return Ok(LoginResult::Locked(current.phone.ending()));
+            return Ok(LoginResult::Locked {
+                phone_ending: current.phone.ending(),
+                code_delayed_secs: None,
+            });
         }
         if matches && current.password_hash == account.password_hash {
             Store::record_login(&mut tx, current.id, now)
@@ -514,17 +566,23 @@ impl AccountService for LatchkeyService {
                         "account locked after failed sign-ins; unlock code queued"
                     );
                 } else {
-                    // The lock stands; "Resend code" says when a code can be sent.
+                    // The lock stands; the unlock page says when a code can be asked for.
                     tracing::warn!(
                         account_id = current.id,
                         "account locked after failed sign-ins; unlock code held back"
                     );
                 }
-                Ok(LoginResult::Locked(current.phone.ending()))
+                Ok(LoginResult::Locked {
+                    phone_ending: current.phone.ending(),
+                    code_delayed_secs: sent.err().and_then(|error| error.retry_after_secs()),
+                })
             }
             FailureOutcome::AlreadyLocked => {
                 self.commit(tx).await?;
-                Ok(LoginResult::Locked(current.phone.ending()))
+                Ok(LoginResult::Locked {
+                    phone_ending: current.phone.ending(),
+                    code_delayed_secs: None,
+                })
             }
         }
     }
@@ -596,6 +654,12 @@ impl AccountService for LatchkeyService {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
+            let decoy = self
+                .send_decoy(&mut tx, None, &self.decoy_destination(&email), ctx, now)
+                .await
+                .map_err(internal)?;
+            self.commit(tx).await?;
+            decoy?;
             return Ok(CodeSent {
                 phone_ending: self.decoy_ending(&email),
             });
@@ -606,7 +670,10 @@ impl AccountService for LatchkeyService {
                 .await
                 .map_err(internal)?
         } else {
-            Ok(())
+            // Nothing to unlock: answer as if a code went out, limits included.
+            self.send_decoy(&mut tx, Some(account.id), account.phone.e164(), ctx, now)
+                .await
+                .map_err(internal)?
         };
         self.commit(tx).await?;
         sent?;
@@ -629,6 +696,12 @@ impl AccountService for LatchkeyService {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
+            let decoy = self
+                .send_decoy(&mut tx, None, &self.decoy_destination(&email), ctx, now)
+                .await
+                .map_err(internal)?;
+            self.commit(tx).await?;
+            decoy?;
             return Ok(CodeSent {
                 phone_ending: self.decoy_ending(&email),
             });
@@ -904,12 +977,21 @@ impl LatchkeyService {
             now,
         )
         .await?;
+        // A real account queues its unlock code here: the send limits must see the same row.
+        let decoy = if outcome == FailureOutcome::JustLocked {
+            self.send_decoy(&mut tx, None, &self.decoy_destination(email), ctx, now)
+                .await
+                .map_err(internal)?
+        } else {
+            Ok(())
+        };
         self.commit(tx).await?;
         match outcome {
             FailureOutcome::Counted { .. } => Err(AppError::InvalidCredentials),
-            FailureOutcome::JustLocked | FailureOutcome::AlreadyLocked => {
-                Ok(LoginResult::Locked(self.decoy_ending(email)))
-            }
+            FailureOutcome::JustLocked | FailureOutcome::AlreadyLocked => Ok(LoginResult::Locked {
+                phone_ending: self.decoy_ending(email),
+                code_delayed_secs: decoy.err().and_then(|error| error.retry_after_secs()),
+            }),
         }
     }
 

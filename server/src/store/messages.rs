@@ -73,6 +73,31 @@ impl Store {
         Ok(done.last_insert_rowid())
     }
 
+    /// Records a request that sends nothing but counts against the send limits (see the
+    /// migration). Never claimed by the worker.
+    pub async fn record_decoy(
+        conn: &mut SqliteConnection,
+        account_id: Option<i64>,
+        to_phone: &str,
+        client_ip: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, client_ip, status, \
+             created_at, updated_at, next_attempt_at) VALUES (?, ?, NULL, 'decoy', ?, 'decoy', ?, ?, ?)",
+        )
+        .bind(account_id)
+        .bind(to_phone)
+        .bind(client_ip.map(|ip| ip.to_string()))
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .execute(conn)
+        .await
+        .context("could not record a decoy send")?;
+        Ok(())
+    }
+
     /// Messages queued since `since` to this account or this number, by this client, and in all;
     /// read inside the caller's write transaction so that concurrent requests count each other.
     pub async fn recent_sends(

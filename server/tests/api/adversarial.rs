@@ -80,7 +80,8 @@ async fn state(app: &TestApp) -> (i64, i64, i64, i64) {
     (
         app.count("SELECT COUNT(*) FROM accounts").await,
         app.count("SELECT COUNT(*) FROM verification_codes").await,
-        app.count("SELECT COUNT(*) FROM sms_messages").await,
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE status != 'decoy'")
+            .await,
         app.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL OR failed_logins > 0")
             .await,
     )

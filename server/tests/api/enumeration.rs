@@ -26,6 +26,7 @@ async fn an_unknown_email_locks_at_the_same_failure_with_a_decoy_ending() {
         .to_owned();
     assert!(ending.len() == 4 && ending.chars().all(|c| c.is_ascii_digit()));
     // The same decoy everywhere the email shows an ending.
+    app.wait_out_cooldown();
     let resend = json(
         app.post("/api/resend-code", &[("email", "nobody@example.com")])
             .await,
@@ -115,4 +116,74 @@ async fn a_locked_account_answers_as_slowly_as_a_wrong_password() {
         samples[samples.len() / 2]
     });
     assert_indistinguishable(medians, "locked vs wrong password");
+}
+
+#[tokio::test]
+async fn the_send_limits_answer_alike_for_real_and_unknown_emails() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    for path in ["/api/request-reset", "/api/resend-code"] {
+        for email in ["ada@example.com", "nobody@example.com"] {
+            app.wait_out_cooldown();
+            let first = app.post(path, &[("email", email)]).await;
+            let second = app.post(path, &[("email", email)]).await;
+            assert_eq!(first.status(), StatusCode::OK, "{path} {email}");
+            assert_eq!(
+                second.status(),
+                StatusCode::TOO_MANY_REQUESTS,
+                "{path} {email}"
+            );
+            assert_eq!(
+                second
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok()),
+                Some("60")
+            );
+        }
+    }
+    // Only the real reset code was sent; the rest were decoys that never leave.
+    assert_eq!(app.outbox().await.len(), 1);
+}
+
+#[tokio::test]
+async fn right_after_a_lock_a_resend_is_refused_alike_for_real_and_unknown_emails() {
+    let app = spawn_app().await;
+    app.sign_up("ada@example.com", PHONE).await;
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let lock = app
+            .fail_logins(email, 3)
+            .await
+            .pop()
+            .expect("three answers");
+        assert_eq!(json(lock).await["status"], "locked", "{email}");
+        let resend = app.post("/api/resend-code", &[("email", email)]).await;
+        assert_eq!(resend.status(), StatusCode::TOO_MANY_REQUESTS, "{email}");
+        assert_eq!(
+            resend
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("60")
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lock_whose_code_is_held_back_says_when_to_ask_again_alike_for_both() {
+    let app = spawn_app_with(&[("SMS_MAX_PER_HOUR", "1")]).await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.post("/api/request-reset", &[("email", "bob@example.com")])
+        .await;
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let lock = json(
+            app.fail_logins(email, 3)
+                .await
+                .pop()
+                .expect("three answers"),
+        )
+        .await;
+        assert_eq!(lock["status"], "locked", "{email}");
+        assert_eq!(lock["retry_after_secs"], 3600, "{email}: {lock}");
+    }
 }

@@ -240,3 +240,48 @@ async fn a_rate_limited_plain_form_post_goes_back_to_its_page_with_the_message()
         "{location}"
     );
 }
+
+#[tokio::test]
+async fn the_unlock_page_says_when_a_held_back_code_can_be_asked_for() {
+    let app = spawn_app_with(&[("SMS_MAX_PER_HOUR", "1")]).await;
+    app.sign_up("ada@example.com", PHONE).await;
+    assert_eq!(
+        request_reset(&app, "ada@example.com").await.status(),
+        StatusCode::OK
+    );
+    app.wait_out_cooldown();
+    let browser = new_client();
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(
+            browser
+                .post(app.url("/api/login"))
+                .header("Accept", "text/html")
+                .header("Referer", app.url("/login"))
+                .form(&[("email", "ada@example.com"), ("password", "wrong password")])
+                .send()
+                .await
+                .expect("answered"),
+        );
+    }
+    let location = last
+        .and_then(|response| response.headers().get("location").cloned())
+        .and_then(|value| value.to_str().ok().map(str::to_owned))
+        .unwrap_or_default();
+    assert!(
+        location.contains("notice=locked-code-delayed") && location.contains("wait="),
+        "{location}"
+    );
+    let page = browser
+        .get(app.url(&location))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        page.contains("Too many codes were requested, so we could not send one to the mobile number ending in 2671 now. Ask for a new code in 59 minutes."),
+        "{location}"
+    );
+}

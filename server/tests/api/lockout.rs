@@ -282,6 +282,7 @@ async fn resending_for_an_unknown_email_shows_a_stable_decoy_and_sends_nothing()
             .await,
     )
     .await;
+    app.wait_out_cooldown();
     let second = json(
         app.post("/api/resend-code", &[("email", "NOBODY@example.com")])
             .await,
