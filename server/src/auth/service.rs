@@ -226,6 +226,43 @@ impl LatchkeyService {
         Ok(Ok(()))
     }
 
+    /// Redeems `code` for the account with `email`: the account when the code is accepted (and
+    /// consumed); `None` when there is no such account or the code is wrong, expired or spent, with
+    /// the rejection recorded. All inside the caller's transaction.
+    async fn redeem_code(
+        &self,
+        tx: &mut WriteTx,
+        email: &Email,
+        purpose: CodePurpose,
+        code: &VerificationCode,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<Option<AccountRecord>, AppError> {
+        let account = self.account_for(tx, email).await?;
+        let accepted = match &account {
+            Some(account) => self
+                .consume_code(tx, account.id, purpose, code, now)
+                .await
+                .map_err(internal)?,
+            None => false,
+        };
+        if accepted {
+            return Ok(account);
+        }
+        let account_id = account.as_ref().map(|account| account.id);
+        self.audit(
+            tx,
+            AuditKind::CodeRejected,
+            account_id,
+            ctx,
+            Some(purpose.as_str()),
+            now,
+        )
+        .await?;
+        tracing::info!(account_id, purpose = purpose.as_str(), "code rejected");
+        Ok(None)
+    }
+
     /// Applies the send limits to a message for `account_id` at `to_phone`; `Some((limit, error))`
     /// when one holds.
     async fn check_send_limits(
@@ -593,55 +630,28 @@ impl AccountService for LatchkeyService {
         let code = self.parse_code(code)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
-        let Some(account) = self.account_for(&mut tx, &email).await? else {
-            self.audit(
-                &mut tx,
-                AuditKind::CodeRejected,
-                None,
-                ctx,
-                Some("unlock, unknown email"),
-                now,
-            )
-            .await?;
+        let Some(account) = self
+            .redeem_code(&mut tx, &email, CodePurpose::Unlock, &code, ctx, now)
+            .await?
+        else {
             self.commit(tx).await?;
             return Err(AppError::InvalidCode);
         };
-        let accepted = self
-            .consume_code(&mut tx, account.id, CodePurpose::Unlock, &code, now)
+        Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared())
             .await
             .map_err(internal)?;
-        if accepted {
-            Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared())
-                .await
-                .map_err(internal)?;
-            self.audit(
-                &mut tx,
-                AuditKind::AccountUnlocked,
-                Some(account.id),
-                ctx,
-                None,
-                now,
-            )
-            .await?;
-        } else {
-            self.audit(
-                &mut tx,
-                AuditKind::CodeRejected,
-                Some(account.id),
-                ctx,
-                Some("unlock"),
-                now,
-            )
-            .await?;
-        }
+        self.audit(
+            &mut tx,
+            AuditKind::AccountUnlocked,
+            Some(account.id),
+            ctx,
+            None,
+            now,
+        )
+        .await?;
         self.commit(tx).await?;
-        if accepted {
-            tracing::info!(account_id = account.id, "account unlocked with a code");
-            Ok(())
-        } else {
-            tracing::info!(account_id = account.id, "unlock code rejected");
-            Err(AppError::InvalidCode)
-        }
+        tracing::info!(account_id = account.id, "account unlocked with a code");
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]
@@ -759,37 +769,13 @@ impl AccountService for LatchkeyService {
         let password_hash = self.passwords.hash(&password).await.map_err(internal)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
-        let Some(account) = self.account_for(&mut tx, &email).await? else {
-            self.audit(
-                &mut tx,
-                AuditKind::CodeRejected,
-                None,
-                ctx,
-                Some("password_reset, unknown email"),
-                now,
-            )
-            .await?;
+        let Some(account) = self
+            .redeem_code(&mut tx, &email, CodePurpose::PasswordReset, &code, ctx, now)
+            .await?
+        else {
             self.commit(tx).await?;
             return Err(AppError::InvalidCode);
         };
-        let accepted = self
-            .consume_code(&mut tx, account.id, CodePurpose::PasswordReset, &code, now)
-            .await
-            .map_err(internal)?;
-        if !accepted {
-            self.audit(
-                &mut tx,
-                AuditKind::CodeRejected,
-                Some(account.id),
-                ctx,
-                Some("password_reset"),
-                now,
-            )
-            .await?;
-            self.commit(tx).await?;
-            tracing::info!(account_id = account.id, "password reset code rejected");
-            return Err(AppError::InvalidCode);
-        }
         // Only now, with a right code, is the password compared with the email and the name: before,
         // the answer would tell anyone who knows the email what the account holder is called.
         // Refused here, the transaction is dropped, so the code is not spent.
