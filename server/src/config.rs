@@ -3,6 +3,9 @@
 
 use crate::auth::send_limits::SendLimits;
 use crate::domain::PhoneRegion;
+use crate::sms::providers::twilio::{self, TwilioConfig, TwilioSenderId};
+use crate::sms::providers::vonage::{self, VonageConfig};
+use crate::sms::providers::Credential;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use time::Duration;
@@ -60,12 +63,70 @@ pub struct RateLimits {
     pub signup_per_minute: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SmsProviderKind {
     /// Stores messages in the database and shows them at /dev/outbox.
     Outbox,
     /// Writes each message, code included, to the log. Development only.
     Log,
+    /// Twilio Programmable Messaging (`TWILIO_*`).
+    Twilio(TwilioConfig),
+    /// Vonage SMS API (`VONAGE_*`).
+    Vonage(VonageConfig),
+}
+
+impl SmsProviderKind {
+    pub fn is_outbox(&self) -> bool {
+        matches!(self, Self::Outbox)
+    }
+}
+
+/// A variable the selected provider cannot do without.
+fn required(
+    get: &impl Fn(&str) -> Option<String>,
+    provider: &str,
+    variable: &'static str,
+) -> Result<String, ConfigError> {
+    get(variable).ok_or_else(|| {
+        invalid(
+            variable,
+            format!("SMS_PROVIDER={provider} needs {variable}; it is not set"),
+        )
+    })
+}
+
+fn twilio_config(get: &impl Fn(&str) -> Option<String>) -> Result<TwilioConfig, ConfigError> {
+    let sender = match (get("TWILIO_FROM"), get("TWILIO_MESSAGING_SERVICE_SID")) {
+        (Some(from), None) => TwilioSenderId::From(from),
+        (None, Some(service)) => TwilioSenderId::MessagingService(service),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "TWILIO_FROM",
+                "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(invalid(
+                "TWILIO_FROM",
+                "SMS_PROVIDER=twilio needs TWILIO_FROM (a Twilio number) or TWILIO_MESSAGING_SERVICE_SID",
+            ))
+        }
+    };
+    Ok(TwilioConfig {
+        base_url: get("TWILIO_BASE_URL").unwrap_or_else(|| twilio::DEFAULT_BASE_URL.to_owned()),
+        account_sid: required(get, "twilio", "TWILIO_ACCOUNT_SID")?,
+        auth_token: Credential::new(required(get, "twilio", "TWILIO_AUTH_TOKEN")?),
+        sender,
+    })
+}
+
+fn vonage_config(get: &impl Fn(&str) -> Option<String>) -> Result<VonageConfig, ConfigError> {
+    Ok(VonageConfig {
+        base_url: get("VONAGE_BASE_URL").unwrap_or_else(|| vonage::DEFAULT_BASE_URL.to_owned()),
+        api_key: required(get, "vonage", "VONAGE_API_KEY")?,
+        api_secret: Credential::new(required(get, "vonage", "VONAGE_API_SECRET")?),
+        from: required(get, "vonage", "VONAGE_FROM")?,
+    })
 }
 
 /// A setting that could not be used; says which variable and why.
@@ -123,11 +184,14 @@ impl Config {
         let sms_provider = match get("SMS_PROVIDER").as_deref().unwrap_or("outbox") {
             "outbox" => SmsProviderKind::Outbox,
             "log" => SmsProviderKind::Log,
+            "twilio" => SmsProviderKind::Twilio(twilio_config(&get)?),
+            "vonage" => SmsProviderKind::Vonage(vonage_config(&get)?),
             other => {
                 return Err(invalid(
                     "SMS_PROVIDER",
                     format!(
-                        "`{other}` is not a provider this build can use; supported: outbox, log"
+                        "`{other}` is not a provider this build can use; supported: outbox, log, \
+                         twilio, vonage"
                     ),
                 ))
             }
@@ -338,7 +402,7 @@ mod tests {
         assert_eq!(config.code_length, 6);
         assert_eq!(config.code_ttl, Duration::hours(1));
         assert_eq!(config.code_max_tries, 1);
-        assert_eq!(config.sms_provider, SmsProviderKind::Outbox);
+        assert!(config.sms_provider.is_outbox());
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.public_url, "http://127.0.0.1:3000");
         assert_eq!(config.public_host(), "127.0.0.1");
@@ -401,6 +465,35 @@ mod tests {
             assert_eq!(error.variable, variable, "{error}");
             assert!(error.to_string().contains(variable));
         }
+    }
+
+    #[test]
+    fn a_real_provider_names_each_missing_credential() {
+        let error = config(&[("SMS_PROVIDER", "twilio"), ("TWILIO_FROM", "+14155550000")])
+            .expect_err("no account");
+        assert_eq!(error.variable, "TWILIO_ACCOUNT_SID");
+        let error = config(&[
+            ("SMS_PROVIDER", "twilio"),
+            ("TWILIO_FROM", "+14155550000"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+        ])
+        .expect_err("no token");
+        assert_eq!(error.variable, "TWILIO_AUTH_TOKEN");
+        assert!(!error.to_string().contains("AC1"));
+        let error =
+            config(&[("SMS_PROVIDER", "vonage"), ("VONAGE_API_KEY", "k")]).expect_err("no secret");
+        assert_eq!(error.variable, "VONAGE_API_SECRET");
+        let twilio = config(&[
+            ("SMS_PROVIDER", "twilio"),
+            ("TWILIO_MESSAGING_SERVICE_SID", "MG1"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", "very-secret"),
+        ])
+        .expect("complete");
+        assert!(
+            !format!("{twilio:?}").contains("very-secret"),
+            "credentials never shown"
+        );
     }
 
     #[test]

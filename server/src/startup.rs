@@ -13,6 +13,7 @@ use crate::maintenance::Maintenance;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::log::LogSender;
 use crate::sms::outbox::OutboxSender;
+use crate::sms::providers::{http_client, twilio::TwilioSender, vonage::VonageSender};
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
@@ -107,7 +108,7 @@ impl Application {
             delivery: Arc::clone(&delivery),
         };
 
-        let sender: Arc<dyn SmsSender> = match config.sms_provider {
+        let sender: Arc<dyn SmsSender> = match config.sms_provider.clone() {
             SmsProviderKind::Outbox => {
                 tracing::warn!(
                     "SMS_PROVIDER=outbox: messages are not sent to phones; read them at {}/dev/outbox",
@@ -123,6 +124,14 @@ impl Application {
                 tracing::warn!("SMS_PROVIDER=log: messages, codes included, are written to the log and not sent to phones");
                 Arc::new(LogSender)
             }
+            SmsProviderKind::Twilio(twilio) => {
+                tracing::info!(account = %twilio.account_sid, "SMS_PROVIDER=twilio");
+                Arc::new(TwilioSender::new(http_client()?, twilio))
+            }
+            SmsProviderKind::Vonage(vonage) => {
+                tracing::info!(api_key = %vonage.api_key, "SMS_PROVIDER=vonage");
+                Arc::new(VonageSender::new(http_client()?, vonage))
+            }
         };
         let worker = DeliveryWorker::new(
             store.clone(),
@@ -136,7 +145,7 @@ impl Application {
             leptos_options,
             service: Arc::new(service),
             store: store.clone(),
-            dev_outbox: config.sms_provider == SmsProviderKind::Outbox,
+            dev_outbox: config.sms_provider.is_outbox(),
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limits, Arc::clone(&clock))),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             allowed_origin: AllowedOrigin::new(config.public_origin()),

@@ -4,6 +4,7 @@
 pub mod destinations;
 pub mod log;
 pub mod outbox;
+pub mod providers;
 pub mod templates;
 pub mod worker;
 

@@ -11,6 +11,7 @@ mod helpers;
 mod limits;
 mod lockout;
 mod password_reset;
+mod providers;
 mod pumping_guard;
 mod sessions;
 mod signup;

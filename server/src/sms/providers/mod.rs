@@ -1,0 +1,179 @@
+//! Real SMS providers, one module each, behind `SmsSender`. They share an HTTP client with connect
+//! and total timeouts, a redacting `Credential` type, and the mapping of transport failures.
+
+pub mod twilio;
+pub mod vonage;
+
+use super::SendError;
+use std::fmt;
+use std::time::Duration;
+
+/// A secret from the environment (token, API secret); never shown by `Debug` or in errors.
+#[derive(Clone)]
+pub struct Credential(String);
+
+impl Credential {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credential(<redacted>)")
+    }
+}
+
+/// The client every provider uses: rustls, 5 s to connect, 15 s in all.
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(15))
+        .build()
+        .map_err(|error| anyhow::anyhow!("could not build the HTTP client: {error}"))
+}
+
+/// A request that never got an answer: always worth retrying.
+fn transport_error(provider: &str, error: &reqwest::Error) -> SendError {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    SendError::Transient(format!("{provider}: {kind}"))
+}
+
+/// The `Retry-After` header in seconds, if the provider sent one.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+#[cfg(test)]
+pub(crate) mod mock {
+    //! A provider stand-in on 127.0.0.1 that records each request and answers as told.
+
+    use axum::{
+        body::Bytes,
+        extract::State,
+        http::{HeaderMap, Method, StatusCode, Uri},
+        response::IntoResponse,
+        Router,
+    };
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Debug, Clone)]
+    pub struct Recorded {
+        pub method: Method,
+        pub path: String,
+        pub headers: HeaderMap,
+        pub form: Vec<(String, String)>,
+    }
+
+    /// Extra response headers, by name.
+    pub type Headers = Vec<(&'static str, String)>;
+
+    /// What the mock answers: status, extra headers, JSON body.
+    struct Answer {
+        status: StatusCode,
+        headers: Headers,
+        body: String,
+    }
+
+    #[derive(Clone)]
+    struct Shared {
+        requests: Arc<Mutex<Vec<Recorded>>>,
+        answer: Arc<Answer>,
+    }
+
+    pub struct MockProvider {
+        pub base_url: String,
+        requests: Arc<Mutex<Vec<Recorded>>>,
+    }
+
+    impl MockProvider {
+        /// Answers every request with `status`, `headers` and the JSON `body`.
+        pub async fn start(status: u16, headers: Headers, body: &str) -> Self {
+            let requests = Arc::new(Mutex::new(Vec::new()));
+            let shared = Shared {
+                requests: Arc::clone(&requests),
+                answer: Arc::new(Answer {
+                    status: StatusCode::from_u16(status)
+                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                    headers,
+                    body: body.to_owned(),
+                }),
+            };
+            let app = Router::new().fallback(record).with_state(shared);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a port");
+            let address = listener.local_addr().expect("an address");
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Self {
+                base_url: format!("http://{address}"),
+                requests,
+            }
+        }
+
+        pub fn requests(&self) -> Vec<Recorded> {
+            self.requests
+                .lock()
+                .map(|requests| requests.clone())
+                .unwrap_or_default()
+        }
+    }
+
+    async fn record(
+        State(shared): State<Shared>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> impl IntoResponse {
+        let form = url::form_urlencoded::parse(&body).into_owned().collect();
+        if let Ok(mut requests) = shared.requests.lock() {
+            requests.push(Recorded {
+                method,
+                path: uri.path().to_owned(),
+                headers,
+                form,
+            });
+        }
+        let answer = &*shared.answer;
+        let mut response = (answer.status, answer.body.clone()).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in &answer.headers {
+            if let Ok(value) = axum::http::HeaderValue::from_str(value) {
+                response.headers_mut().insert(*name, value);
+            }
+        }
+        response
+    }
+
+    impl Recorded {
+        pub fn field(&self, name: &str) -> Option<&str> {
+            self.form
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        }
+
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.get(name).and_then(|value| value.to_str().ok())
+        }
+    }
+}

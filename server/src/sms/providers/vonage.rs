@@ -1,0 +1,231 @@
+//! Vonage SMS API: `POST /sms/json`, HTTP Basic (API key and secret), a form with `from`, `to`
+//! (E.164 digits without `+`) and `text`. Vonage answers 200 even for most failures: each message's
+//! `status` says what happened ("0" is success; the others are classified below).
+
+use super::{retry_after, transport_error, Credential};
+use crate::sms::{OutgoingSms, SendError, SentReceipt, SmsSender};
+use async_trait::async_trait;
+use serde::Deserialize;
+
+pub const DEFAULT_BASE_URL: &str = "https://rest.nexmo.com";
+
+#[derive(Debug, Clone)]
+pub struct VonageConfig {
+    pub base_url: String,
+    pub api_key: String,
+    pub api_secret: Credential,
+    /// A number or an alphanumeric sender ID.
+    pub from: String,
+}
+
+pub struct VonageSender {
+    client: reqwest::Client,
+    config: VonageConfig,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    #[serde(default)]
+    messages: Vec<MessageStatus>,
+}
+
+#[derive(Deserialize)]
+struct MessageStatus {
+    status: String,
+    #[serde(rename = "message-id", default)]
+    message_id: Option<String>,
+    #[serde(rename = "error-text", default)]
+    error_text: Option<String>,
+}
+
+impl VonageSender {
+    pub fn new(client: reqwest::Client, config: VonageConfig) -> Self {
+        Self { client, config }
+    }
+}
+
+/// What a non-zero message status means (Vonage SMS API status codes).
+fn classify(status: &str, text: String) -> SendError {
+    match status {
+        "1" => SendError::RateLimited { retry_after: None },
+        // Invalid parameters (the number), invalid message (unknown prefix), number barred,
+        // non-whitelisted destination.
+        "3" | "6" | "7" | "29" => SendError::InvalidRecipient(text),
+        "5" => SendError::Transient(text),
+        // Missing parameters, credentials, barred account, quota, binds, HTTP not enabled,
+        // too long, signature, sender address: our configuration or our request.
+        _ => SendError::Rejected(text),
+    }
+}
+
+#[async_trait]
+impl SmsSender for VonageSender {
+    fn name(&self) -> &'static str {
+        "vonage"
+    }
+
+    async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
+        let url = format!("{}/sms/json", self.config.base_url.trim_end_matches('/'));
+        let to = message.to.trim_start_matches('+');
+        let form = [
+            ("from", self.config.from.as_str()),
+            ("to", to),
+            ("text", message.body.as_str()),
+        ];
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(&self.config.api_key, Some(self.config.api_secret.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|error| transport_error("vonage", &error))?;
+        let status = response.status();
+        match status.as_u16() {
+            200..=299 => {}
+            429 => {
+                return Err(SendError::RateLimited {
+                    retry_after: retry_after(&response),
+                })
+            }
+            401 | 403 => return Err(SendError::Rejected(format!("vonage {status}"))),
+            400..=499 => return Err(SendError::Rejected(format!("vonage {status}"))),
+            _ => return Err(SendError::Transient(format!("vonage {status}"))),
+        }
+        let reply: Reply = response
+            .json()
+            .await
+            .map_err(|_| SendError::Transient("vonage: unreadable response".to_owned()))?;
+        let Some(first) = reply.messages.into_iter().next() else {
+            return Err(SendError::Transient(
+                "vonage: no message status in the response".to_owned(),
+            ));
+        };
+        if first.status == "0" {
+            return Ok(SentReceipt {
+                provider_message_id: first.message_id,
+            });
+        }
+        let text = format!(
+            "vonage status {}: {}",
+            first.status,
+            first.error_text.unwrap_or_default()
+        );
+        Err(classify(&first.status, text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sms::providers::mock::MockProvider;
+    use base64::Engine;
+
+    fn sender(base_url: &str) -> VonageSender {
+        VonageSender::new(
+            reqwest::Client::new(),
+            VonageConfig {
+                base_url: base_url.to_owned(),
+                api_key: "abcd1234".to_owned(),
+                api_secret: Credential::new("abcdef0123456789"),
+                from: "Latchkey".to_owned(),
+            },
+        )
+    }
+
+    fn message() -> OutgoingSms {
+        OutgoingSms {
+            id: 1,
+            to: "+447400123456".to_owned(),
+            body: "Latchkey: your code is 123456".to_owned(),
+            purpose: "unlock".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_is_posted_with_digits_only_and_its_id_recorded() {
+        let mock = MockProvider::start(
+            200,
+            vec![],
+            r#"{"message-count": "1", "messages": [{"to": "447400123456", "message-id": "0C000000F00ABD35", "status": "0", "remaining-balance": "3.14", "message-price": "0.03", "network": "12345"}]}"#,
+        )
+        .await;
+        let receipt = sender(&mock.base_url).send(&message()).await.expect("sent");
+        assert_eq!(
+            receipt.provider_message_id.as_deref(),
+            Some("0C000000F00ABD35")
+        );
+
+        let request = &mock.requests()[0];
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/sms/json");
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("abcd1234:abcdef0123456789")
+        );
+        assert_eq!(request.header("authorization"), Some(expected.as_str()));
+        assert_eq!(
+            request.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(request.field("to"), Some("447400123456"));
+        assert_eq!(request.field("from"), Some("Latchkey"));
+        assert_eq!(request.field("text"), Some("Latchkey: your code is 123456"));
+    }
+
+    #[tokio::test]
+    async fn a_failure_reported_with_http_200_is_still_a_failure() {
+        let mock = MockProvider::start(
+            200,
+            vec![],
+            r#"{"messages": [{"status": "2", "error-text": "Missing from param"}]}"#,
+        )
+        .await;
+        let error = sender(&mock.base_url)
+            .send(&message())
+            .await
+            .expect_err("status 2");
+        assert!(
+            matches!(error, SendError::Rejected(ref text) if text.contains("Missing from param"))
+        );
+    }
+
+    #[tokio::test]
+    async fn each_status_maps_to_its_class() {
+        for (status, expected) in [
+            ("1", "rate"),
+            ("3", "recipient"),
+            ("6", "recipient"),
+            ("4", "rejected"),
+            ("5", "transient"),
+        ] {
+            let body = format!(r#"{{"messages": [{{"status": "{status}", "error-text": "x"}}]}}"#);
+            let mock = MockProvider::start(200, vec![], &body).await;
+            let error = sender(&mock.base_url)
+                .send(&message())
+                .await
+                .expect_err("an error");
+            let class = match error {
+                SendError::RateLimited { .. } => "rate",
+                SendError::InvalidRecipient(_) => "recipient",
+                SendError::Rejected(_) => "rejected",
+                SendError::Transient(_) => "transient",
+            };
+            assert_eq!(class, expected, "status {status}");
+        }
+        let throttled = MockProvider::start(429, vec![("retry-after", "3".to_owned())], "{}").await;
+        let error = sender(&throttled.base_url)
+            .send(&message())
+            .await
+            .expect_err("429");
+        assert!(
+            matches!(error, SendError::RateLimited { retry_after: Some(wait) } if wait.as_secs() == 3)
+        );
+        let down = MockProvider::start(500, vec![], "{}").await;
+        assert!(matches!(
+            sender(&down.base_url).send(&message()).await,
+            Err(SendError::Transient(_))
+        ));
+    }
+}
