@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path, SsrMode,
+    path,
 };
 use pages::{
     AccountPage, ForgotPasswordPage, HomePage, LoginPage, NotFoundPage, ResetPasswordPage,
@@ -93,7 +93,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/unlock") view=UnlockPage/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    // Without a session the server redirects before rendering (see the server's
+                    // `require_session` middleware); `<Redirect>` covers client-side navigation.
+                    <Route path=path!("/account") view=AccountPage/>
                 </Routes>
             </main>
         </Router>

@@ -3,6 +3,8 @@
 
 use crate::auth::send_limits::SendLimits;
 use crate::domain::PhoneRegion;
+use crate::sms::providers::bandwidth::{self, BandwidthConfig};
+use crate::sms::providers::messagebird::{self, MessageBirdConfig};
 use crate::sms::providers::twilio::{self, TwilioConfig, TwilioSenderId};
 use crate::sms::providers::vonage::{self, VonageConfig};
 use crate::sms::providers::Credential;
@@ -73,6 +75,10 @@ pub enum SmsProviderKind {
     Twilio(TwilioConfig),
     /// Vonage SMS API (`VONAGE_*`).
     Vonage(VonageConfig),
+    /// Bandwidth Messaging API v2 (`BANDWIDTH_*`).
+    Bandwidth(BandwidthConfig),
+    /// MessageBird classic REST API (`MESSAGEBIRD_*`).
+    MessageBird(MessageBirdConfig),
 }
 
 impl SmsProviderKind {
@@ -117,6 +123,29 @@ fn twilio_config(get: &impl Fn(&str) -> Option<String>) -> Result<TwilioConfig, 
         account_sid: required(get, "twilio", "TWILIO_ACCOUNT_SID")?,
         auth_token: Credential::new(required(get, "twilio", "TWILIO_AUTH_TOKEN")?),
         sender,
+    })
+}
+
+fn bandwidth_config(get: &impl Fn(&str) -> Option<String>) -> Result<BandwidthConfig, ConfigError> {
+    Ok(BandwidthConfig {
+        base_url: get("BANDWIDTH_BASE_URL")
+            .unwrap_or_else(|| bandwidth::DEFAULT_BASE_URL.to_owned()),
+        account_id: required(get, "bandwidth", "BANDWIDTH_ACCOUNT_ID")?,
+        username: required(get, "bandwidth", "BANDWIDTH_USERNAME")?,
+        password: Credential::new(required(get, "bandwidth", "BANDWIDTH_PASSWORD")?),
+        application_id: required(get, "bandwidth", "BANDWIDTH_APPLICATION_ID")?,
+        from: required(get, "bandwidth", "BANDWIDTH_FROM")?,
+    })
+}
+
+fn messagebird_config(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<MessageBirdConfig, ConfigError> {
+    Ok(MessageBirdConfig {
+        base_url: get("MESSAGEBIRD_BASE_URL")
+            .unwrap_or_else(|| messagebird::DEFAULT_BASE_URL.to_owned()),
+        access_key: Credential::new(required(get, "messagebird", "MESSAGEBIRD_ACCESS_KEY")?),
+        originator: required(get, "messagebird", "MESSAGEBIRD_ORIGINATOR")?,
     })
 }
 
@@ -186,12 +215,14 @@ impl Config {
             "log" => SmsProviderKind::Log,
             "twilio" => SmsProviderKind::Twilio(twilio_config(&get)?),
             "vonage" => SmsProviderKind::Vonage(vonage_config(&get)?),
+            "bandwidth" => SmsProviderKind::Bandwidth(bandwidth_config(&get)?),
+            "messagebird" => SmsProviderKind::MessageBird(messagebird_config(&get)?),
             other => {
                 return Err(invalid(
                     "SMS_PROVIDER",
                     format!(
                         "`{other}` is not a provider this build can use; supported: outbox, log, \
-                         twilio, vonage"
+                         twilio, vonage, bandwidth, messagebird"
                     ),
                 ))
             }

@@ -13,7 +13,10 @@ use crate::maintenance::Maintenance;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::log::LogSender;
 use crate::sms::outbox::OutboxSender;
-use crate::sms::providers::{http_client, twilio::TwilioSender, vonage::VonageSender};
+use crate::sms::providers::{
+    bandwidth::BandwidthSender, http_client, messagebird::MessageBirdSender, twilio::TwilioSender,
+    vonage::VonageSender,
+};
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
@@ -131,6 +134,14 @@ impl Application {
             SmsProviderKind::Vonage(vonage) => {
                 tracing::info!(api_key = %vonage.api_key, "SMS_PROVIDER=vonage");
                 Arc::new(VonageSender::new(http_client()?, vonage))
+            }
+            SmsProviderKind::Bandwidth(bandwidth) => {
+                tracing::info!(account = %bandwidth.account_id, "SMS_PROVIDER=bandwidth");
+                Arc::new(BandwidthSender::new(http_client()?, bandwidth))
+            }
+            SmsProviderKind::MessageBird(messagebird) => {
+                tracing::info!(originator = %messagebird.originator, "SMS_PROVIDER=messagebird");
+                Arc::new(MessageBirdSender::new(http_client()?, messagebird))
             }
         };
         let worker = DeliveryWorker::new(

@@ -80,3 +80,32 @@ pub fn request_span(request: &Request<Body>) -> tracing::Span {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
 }
+
+/// Pages that need a signed-in session.
+const SIGNED_IN_PAGES: [&str; 1] = ["/account"];
+
+/// Sends a browser without a valid session from a signed-in page to the login page, before the
+/// page is rendered (so the redirect is a real 302, whatever the rendering mode).
+pub async fn require_session(
+    State(service): State<std::sync::Arc<dyn app::ssr::AccountService>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != axum::http::Method::GET
+        || !SIGNED_IN_PAGES.contains(&request.uri().path())
+    {
+        return next.run(request).await;
+    }
+    let ctx = app::ssr::RequestContext {
+        session_token: app::ssr::session_token_from(request.headers()),
+        ..Default::default()
+    };
+    match service.current_account(&ctx).await {
+        Err(AppError::NotSignedIn) => (
+            StatusCode::FOUND,
+            [(header::LOCATION, HeaderValue::from_static("/login"))],
+        )
+            .into_response(),
+        _ => next.run(request).await,
+    }
+}

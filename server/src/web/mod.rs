@@ -61,6 +61,10 @@ pub fn router(state: WebState) -> Router {
             middleware::server_fn_error_status,
         ))
         .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.service),
+            middleware::require_session,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             state.rate_limiter,
             rate_limit::enforce,
         ))

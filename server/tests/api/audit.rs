@@ -20,7 +20,7 @@ async fn a_lock_and_unlock_leave_a_trail_with_ip_and_user_agent() {
     app.fail_logins("ada@example.com", 3).await;
     let code = app.latest_code(PHONE, "unlock").await;
     app.unlock("ada@example.com", &wrong_code(&code)).await;
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     app.post("/api/resend-code", &[("email", "ada@example.com")])
         .await;
     let fresh = app.latest_code(PHONE, "unlock").await;

@@ -26,7 +26,7 @@ async fn an_unknown_email_locks_at_the_same_failure_with_a_decoy_ending() {
         .to_owned();
     assert!(ending.len() == 4 && ending.chars().all(|c| c.is_ascii_digit()));
     // The same decoy everywhere the email shows an ending.
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     let resend = json(
         app.post("/api/resend-code", &[("email", "nobody@example.com")])
             .await,
@@ -124,7 +124,7 @@ async fn the_send_limits_answer_alike_for_real_and_unknown_emails() {
     app.sign_up("ada@example.com", PHONE).await;
     for path in ["/api/request-reset", "/api/resend-code"] {
         for email in ["ada@example.com", "nobody@example.com"] {
-            app.wait_out_cooldown();
+            app.wait_out_cooldown().await;
             let first = app.post(path, &[("email", email)]).await;
             let second = app.post(path, &[("email", email)]).await;
             assert_eq!(first.status(), StatusCode::OK, "{path} {email}");

@@ -134,7 +134,10 @@ impl TestApp {
     }
 
     /// Moves the clock past the send cooldown, so that another code may be sent to the account.
-    pub fn wait_out_cooldown(&self) {
+    /// Delivery settles first: a clock jump past the worker's lease while a message is being sent
+    /// would let a second worker take it over (in real time a send ends long before the lease).
+    pub async fn wait_out_cooldown(&self) {
+        self.deliver_all().await;
         self.clock.advance(time::Duration::seconds(61));
     }
 
@@ -203,6 +206,37 @@ impl TestApp {
             .find(|entry| entry["to"] == phone_e164 && entry["purpose"] == purpose)
             .unwrap_or_else(|| panic!("no {purpose} message to {phone_e164} in {outbox:?}"));
         code_in(message["body"].as_str().unwrap_or_default())
+    }
+
+    /// The status the server answers to a POST that declares a body of `length` bytes, read on a
+    /// raw connection before any body is sent (a refusal by length comes before the body is read,
+    /// and a client still writing it would only see the connection close).
+    pub async fn status_for_declared_length(&self, path: &str, length: usize) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.address.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(address)
+            .await
+            .expect("connected");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {length}\r\nConnection: close\r\n\r\n"
+        );
+        stream
+            .write_all(head.as_bytes())
+            .await
+            .expect("headers written");
+        let mut answer = vec![0u8; 64];
+        let read =
+            tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut answer))
+                .await
+                .expect("answered in time")
+                .expect("read");
+        let status_line = String::from_utf8_lossy(&answer[..read]).to_string();
+        status_line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {status_line:?}"))
     }
 
     pub async fn me(&self) -> Response {

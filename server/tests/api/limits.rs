@@ -249,7 +249,7 @@ async fn the_unlock_page_says_when_a_held_back_code_can_be_asked_for() {
         request_reset(&app, "ada@example.com").await.status(),
         StatusCode::OK
     );
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     let browser = new_client();
     let mut last = None;
     for _ in 0..3 {

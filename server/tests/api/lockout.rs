@@ -96,7 +96,7 @@ async fn a_wrong_code_invalidates_the_code_so_a_new_one_must_be_requested() {
     let right_too_late = app.unlock("ada@example.com", &code).await;
     assert_eq!(right_too_late.status(), StatusCode::BAD_REQUEST);
 
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     let resend = app
         .post("/api/resend-code", &[("email", "ada@example.com")])
         .await;
@@ -143,7 +143,7 @@ async fn a_resent_code_replaces_the_previous_one() {
     app.sign_up("ada@example.com", PHONE).await;
     app.fail_logins("ada@example.com", 3).await;
     let first = app.latest_code(PHONE, "unlock").await;
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     app.post("/api/resend-code", &[("email", "ada@example.com")])
         .await;
     let second = app.latest_code(PHONE, "unlock").await;
@@ -206,7 +206,7 @@ async fn an_unlock_code_never_resets_a_password_and_a_reset_code_never_unlocks()
     assert_eq!(as_reset.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_kind(as_reset).await, "invalid_code");
 
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let reset_code = app.latest_code(PHONE, "password_reset").await;
@@ -241,7 +241,7 @@ async fn with_one_try_a_code_for_the_wrong_purpose_spends_the_live_code() {
     app.sign_up("ada@example.com", PHONE).await;
     app.fail_logins("ada@example.com", 3).await;
     let unlock_code = app.latest_code(PHONE, "unlock").await;
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let reset_code = app.latest_code(PHONE, "password_reset").await;
@@ -282,7 +282,7 @@ async fn resending_for_an_unknown_email_shows_a_stable_decoy_and_sends_nothing()
             .await,
     )
     .await;
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     let second = json(
         app.post("/api/resend-code", &[("email", "NOBODY@example.com")])
             .await,

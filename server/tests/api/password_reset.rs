@@ -74,7 +74,7 @@ async fn a_reset_clears_a_lock_and_its_unlock_code() {
     app.fail_logins("ada@example.com", 3).await;
     let unlock_code = app.latest_code(PHONE, "unlock").await;
 
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;
@@ -105,7 +105,7 @@ async fn a_reset_code_works_once_and_expires_after_an_hour() {
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     assert_eq!(error_kind(replay).await, "invalid_code");
 
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;
@@ -204,7 +204,7 @@ async fn a_new_password_with_the_name_in_it_is_refused_only_after_the_code_and_k
     let guess = with_name(wrong_code(&code)).await;
     assert_eq!(error_kind(guess).await, "invalid_code");
 
-    app.wait_out_cooldown();
+    app.wait_out_cooldown().await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;

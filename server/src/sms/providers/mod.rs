@@ -1,6 +1,8 @@
 //! Real SMS providers, one module each, behind `SmsSender`. They share an HTTP client with connect
 //! and total timeouts, a redacting `Credential` type, and the mapping of transport failures.
 
+pub mod bandwidth;
+pub mod messagebird;
 pub mod twilio;
 pub mod vonage;
 
@@ -78,6 +80,7 @@ pub(crate) mod mock {
         pub path: String,
         pub headers: HeaderMap,
         pub form: Vec<(String, String)>,
+        pub body: String,
     }
 
     /// Extra response headers, by name.
@@ -148,6 +151,7 @@ pub(crate) mod mock {
                 path: uri.path().to_owned(),
                 headers,
                 form,
+                body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
         let answer = &*shared.answer;
@@ -170,6 +174,10 @@ pub(crate) mod mock {
                 .iter()
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.as_str())
+        }
+
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_str(&self.body).unwrap_or_default()
         }
 
         pub fn header(&self, name: &str) -> Option<&str> {

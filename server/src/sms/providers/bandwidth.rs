@@ -1,0 +1,212 @@
+//! Bandwidth Messaging API v2: `POST /api/v2/users/{accountId}/messages`, HTTP Basic (an API user),
+//! a JSON body with `applicationId`, `from`, `to` (an array of E.164 numbers) and `text`;
+//! `202 Accepted` with the message `id`. Errors are `{type, description, fieldErrors?}`.
+//! (Bandwidth's OAuth client-credentials flow is not supported yet: API-user Basic auth only.)
+
+use super::{retry_after, transport_error, Credential};
+use crate::sms::{OutgoingSms, SendError, SentReceipt, SmsSender};
+use async_trait::async_trait;
+use serde::Deserialize;
+
+pub const DEFAULT_BASE_URL: &str = "https://messaging.bandwidth.com";
+
+#[derive(Debug, Clone)]
+pub struct BandwidthConfig {
+    pub base_url: String,
+    pub account_id: String,
+    pub username: String,
+    pub password: Credential,
+    pub application_id: String,
+    pub from: String,
+}
+
+pub struct BandwidthSender {
+    client: reqwest::Client,
+    config: BandwidthConfig,
+}
+
+#[derive(Deserialize)]
+struct Accepted {
+    id: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct BandwidthError {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    field_errors: Vec<FieldError>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldError {
+    field_name: String,
+}
+
+impl BandwidthSender {
+    pub fn new(client: reqwest::Client, config: BandwidthConfig) -> Self {
+        Self { client, config }
+    }
+}
+
+#[async_trait]
+impl SmsSender for BandwidthSender {
+    fn name(&self) -> &'static str {
+        "bandwidth"
+    }
+
+    async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
+        let url = format!(
+            "{}/api/v2/users/{}/messages",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.account_id
+        );
+        let body = serde_json::json!({
+            "applicationId": self.config.application_id,
+            "from": self.config.from,
+            "to": [message.to],
+            "text": message.body,
+        });
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(&self.config.username, Some(self.config.password.expose()))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| transport_error("bandwidth", &error))?;
+        let status = response.status();
+        if status.is_success() {
+            let accepted: Accepted = response.json().await.map_err(|_| {
+                SendError::Transient("bandwidth: unreadable success response".to_owned())
+            })?;
+            return Ok(SentReceipt {
+                provider_message_id: Some(accepted.id),
+            });
+        }
+        let wait = retry_after(&response);
+        let error: BandwidthError = response.json().await.unwrap_or_default();
+        let about_recipient = error
+            .field_errors
+            .iter()
+            .any(|field| field.field_name == "to");
+        let described = format!(
+            "bandwidth {}: {} {}",
+            status.as_u16(),
+            error.kind.unwrap_or_default(),
+            error.description.unwrap_or_default()
+        );
+        Err(match status.as_u16() {
+            429 => SendError::RateLimited { retry_after: wait },
+            400 if about_recipient => SendError::InvalidRecipient(described),
+            400..=499 => SendError::Rejected(described),
+            _ => SendError::Transient(described),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sms::providers::mock::MockProvider;
+    use base64::Engine;
+
+    fn sender(base_url: &str) -> BandwidthSender {
+        BandwidthSender::new(
+            reqwest::Client::new(),
+            BandwidthConfig {
+                base_url: base_url.to_owned(),
+                account_id: "9900000".to_owned(),
+                username: "apiToken".to_owned(),
+                password: Credential::new("apiSecret"),
+                application_id: "7fc9698a-b04a-468b-9e8f-91238c0d0086".to_owned(),
+                from: "+19192676804".to_owned(),
+            },
+        )
+    }
+
+    fn message() -> OutgoingSms {
+        OutgoingSms {
+            id: 1,
+            to: "+19195554444".to_owned(),
+            body: "Latchkey: your code is 123456".to_owned(),
+            purpose: "unlock".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_is_posted_as_json_with_to_as_an_array() {
+        let mock = MockProvider::start(
+            202,
+            vec![],
+            r#"{"id": "1589228074636lm4k2je7j7jklbn2", "owner": "+19192676804", "segmentCount": 1, "direction": "out", "to": ["+19195554444"], "from": "+19192676804"}"#,
+        )
+        .await;
+        let receipt = sender(&mock.base_url).send(&message()).await.expect("sent");
+        assert_eq!(
+            receipt.provider_message_id.as_deref(),
+            Some("1589228074636lm4k2je7j7jklbn2")
+        );
+
+        let request = &mock.requests()[0];
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/api/v2/users/9900000/messages");
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("apiToken:apiSecret")
+        );
+        assert_eq!(request.header("authorization"), Some(auth.as_str()));
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        let body = request.json();
+        assert_eq!(
+            body["applicationId"],
+            "7fc9698a-b04a-468b-9e8f-91238c0d0086"
+        );
+        assert_eq!(body["from"], "+19192676804");
+        assert_eq!(body["to"], serde_json::json!(["+19195554444"]));
+        assert_eq!(body["text"], "Latchkey: your code is 123456");
+    }
+
+    #[tokio::test]
+    async fn each_documented_error_maps_to_its_class() {
+        let invalid_to = MockProvider::start(
+            400,
+            vec![],
+            r#"{"type": "request-validation", "description": "Your request could not be accepted", "fieldErrors": [{"fieldName": "to", "description": "must be E164"}]}"#,
+        )
+        .await;
+        assert!(matches!(
+            sender(&invalid_to.base_url).send(&message()).await,
+            Err(SendError::InvalidRecipient(_))
+        ));
+        let bad_request = MockProvider::start(400, vec![], r#"{"type": "request-validation", "description": "Your request could not be accepted"}"#).await;
+        assert!(matches!(
+            sender(&bad_request.base_url).send(&message()).await,
+            Err(SendError::Rejected(_))
+        ));
+        let unauthorized = MockProvider::start(
+            401,
+            vec![],
+            r#"{"type": "unauthorized", "description": "Authentication Failed"}"#,
+        )
+        .await;
+        assert!(matches!(
+            sender(&unauthorized.base_url).send(&message()).await,
+            Err(SendError::Rejected(_))
+        ));
+        let full = MockProvider::start(429, vec![], r#"{"type": "max-message-queue-size-exceeded", "description": "The SMS queue for your account is full"}"#).await;
+        assert!(matches!(
+            sender(&full.base_url).send(&message()).await,
+            Err(SendError::RateLimited { retry_after: None })
+        ));
+        let down = MockProvider::start(502, vec![], "{}").await;
+        assert!(matches!(
+            sender(&down.base_url).send(&message()).await,
+            Err(SendError::Transient(_))
+        ));
+    }
+}

@@ -1,0 +1,202 @@
+//! MessageBird (classic REST API): `POST /messages` with `Authorization: AccessKey <key>` and a JSON
+//! body with `originator`, `recipients` (MSISDNs: digits without `+`) and `body`; `201 Created` with
+//! the message `id`. Errors are `{"errors": [{code, description, parameter}]}`.
+
+use super::{retry_after, transport_error, Credential};
+use crate::sms::{OutgoingSms, SendError, SentReceipt, SmsSender};
+use async_trait::async_trait;
+use serde::Deserialize;
+
+pub const DEFAULT_BASE_URL: &str = "https://rest.messagebird.com";
+
+#[derive(Debug, Clone)]
+pub struct MessageBirdConfig {
+    pub base_url: String,
+    pub access_key: Credential,
+    /// A phone number with country code, or an alphanumeric sender of at most 11 characters.
+    pub originator: String,
+}
+
+pub struct MessageBirdSender {
+    client: reqwest::Client,
+    config: MessageBirdConfig,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: String,
+}
+
+#[derive(Deserialize, Default)]
+struct Errors {
+    #[serde(default)]
+    errors: Vec<ErrorItem>,
+}
+
+#[derive(Deserialize)]
+struct ErrorItem {
+    code: u32,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameter: Option<String>,
+}
+
+impl MessageBirdSender {
+    pub fn new(client: reqwest::Client, config: MessageBirdConfig) -> Self {
+        Self { client, config }
+    }
+}
+
+#[async_trait]
+impl SmsSender for MessageBirdSender {
+    fn name(&self) -> &'static str {
+        "messagebird"
+    }
+
+    async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
+        let url = format!("{}/messages", self.config.base_url.trim_end_matches('/'));
+        let body = serde_json::json!({
+            "originator": self.config.originator,
+            "recipients": [message.to.trim_start_matches('+')],
+            "body": message.body,
+        });
+        let response = self
+            .client
+            .post(url)
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("AccessKey {}", self.config.access_key.expose()),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| transport_error("messagebird", &error))?;
+        let status = response.status();
+        if status.is_success() {
+            let created: Created = response.json().await.map_err(|_| {
+                SendError::Transient("messagebird: unreadable success response".to_owned())
+            })?;
+            return Ok(SentReceipt {
+                provider_message_id: Some(created.id),
+            });
+        }
+        let wait = retry_after(&response);
+        let errors: Errors = response.json().await.unwrap_or_default();
+        let first = errors.errors.first();
+        let described = format!(
+            "messagebird {}: {} {}",
+            status.as_u16(),
+            first
+                .map(|error| error.code.to_string())
+                .unwrap_or_default(),
+            first
+                .and_then(|error| error.description.clone())
+                .unwrap_or_default()
+        );
+        let about_recipients = first.is_some_and(|error| {
+            matches!(error.code, 9 | 10) && error.parameter.as_deref() == Some("recipients")
+        });
+        Err(match status.as_u16() {
+            429 => SendError::RateLimited { retry_after: wait },
+            _ if first.is_some_and(|error| error.code == 99) => SendError::Transient(described),
+            400..=499 if about_recipients => SendError::InvalidRecipient(described),
+            400..=499 => SendError::Rejected(described),
+            _ => SendError::Transient(described),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sms::providers::mock::MockProvider;
+
+    fn sender(base_url: &str) -> MessageBirdSender {
+        MessageBirdSender::new(
+            reqwest::Client::new(),
+            MessageBirdConfig {
+                base_url: base_url.to_owned(),
+                access_key: Credential::new("live_abcdef"),
+                originator: "Latchkey".to_owned(),
+            },
+        )
+    }
+
+    fn message() -> OutgoingSms {
+        OutgoingSms {
+            id: 1,
+            to: "+31612345678".to_owned(),
+            body: "Latchkey: your code is 123456".to_owned(),
+            purpose: "unlock".to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_is_posted_with_the_access_key_and_digits_only() {
+        let mock = MockProvider::start(
+            201,
+            vec![],
+            r#"{"id": "6fe65f90454aa61536e6a88b88972670", "originator": "Latchkey", "recipients": {"items": [{"recipient": 31612345678, "status": "sent"}], "totalCount": 1}}"#,
+        )
+        .await;
+        let receipt = sender(&mock.base_url).send(&message()).await.expect("sent");
+        assert_eq!(
+            receipt.provider_message_id.as_deref(),
+            Some("6fe65f90454aa61536e6a88b88972670")
+        );
+
+        let request = &mock.requests()[0];
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/messages");
+        assert_eq!(
+            request.header("authorization"),
+            Some("AccessKey live_abcdef")
+        );
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        let body = request.json();
+        assert_eq!(body["originator"], "Latchkey");
+        assert_eq!(body["recipients"], serde_json::json!(["31612345678"]));
+        assert_eq!(body["body"], "Latchkey: your code is 123456");
+    }
+
+    #[tokio::test]
+    async fn each_documented_error_maps_to_its_class() {
+        let bad_key = MockProvider::start(401, vec![], r#"{"errors": [{"code": 2, "description": "Request not allowed (incorrect access_key)", "parameter": "access_key"}]}"#).await;
+        assert!(matches!(
+            sender(&bad_key.base_url).send(&message()).await,
+            Err(SendError::Rejected(_))
+        ));
+        let no_recipient = MockProvider::start(422, vec![], r#"{"errors": [{"code": 9, "description": "no (correct) recipients found", "parameter": "recipients"}]}"#).await;
+        assert!(matches!(
+            sender(&no_recipient.base_url).send(&message()).await,
+            Err(SendError::InvalidRecipient(_))
+        ));
+        let no_balance = MockProvider::start(
+            422,
+            vec![],
+            r#"{"errors": [{"code": 25, "description": "Not enough balance", "parameter": null}]}"#,
+        )
+        .await;
+        assert!(matches!(
+            sender(&no_balance.base_url).send(&message()).await,
+            Err(SendError::Rejected(_))
+        ));
+        let internal = MockProvider::start(
+            500,
+            vec![],
+            r#"{"errors": [{"code": 99, "description": "Internal error", "parameter": null}]}"#,
+        )
+        .await;
+        assert!(matches!(
+            sender(&internal.base_url).send(&message()).await,
+            Err(SendError::Transient(_))
+        ));
+        let throttled = MockProvider::start(429, vec![], "{}").await;
+        assert!(matches!(
+            sender(&throttled.base_url).send(&message()).await,
+            Err(SendError::RateLimited { .. })
+        ));
+    }
+}
