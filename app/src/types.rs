@@ -9,13 +9,6 @@ use serde::{Deserialize, Serialize};
 pub struct PhoneEnding(String);
 
 impl PhoneEnding {
-    /// Keeps the last four ASCII digits of `digits`; `None` when there are fewer than four.
-    pub fn from_digits(digits: &str) -> Option<Self> {
-        let only_digits: String = digits.chars().filter(char::is_ascii_digit).collect();
-        let start = only_digits.len().checked_sub(4)?;
-        Some(Self(only_digits[start..].to_owned()))
-    }
-
     /// The last four digits of a stored number (left-padded with zeros in the theoretical case of
     /// a number with fewer digits).
     pub fn of_number(number: &str) -> Self {
@@ -227,9 +220,8 @@ mod tests {
 
     #[test]
     fn a_phone_ending_keeps_only_the_last_four_digits() {
-        let ending = PhoneEnding::from_digits("+14155551234").expect("enough digits");
-        assert_eq!(ending.as_str(), "1234");
-        assert_eq!(PhoneEnding::from_digits("+123"), None);
+        assert_eq!(PhoneEnding::of_number("+14155551234").as_str(), "1234");
+        assert_eq!(PhoneEnding::of_number("+123").as_str(), "0123");
     }
 
     #[test]
@@ -268,7 +260,7 @@ mod tests {
 
     #[test]
     fn emails_are_percent_encoded_in_page_addresses() {
-        let ending = PhoneEnding::from_digits("5551234").expect("enough digits");
+        let ending = PhoneEnding::of_number("5551234");
         assert_eq!(
             paths::unlock("a+b@example.com", &ending, Notice::Locked),
             "/unlock?email=a%2Bb%40example.com&ending=1234&notice=locked"

@@ -320,6 +320,26 @@ impl LatchkeyService {
         Ok(Ok(()))
     }
 
+    /// The answer to "send me a code" for an email with no account: a decoy row under the same
+    /// limits as a real code, and the email's decoy phone ending.
+    async fn answer_unknown_email(
+        &self,
+        mut tx: WriteTx,
+        email: &Email,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, AppError> {
+        let decoy = self
+            .send_decoy(&mut tx, None, &self.decoy_destination(email), ctx, now)
+            .await
+            .map_err(internal)?;
+        self.commit(tx).await?;
+        decoy?;
+        Ok(CodeSent {
+            phone_ending: self.decoy_ending(email),
+        })
+    }
+
     /// Where the decoy rows of an email with no account point.
     fn decoy_destination(&self, email: &Email) -> String {
         format!("decoy:{}", hex::encode(self.email_key(email)))
@@ -664,15 +684,7 @@ impl AccountService for LatchkeyService {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
-            let decoy = self
-                .send_decoy(&mut tx, None, &self.decoy_destination(&email), ctx, now)
-                .await
-                .map_err(internal)?;
-            self.commit(tx).await?;
-            decoy?;
-            return Ok(CodeSent {
-                phone_ending: self.decoy_ending(&email),
-            });
+            return self.answer_unknown_email(tx, &email, ctx, now).await;
         };
         let locked = account.lock.is_locked();
         let sent = if locked {
@@ -706,15 +718,7 @@ impl AccountService for LatchkeyService {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
-            let decoy = self
-                .send_decoy(&mut tx, None, &self.decoy_destination(&email), ctx, now)
-                .await
-                .map_err(internal)?;
-            self.commit(tx).await?;
-            decoy?;
-            return Ok(CodeSent {
-                phone_ending: self.decoy_ending(&email),
-            });
+            return self.answer_unknown_email(tx, &email, ctx, now).await;
         };
         self.audit(
             &mut tx,

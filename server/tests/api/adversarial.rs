@@ -6,16 +6,6 @@ use crate::helpers::*;
 use futures_util::future::join_all;
 use reqwest::StatusCode;
 
-const ENDPOINTS: [&str; 7] = [
-    "/api/signup",
-    "/api/login",
-    "/api/unlock",
-    "/api/resend-code",
-    "/api/request-reset",
-    "/api/reset-password",
-    "/api/logout",
-];
-
 const FIELDS: [&str; 9] = [
     "email",
     "password",

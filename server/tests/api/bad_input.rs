@@ -3,16 +3,6 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 
-const ENDPOINTS: [&str; 7] = [
-    "/api/signup",
-    "/api/login",
-    "/api/unlock",
-    "/api/resend-code",
-    "/api/request-reset",
-    "/api/reset-password",
-    "/api/logout",
-];
-
 #[tokio::test]
 async fn missing_fields_are_a_malformed_request_not_a_server_error() {
     let app = spawn_app().await;

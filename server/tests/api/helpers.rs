@@ -14,6 +14,17 @@ use std::sync::Arc;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// Every state-changing endpoint of the API.
+pub const ENDPOINTS: [&str; 7] = [
+    "/api/signup",
+    "/api/login",
+    "/api/unlock",
+    "/api/resend-code",
+    "/api/request-reset",
+    "/api/reset-password",
+    "/api/logout",
+];
+
 pub struct TestApp {
     pub address: String,
     /// Keeps cookies, like a browser.
