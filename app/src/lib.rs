@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path,
+    path, SsrMode,
 };
 use pages::{
     AccountPage, ForgotPasswordPage, HomePage, LoginPage, NotFoundPage, ResetPasswordPage,
@@ -95,7 +95,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                     // Without a session the server redirects before rendering (see the server's
                     // `require_session` middleware); `<Redirect>` covers client-side navigation.
-                    <Route path=path!("/account") view=AccountPage/>
+                    // In-order streaming puts the account in place without needing JavaScript.
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::InOrder/>
                 </Routes>
             </main>
         </Router>
