@@ -1,14 +1,18 @@
 import { defineConfig, devices } from "@playwright/test";
 import * as path from "node:path";
 
-// Two servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
-// file: the main one without the send cooldown (tests resend at once), and one whose codes expire
-// after 5 seconds and whose cooldown is 2 seconds, for the expired-code and send-limit paths. Playwright starts them, waits for /healthz, and stops them afterwards.
+// Three servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
+// file: the main one without the send cooldown (tests resend at once); one whose codes expire
+// after 5 seconds and whose cooldown is 2 seconds, for the expired-code and send-limit paths; and
+// one that sends through Twilio, played by `mock-twilio.mjs`, which refuses every text message, for
+// the failed-delivery path. Playwright starts them, waits for /healthz, and stops them afterwards.
 const root = path.resolve(__dirname, "..");
 const runDir = path.join(root, "target", "e2e");
 
 export const MAIN_URL = "http://127.0.0.1:3100";
 export const SHORT_TTL_URL = "http://127.0.0.1:3101";
+export const TWILIO_URL = "http://127.0.0.1:3102";
+export const MOCK_TWILIO_URL = "http://127.0.0.1:3199";
 
 function server(name: string, url: string, env: Record<string, string>) {
   const dir = path.join(runDir, name);
@@ -24,7 +28,7 @@ function server(name: string, url: string, env: Record<string, string>) {
       LISTEN_ADDR: url.replace("http://", ""),
       DATABASE_URL: `sqlite://${dir}/latchkey.db`,
       SERVER_SECRET_FILE: `${dir}/server-secret`,
-      SMS_PROVIDER: "outbox",
+      SMS_PROVIDERS: "outbox",
       LEPTOS_SITE_ROOT: "target/site",
       RUST_LOG: "warn",
       // Every browser test comes from 127.0.0.1: the per-client limits would throttle the suite.
@@ -73,5 +77,23 @@ export default defineConfig({
   webServer: [
     server("main", MAIN_URL, { SEND_COOLDOWN: "0" }),
     server("short-ttl", SHORT_TTL_URL, { CODE_TTL: "5s", SEND_COOLDOWN: "2s" }),
+    {
+      command: "exec node end2end/mock-twilio.mjs",
+      cwd: root,
+      url: `${MOCK_TWILIO_URL}/healthz`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore" as const,
+      stderr: "pipe" as const,
+      env: { MOCK_TWILIO_PORT: new URL(MOCK_TWILIO_URL).port },
+    },
+    server("twilio", TWILIO_URL, {
+      SEND_COOLDOWN: "0",
+      SMS_PROVIDERS: "twilio",
+      TWILIO_BASE_URL: MOCK_TWILIO_URL,
+      TWILIO_ACCOUNT_SID: "ACe2e",
+      TWILIO_AUTH_TOKEN: "e2e-token",
+      TWILIO_FROM: "+14155550000",
+    }),
   ],
 });

@@ -6,7 +6,7 @@
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::types::{paths, Notice};
-use crate::types::{AccountView, CodeSent, LoginOutcome};
+use crate::types::{AccountView, CodeDelivery, CodeSent, LoginOutcome};
 use leptos::prelude::*;
 
 #[server(prefix = "/api", endpoint = "signup")]
@@ -17,6 +17,8 @@ pub async fn signup(
     phone: String,
     first_name: String,
     last_name: String,
+    /// `sms` (when absent) or `voice`.
+    delivery: Option<String>,
 ) -> Result<(), AppError> {
     use crate::ssr::{redirect, request_scope, set_cookie, SignupForm};
     let (service, ctx) = request_scope().await?;
@@ -27,6 +29,7 @@ pub async fn signup(
         phone,
         first_name,
         last_name,
+        delivery: delivery.unwrap_or_default(),
     };
     let session = service.sign_up(&ctx, form).await?;
     set_cookie(&session.set_cookie)?;
@@ -71,10 +74,12 @@ pub async fn unlock(email: String, code: String) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "resend-code")]
-pub async fn resend_code(email: String) -> Result<CodeSent, AppError> {
+pub async fn resend_code(email: String, channel: Option<String>) -> Result<CodeSent, AppError> {
     use crate::ssr::{redirect, request_scope};
     let (service, ctx) = request_scope().await?;
-    let sent = service.resend_unlock_code(&ctx, &email).await?;
+    let sent = service
+        .resend_unlock_code(&ctx, &email, channel.as_deref())
+        .await?;
     redirect(&paths::unlock(
         email.trim(),
         &sent.phone_ending,
@@ -84,10 +89,12 @@ pub async fn resend_code(email: String) -> Result<CodeSent, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "request-reset")]
-pub async fn request_reset(email: String) -> Result<CodeSent, AppError> {
+pub async fn request_reset(email: String, channel: Option<String>) -> Result<CodeSent, AppError> {
     use crate::ssr::{redirect, request_scope};
     let (service, ctx) = request_scope().await?;
-    let sent = service.request_password_reset(&ctx, &email).await?;
+    let sent = service
+        .request_password_reset(&ctx, &email, channel.as_deref())
+        .await?;
     redirect(&paths::reset_password(
         email.trim(),
         &sent.phone_ending,
@@ -130,4 +137,22 @@ pub async fn me() -> Result<AccountView, AppError> {
     use crate::ssr::request_scope;
     let (service, ctx) = request_scope().await?;
     service.current_account(&ctx).await
+}
+
+/// Whether the latest code of `flow` (`unlock` or `password_reset`) failed to reach `email`'s phone.
+#[server(prefix = "/api", endpoint = "code-delivery", input = server_fn::codec::GetUrl)]
+pub async fn delivery_status(email: String, flow: String) -> Result<CodeDelivery, AppError> {
+    use crate::ssr::request_scope;
+    let (service, ctx) = request_scope().await?;
+    service.code_delivery(&ctx, &email, &flow).await
+}
+
+/// Changes how the signed-in account receives codes: `sms` or `voice`.
+#[server(prefix = "/api", endpoint = "delivery-preference")]
+pub async fn set_delivery(channel: String) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    service.set_delivery_channel(&ctx, &channel).await?;
+    redirect(paths::ACCOUNT);
+    Ok(())
 }

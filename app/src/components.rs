@@ -1,8 +1,10 @@
 //! Form building blocks shared by every page: a labelled field with its own announced error,
-//! the form-level message, the notice banner, and a submit button that shows it is working.
+//! the form-level message, the notice banner, a submit button that shows it is working, the choice
+//! between text and call, and the "resend" forms with the delivery-failure notice of the code pages.
 
+use crate::api::{delivery_status, RequestReset, ResendCode};
 use crate::error::{AppError, Field};
-use crate::types::Notice;
+use crate::types::{Capabilities, DeliveryChannel, Notice};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -117,5 +119,182 @@ pub fn SubmitButton(
         >
             {move || if pending.get() { pending_label } else { label }}
         </button>
+    }
+}
+
+/// Whether this deployment can read codes aloud by phone call.
+pub fn voice_available() -> bool {
+    use_context::<Capabilities>().unwrap_or_default().voice
+}
+
+/// "Text message or phone call?" as radio buttons (`delivery`), when calls are available.
+#[component]
+pub fn DeliveryChoice(
+    error: Signal<Option<AppError>>,
+    #[prop(optional)] selected: DeliveryChannel,
+    #[prop(default = "delivery")] name: &'static str,
+) -> impl IntoView {
+    voice_available().then(|| {
+        let message = move || {
+            error
+                .get()
+                .and_then(|error| error.message_for(Field::Delivery))
+        };
+        view! {
+            <fieldset class="field choice">
+                <legend>"How should we send your codes?"</legend>
+                {DeliveryChannel::ALL
+                    .into_iter()
+                    .map(|channel| {
+                        let id = format!("{name}-{}", channel.as_str());
+                        let label_for = id.clone();
+                        view! {
+                            <label for=label_for class="radio">
+                                <input
+                                    type="radio"
+                                    id=id
+                                    name=name
+                                    value=channel.as_str()
+                                    checked=channel == selected
+                                />
+                                {channel.label()}
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+                <p class="field-error" aria-live="polite">{message}</p>
+            </fieldset>
+        }
+    })
+}
+
+/// Which flow a code page is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeFlow {
+    Unlock,
+    PasswordReset,
+}
+
+impl CodeFlow {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Unlock => "unlock",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// How often a code page asks whether its code failed to arrive, and for how long.
+const DELIVERY_POLL_SECS: u64 = 3;
+const DELIVERY_POLLS: u32 = 100;
+
+/// "We couldn't deliver the code", once the latest code of `flow` has failed for good. Asked in
+/// the browser only, every few seconds while the page is open.
+#[component]
+pub fn DeliveryFailureNotice(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || tick.update(|tick| *tick += 1),
+            std::time::Duration::from_secs(DELIVERY_POLL_SECS),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let status = LocalResource::new(move || {
+        let polls = tick.get();
+        let email = email.get();
+        async move {
+            if polls > DELIVERY_POLLS || email.is_empty() {
+                return None;
+            }
+            delivery_status(email, flow.as_str().to_owned()).await.ok()
+        }
+    });
+    let message = move || {
+        let failed = status.get().flatten().filter(|status| status.failed)?;
+        Some(if failed.voice_available {
+            "We couldn't deliver the code to your phone. Try a phone call, or resend the code."
+        } else {
+            "We couldn't deliver the code to your phone. Resend it, or check the number with the \
+             administrator of this service."
+        })
+    };
+    view! {
+        <p class="form-error delivery-failed" role="alert" aria-live="assertive">
+            {message}
+        </p>
+    }
+}
+
+/// "Resend code", and with calls available "Call me instead" and "Text me instead", for the
+/// unlock and reset pages. The buttons name the channel (`channel`); plain resend uses the
+/// account's preference.
+#[component]
+pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
+    let buttons = move |pending: Signal<bool>| {
+        let voice = voice_available();
+        view! {
+            <p class="muted">
+                "Wrong or expired code, or nothing arrived? Ask for a new one; the old code stops working."
+            </p>
+            <div class="actions">
+                <SubmitButton
+                    label="Resend code"
+                    pending_label="Sending…"
+                    pending=pending
+                    class="secondary"
+                />
+                {voice
+                    .then(|| {
+                        view! {
+                            <button
+                                type="submit"
+                                name="channel"
+                                value="voice"
+                                class="secondary"
+                                disabled=move || pending.get()
+                            >
+                                "Call me instead"
+                            </button>
+                            <button
+                                type="submit"
+                                name="channel"
+                                value="sms"
+                                class="secondary"
+                                disabled=move || pending.get()
+                            >
+                                "Text me instead"
+                            </button>
+                        }
+                    })}
+            </div>
+        }
+    };
+    match flow {
+        CodeFlow::Unlock => {
+            let resend = ServerAction::<ResendCode>::new();
+            let error = latest_error(resend);
+            view! {
+                <ActionForm action=resend attr:novalidate="">
+                    <FormMessage error=error all_errors=true/>
+                    <input type="hidden" name="email" value=move || email.get()/>
+                    {buttons(resend.pending().into())}
+                </ActionForm>
+            }
+            .into_any()
+        }
+        CodeFlow::PasswordReset => {
+            let resend = ServerAction::<RequestReset>::new();
+            let error = latest_error(resend);
+            view! {
+                <ActionForm action=resend attr:novalidate="">
+                    <FormMessage error=error all_errors=true/>
+                    <input type="hidden" name="email" value=move || email.get()/>
+                    {buttons(resend.pending().into())}
+                </ActionForm>
+            }
+            .into_any()
+        }
     }
 }

@@ -21,6 +21,8 @@ pub enum Field {
     FirstName,
     LastName,
     Code,
+    /// How codes are delivered: `sms` or `voice`.
+    Delivery,
 }
 
 /// A problem with one field, in words meant for the person who typed it.
@@ -61,6 +63,8 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     /// The phone on file is a destination codes may not be sent to (pumping guard): nothing sent.
     UndeliverablePhone,
+    /// A code by phone call was asked for, but no configured provider places calls.
+    VoiceUnavailable,
     /// A state-changing request came from a page of another site (CSRF): refused, nothing changed.
     CrossOrigin,
     /// Something failed on the server; the details are in the server log.
@@ -123,6 +127,10 @@ impl AppError {
             Self::UndeliverablePhone => "Codes can't be sent to the phone number on this account. \
                                          Contact the administrator of this service."
                 .to_owned(),
+            Self::VoiceUnavailable => {
+                "Codes can't be sent by phone call on this service. Choose a text message instead."
+                    .to_owned()
+            }
             Self::CrossOrigin => "This form was sent from another site, so it was refused. Open \
                                   this page at its own address and try again."
                 .to_owned(),
@@ -138,7 +146,8 @@ impl AppError {
             Self::InvalidInput { .. }
             | Self::MalformedRequest { .. }
             | Self::InvalidCode
-            | Self::UndeliverablePhone => 400,
+            | Self::UndeliverablePhone
+            | Self::VoiceUnavailable => 400,
             Self::InvalidCredentials | Self::NotSignedIn => 401,
             Self::EmailTaken => 409,
             Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,

@@ -3,7 +3,7 @@
 //! Compiled only with the `ssr` feature, so none of it reaches the wasm build.
 
 use crate::error::AppError;
-use crate::types::{AccountView, CodeSent, PhoneEnding};
+use crate::types::{AccountView, CodeDelivery, CodeSent, PhoneEnding};
 use async_trait::async_trait;
 use axum::extract::ConnectInfo;
 use http::{header, request::Parts, HeaderMap, HeaderValue};
@@ -51,6 +51,8 @@ pub struct SignupForm {
     pub phone: String,
     pub first_name: String,
     pub last_name: String,
+    /// `sms` or `voice`; empty means `sms`.
+    pub delivery: String,
 }
 
 /// A session the service opened; the adapter sets `set_cookie` on the response.
@@ -87,16 +89,34 @@ pub trait AccountService: Send + Sync + 'static {
         password: &str,
     ) -> Result<LoginResult, AppError>;
     async fn unlock(&self, ctx: &RequestContext, email: &str, code: &str) -> Result<(), AppError>;
+    /// A new unlock code, by `channel` (`sms` or `voice`) when given, else by the account's
+    /// preference.
     async fn resend_unlock_code(
         &self,
         ctx: &RequestContext,
         email: &str,
+        channel: Option<&str>,
     ) -> Result<CodeSent, AppError>;
     async fn request_password_reset(
         &self,
         ctx: &RequestContext,
         email: &str,
+        channel: Option<&str>,
     ) -> Result<CodeSent, AppError>;
+    /// Whether the latest code of `flow` (`unlock` or `password_reset`) for `email` failed to
+    /// arrive.
+    async fn code_delivery(
+        &self,
+        ctx: &RequestContext,
+        email: &str,
+        flow: &str,
+    ) -> Result<CodeDelivery, AppError>;
+    /// Changes how the signed-in account gets its codes.
+    async fn set_delivery_channel(
+        &self,
+        ctx: &RequestContext,
+        channel: &str,
+    ) -> Result<(), AppError>;
     async fn reset_password(
         &self,
         ctx: &RequestContext,

@@ -22,6 +22,60 @@ impl PhoneEnding {
     }
 }
 
+/// How codes reach a phone: a text message, or a call that reads the code aloud.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryChannel {
+    #[default]
+    Sms,
+    Voice,
+}
+
+impl DeliveryChannel {
+    pub const ALL: [Self; 2] = [Self::Sms, Self::Voice];
+
+    /// The stored and submitted form: `sms` or `voice`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sms => "sms",
+            Self::Voice => "voice",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|channel| channel.as_str() == value.trim())
+    }
+
+    /// As offered to people: "Text message", "Phone call".
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Sms => "Text message (SMS)",
+            Self::Voice => "Phone call (the code is read aloud)",
+        }
+    }
+}
+
+/// What this deployment can do, as the pages need to know it. The server provides it as context
+/// and writes it on `<body>` (`data-voice`), where the browser reads it back when it hydrates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Codes can be read aloud by phone call.
+    pub voice: bool,
+}
+
+/// Whether the latest code for a flow could be delivered. Only a failure is reported: whether a
+/// message is still on its way or already delivered is not told apart, so the answer for an
+/// address without an account is the same as for one whose code went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeDelivery {
+    /// The latest code's message failed for good (every provider tried).
+    pub failed: bool,
+    /// This server can read codes aloud by phone call.
+    pub voice_available: bool,
+}
+
 /// What a correct email and password led to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
@@ -52,6 +106,10 @@ pub struct AccountView {
     pub last_name: String,
     /// Every digit but the last four replaced, e.g. `+•••••••1234`.
     pub masked_phone: String,
+    /// How codes are sent to this account.
+    pub delivery_channel: DeliveryChannel,
+    /// Whether this server can place calls (so that `Voice` can be chosen).
+    pub voice_available: bool,
     /// When this account last signed in (normally the current session), UTC.
     pub last_login_at: Option<String>,
     /// The sign-in before that one, UTC; `None` until there have been two.

@@ -29,8 +29,11 @@ export function newUser(label: string): User {
   };
 }
 
-export async function signUp(page: Page, user: User) {
+export async function signUp(page: Page, user: User, options: { byCall?: boolean } = {}) {
   await page.goto("/signup");
+  if (options.byCall) {
+    await page.getByLabel("Phone call (the code is read aloud)").check();
+  }
   await page.getByLabel("First name").fill(user.firstName);
   await page.getByLabel("Last name").fill(user.lastName);
   await page.getByLabel("Email").fill(user.email);

@@ -2,11 +2,13 @@
 //! a default; a bad value stops startup with a message naming the variable.
 
 use crate::auth::send_limits::SendLimits;
-use crate::domain::PhoneRegion;
-use crate::sms::providers::bandwidth::{self, BandwidthConfig};
+use crate::domain::{PhoneNumber, PhoneRegion};
+use crate::sms::providers::bandwidth::{self, BandwidthAuth, BandwidthConfig};
 use crate::sms::providers::messagebird::{self, MessageBirdConfig};
+use crate::sms::providers::ringcentral::{self, RingCentralConfig};
 use crate::sms::providers::twilio::{self, TwilioConfig, TwilioSenderId};
 use crate::sms::providers::vonage::{self, VonageConfig};
+use crate::sms::providers::xoxzo::{self, XoxzoConfig};
 use crate::sms::providers::Credential;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,8 +22,12 @@ pub struct Config {
     /// read, or generated on first start.
     pub server_secret: Option<String>,
     pub server_secret_file: PathBuf,
-    /// `SMS_PROVIDER`: who delivers codes.
-    pub sms_provider: SmsProviderKind,
+    /// `SMS_PROVIDERS` (or `SMS_PROVIDER`): who delivers codes, in failover order.
+    pub sms_providers: Vec<SmsProviderKind>,
+    /// `SMS_VOICE_FALLBACK`: a text message that fails for good is sent again as a call.
+    pub sms_voice_fallback: bool,
+    /// `SMS_TEST_NUMBERS`: numbers whose messages are kept in the outbox and never sent.
+    pub sms_test_numbers: Vec<PhoneNumber>,
     /// `LOCKOUT_THRESHOLD`: consecutive failed sign-ins that lock an account.
     pub lockout_threshold: u32,
     /// `CODE_LENGTH`: digits per code.
@@ -79,12 +85,88 @@ pub enum SmsProviderKind {
     Bandwidth(BandwidthConfig),
     /// MessageBird classic REST API (`MESSAGEBIRD_*`).
     MessageBird(MessageBirdConfig),
+    /// RingCentral SMS API with a JWT credential (`RINGCENTRAL_*`).
+    RingCentral(RingCentralConfig),
+    /// Xoxzo SMS and text-to-speech calls (`XOXZO_*`).
+    Xoxzo(XoxzoConfig),
 }
 
 impl SmsProviderKind {
     pub fn is_outbox(&self) -> bool {
         matches!(self, Self::Outbox)
     }
+
+    /// The name used in `SMS_PROVIDERS`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Outbox => "outbox",
+            Self::Log => "log",
+            Self::Twilio(_) => "twilio",
+            Self::Vonage(_) => "vonage",
+            Self::Bandwidth(_) => "bandwidth",
+            Self::MessageBird(_) => "messagebird",
+            Self::RingCentral(_) => "ringcentral",
+            Self::Xoxzo(_) => "xoxzo",
+        }
+    }
+
+    fn from_name(name: &str, get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(match name {
+            "outbox" => Self::Outbox,
+            "log" => Self::Log,
+            "twilio" => Self::Twilio(twilio_config(get)?),
+            "vonage" => Self::Vonage(vonage_config(get)?),
+            "bandwidth" => Self::Bandwidth(bandwidth_config(get)?),
+            "messagebird" => Self::MessageBird(messagebird_config(get)?),
+            "ringcentral" => Self::RingCentral(ringcentral_config(get)?),
+            "xoxzo" => Self::Xoxzo(xoxzo_config(get)?),
+            other => {
+                return Err(invalid(
+                    "SMS_PROVIDERS",
+                    format!(
+                        "`{other}` is not a provider this build can use; supported: outbox, log, \
+                         ringcentral, bandwidth, messagebird, xoxzo, twilio, vonage"
+                    ),
+                ))
+            }
+        })
+    }
+}
+
+/// `SMS_PROVIDERS` (a comma-separated list) or its one-provider form `SMS_PROVIDER`; each listed
+/// provider's settings are checked now, so that a missing one stops startup, not a delivery.
+fn sms_providers(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<SmsProviderKind>, ConfigError> {
+    let list = match (get("SMS_PROVIDERS"), get("SMS_PROVIDER")) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "SMS_PROVIDERS",
+                "set SMS_PROVIDERS or SMS_PROVIDER, not both",
+            ))
+        }
+        (Some(list), None) | (None, Some(list)) => list,
+        (None, None) => "outbox".to_owned(),
+    };
+    let names: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err(invalid("SMS_PROVIDERS", "names no provider"));
+    }
+    let mut providers = Vec::with_capacity(names.len());
+    for (index, name) in names.iter().enumerate() {
+        if names[..index].contains(name) {
+            return Err(invalid(
+                "SMS_PROVIDERS",
+                format!("`{name}` is listed twice"),
+            ));
+        }
+        providers.push(SmsProviderKind::from_name(&name.to_ascii_lowercase(), get)?);
+    }
+    Ok(providers)
 }
 
 /// A variable the selected provider cannot do without.
@@ -96,8 +178,32 @@ fn required(
     get(variable).ok_or_else(|| {
         invalid(
             variable,
-            format!("SMS_PROVIDER={provider} needs {variable}; it is not set"),
+            format!("the {provider} provider needs {variable}; it is not set"),
         )
+    })
+}
+
+fn ringcentral_config(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<RingCentralConfig, ConfigError> {
+    Ok(RingCentralConfig {
+        server_url: get("RINGCENTRAL_SERVER_URL")
+            .unwrap_or_else(|| ringcentral::DEFAULT_SERVER_URL.to_owned()),
+        client_id: required(get, "ringcentral", "RINGCENTRAL_CLIENT_ID")?,
+        client_secret: Credential::new(required(get, "ringcentral", "RINGCENTRAL_CLIENT_SECRET")?),
+        jwt: Credential::new(required(get, "ringcentral", "RINGCENTRAL_JWT")?),
+        from: required(get, "ringcentral", "RINGCENTRAL_FROM")?,
+    })
+}
+
+fn xoxzo_config(get: &impl Fn(&str) -> Option<String>) -> Result<XoxzoConfig, ConfigError> {
+    Ok(XoxzoConfig {
+        base_url: get("XOXZO_BASE_URL").unwrap_or_else(|| xoxzo::DEFAULT_BASE_URL.to_owned()),
+        sid: required(get, "xoxzo", "XOXZO_SID")?,
+        auth_token: Credential::new(required(get, "xoxzo", "XOXZO_AUTH_TOKEN")?),
+        sender: required(get, "xoxzo", "XOXZO_SENDER")?,
+        caller: get("XOXZO_CALLER"),
+        tts_lang: get("XOXZO_TTS_LANG").unwrap_or_else(|| "en".to_owned()),
     })
 }
 
@@ -114,7 +220,7 @@ fn twilio_config(get: &impl Fn(&str) -> Option<String>) -> Result<TwilioConfig, 
         (None, None) => {
             return Err(invalid(
                 "TWILIO_FROM",
-                "SMS_PROVIDER=twilio needs TWILIO_FROM (a Twilio number) or TWILIO_MESSAGING_SERVICE_SID",
+                "the twilio provider needs TWILIO_FROM (a Twilio number) or TWILIO_MESSAGING_SERVICE_SID",
             ))
         }
     };
@@ -123,6 +229,7 @@ fn twilio_config(get: &impl Fn(&str) -> Option<String>) -> Result<TwilioConfig, 
         account_sid: required(get, "twilio", "TWILIO_ACCOUNT_SID")?,
         auth_token: Credential::new(required(get, "twilio", "TWILIO_AUTH_TOKEN")?),
         sender,
+        voice_from: get("TWILIO_VOICE_FROM"),
     })
 }
 
@@ -131,8 +238,35 @@ fn bandwidth_config(get: &impl Fn(&str) -> Option<String>) -> Result<BandwidthCo
         base_url: get("BANDWIDTH_BASE_URL")
             .unwrap_or_else(|| bandwidth::DEFAULT_BASE_URL.to_owned()),
         account_id: required(get, "bandwidth", "BANDWIDTH_ACCOUNT_ID")?,
-        username: required(get, "bandwidth", "BANDWIDTH_USERNAME")?,
-        password: Credential::new(required(get, "bandwidth", "BANDWIDTH_PASSWORD")?),
+        auth: match (get("BANDWIDTH_CLIENT_ID"), get("BANDWIDTH_USERNAME")) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "BANDWIDTH_CLIENT_ID",
+                    "set BANDWIDTH_CLIENT_ID (OAuth) or BANDWIDTH_USERNAME (API user), not both",
+                ))
+            }
+            (Some(client_id), None) => BandwidthAuth::OAuth {
+                token_url: get("BANDWIDTH_TOKEN_URL")
+                    .unwrap_or_else(|| bandwidth::DEFAULT_TOKEN_URL.to_owned()),
+                client_id,
+                client_secret: Credential::new(required(
+                    get,
+                    "bandwidth",
+                    "BANDWIDTH_CLIENT_SECRET",
+                )?),
+            },
+            (None, Some(username)) => BandwidthAuth::Basic {
+                username,
+                password: Credential::new(required(get, "bandwidth", "BANDWIDTH_PASSWORD")?),
+            },
+            (None, None) => {
+                return Err(invalid(
+                    "BANDWIDTH_CLIENT_ID",
+                    "the bandwidth provider needs BANDWIDTH_CLIENT_ID and BANDWIDTH_CLIENT_SECRET \
+                     (or a legacy BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD)",
+                ))
+            }
+        },
         application_id: required(get, "bandwidth", "BANDWIDTH_APPLICATION_ID")?,
         from: required(get, "bandwidth", "BANDWIDTH_FROM")?,
     })
@@ -146,6 +280,7 @@ fn messagebird_config(
             .unwrap_or_else(|| messagebird::DEFAULT_BASE_URL.to_owned()),
         access_key: Credential::new(required(get, "messagebird", "MESSAGEBIRD_ACCESS_KEY")?),
         originator: required(get, "messagebird", "MESSAGEBIRD_ORIGINATOR")?,
+        voice_language: get("MESSAGEBIRD_VOICE_LANGUAGE").unwrap_or_else(|| "en-gb".to_owned()),
     })
 }
 
@@ -210,23 +345,8 @@ impl Config {
             ));
         }
 
-        let sms_provider = match get("SMS_PROVIDER").as_deref().unwrap_or("outbox") {
-            "outbox" => SmsProviderKind::Outbox,
-            "log" => SmsProviderKind::Log,
-            "twilio" => SmsProviderKind::Twilio(twilio_config(&get)?),
-            "vonage" => SmsProviderKind::Vonage(vonage_config(&get)?),
-            "bandwidth" => SmsProviderKind::Bandwidth(bandwidth_config(&get)?),
-            "messagebird" => SmsProviderKind::MessageBird(messagebird_config(&get)?),
-            other => {
-                return Err(invalid(
-                    "SMS_PROVIDER",
-                    format!(
-                        "`{other}` is not a provider this build can use; supported: outbox, log, \
-                         twilio, vonage, bandwidth, messagebird"
-                    ),
-                ))
-            }
-        };
+        let sms_providers = sms_providers(&get)?;
+        let sms_voice_fallback = boolean(&get, "SMS_VOICE_FALLBACK", false)?;
 
         let default_phone_region = {
             let value = get("DEFAULT_PHONE_REGION").unwrap_or_else(|| "US".to_owned());
@@ -278,7 +398,27 @@ impl Config {
             None => None,
         };
 
+        let default_region = default_phone_region;
+        let sms_test_numbers = match get("SMS_TEST_NUMBERS") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|number| !number.is_empty())
+                .map(|number| {
+                    PhoneNumber::parse(number, default_region).map_err(|error| {
+                        invalid(
+                            "SMS_TEST_NUMBERS",
+                            format!("`{number}` is not a phone number: {error}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            None => Vec::new(),
+        };
+
         Ok(Self {
+            sms_voice_fallback,
+            sms_test_numbers,
             audit_retention: duration(&get, "AUDIT_RETENTION", Duration::days(90))?,
             sms_allowed_countries,
             send_limits: SendLimits {
@@ -299,7 +439,7 @@ impl Config {
             server_secret_file: get("SERVER_SECRET_FILE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("data/server-secret")),
-            sms_provider,
+            sms_providers,
             lockout_threshold: number(&get, "LOCKOUT_THRESHOLD", 3, 1..=100)?,
             code_length: number(&get, "CODE_LENGTH", 6, 4..=10)?,
             code_ttl: duration(&get, "CODE_TTL", Duration::hours(1))?,
@@ -346,6 +486,22 @@ fn host_of(url: &str) -> &str {
             .unwrap_or(host_and_port);
     }
     host_and_port.split(':').next().unwrap_or(host_and_port)
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
+fn boolean(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(variable).map(|value| value.to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(value) => match value.as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(invalid(variable, format!("`{value}` is not true or false"))),
+        },
+    }
 }
 
 fn number<T>(
@@ -433,7 +589,10 @@ mod tests {
         assert_eq!(config.code_length, 6);
         assert_eq!(config.code_ttl, Duration::hours(1));
         assert_eq!(config.code_max_tries, 1);
-        assert!(config.sms_provider.is_outbox());
+        assert_eq!(config.sms_providers.len(), 1);
+        assert!(config.sms_providers[0].is_outbox());
+        assert!(!config.sms_voice_fallback);
+        assert!(config.sms_test_numbers.is_empty());
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.public_url, "http://127.0.0.1:3000");
         assert_eq!(config.public_host(), "127.0.0.1");
@@ -483,7 +642,11 @@ mod tests {
             ("DEFAULT_PHONE_REGION", "Narnia"),
             ("LISTEN_ADDR", "localhost"),
             ("PUBLIC_URL", "ftp://example.com"),
-            ("SMS_PROVIDER", "carrier-pigeon"),
+            ("SMS_PROVIDERS", "carrier-pigeon"),
+            ("SMS_PROVIDERS", "outbox,outbox"),
+            ("SMS_PROVIDERS", " , "),
+            ("SMS_VOICE_FALLBACK", "maybe"),
+            ("SMS_TEST_NUMBERS", "+1555,not-a-number"),
             ("SESSION_IDLE_TIMEOUT", "0"),
             ("SEND_MAX_PER_HOUR", "0"),
             ("SMS_MAX_PER_HOUR", "lots"),
@@ -525,6 +688,79 @@ mod tests {
             !format!("{twilio:?}").contains("very-secret"),
             "credentials never shown"
         );
+    }
+
+    #[test]
+    fn a_provider_list_is_checked_provider_by_provider() {
+        let complete_twilio = [
+            ("TWILIO_FROM", "+14155550000"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", "t"),
+        ];
+        let mut settings = vec![("SMS_PROVIDERS", "twilio, ringcentral")];
+        settings.extend(complete_twilio);
+        let error = config(&settings).expect_err("ringcentral is incomplete");
+        assert_eq!(error.variable, "RINGCENTRAL_CLIENT_ID");
+        assert!(error.to_string().contains("ringcentral provider needs"));
+
+        settings.extend([
+            ("RINGCENTRAL_CLIENT_ID", "id"),
+            ("RINGCENTRAL_CLIENT_SECRET", "secret"),
+            ("RINGCENTRAL_JWT", "jwt"),
+            ("RINGCENTRAL_FROM", "+18559100010"),
+        ]);
+        let names: Vec<_> = config(&settings)
+            .expect("complete")
+            .sms_providers
+            .iter()
+            .map(SmsProviderKind::name)
+            .collect();
+        assert_eq!(names, ["twilio", "ringcentral"]);
+
+        let both = config(&[("SMS_PROVIDERS", "outbox"), ("SMS_PROVIDER", "log")]);
+        assert_eq!(
+            both.map(|_| ()).expect_err("ambiguous").variable,
+            "SMS_PROVIDERS"
+        );
+    }
+
+    #[test]
+    fn bandwidth_takes_oauth_or_an_api_user() {
+        let base = [
+            ("SMS_PROVIDER", "bandwidth"),
+            ("BANDWIDTH_ACCOUNT_ID", "9900000"),
+            ("BANDWIDTH_APPLICATION_ID", "app"),
+            ("BANDWIDTH_FROM", "+19192676804"),
+        ];
+        let error = config(&base).expect_err("no credentials");
+        assert_eq!(error.variable, "BANDWIDTH_CLIENT_ID");
+        let mut oauth = base.to_vec();
+        oauth.push(("BANDWIDTH_CLIENT_ID", "client"));
+        assert_eq!(
+            config(&oauth).expect_err("no secret").variable,
+            "BANDWIDTH_CLIENT_SECRET"
+        );
+        oauth.push(("BANDWIDTH_CLIENT_SECRET", "secret"));
+        let parsed = config(&oauth).expect("complete");
+        assert!(matches!(
+            &parsed.sms_providers[0],
+            SmsProviderKind::Bandwidth(BandwidthConfig { auth: BandwidthAuth::OAuth { token_url, .. }, .. })
+                if token_url == bandwidth::DEFAULT_TOKEN_URL
+        ));
+        let mut basic = base.to_vec();
+        basic.extend([
+            ("BANDWIDTH_USERNAME", "user"),
+            ("BANDWIDTH_PASSWORD", "pass"),
+        ]);
+        assert!(config(&basic).is_ok());
+    }
+
+    #[test]
+    fn test_numbers_are_read_as_e164() {
+        let parsed = config(&[("SMS_TEST_NUMBERS", "+1 415 555 2671, (415) 555-0100")])
+            .expect("valid numbers");
+        let numbers: Vec<_> = parsed.sms_test_numbers.iter().map(|n| n.e164()).collect();
+        assert_eq!(numbers, ["+14155552671", "+14155550100"]);
     }
 
     #[test]

@@ -10,12 +10,13 @@ use crate::auth::sessions::SessionPolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
 use crate::maintenance::Maintenance;
+use crate::sms::chain::ProviderChain;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::log::LogSender;
 use crate::sms::outbox::OutboxSender;
 use crate::sms::providers::{
-    bandwidth::BandwidthSender, http_client, messagebird::MessageBirdSender, twilio::TwilioSender,
-    vonage::VonageSender,
+    bandwidth::BandwidthSender, http_client, messagebird::MessageBirdSender,
+    ringcentral::RingCentralSender, twilio::TwilioSender, vonage::VonageSender, xoxzo::XoxzoSender,
 };
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
@@ -25,6 +26,7 @@ use crate::web::origin::AllowedOrigin;
 use crate::web::rate_limit::RateLimiter;
 use crate::web::{self, WebState};
 use anyhow::Context;
+use app::types::Capabilities;
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -83,6 +85,12 @@ impl Application {
             .map(usize::from)
             .unwrap_or(2);
         let delivery = Arc::new(Notify::new());
+        let providers = provider_chain(&config, &store, &clock)?;
+        let voice_available = providers.voice_available();
+        let voice_fallback = config.sms_voice_fallback && voice_available;
+        if config.sms_voice_fallback && !voice_fallback {
+            tracing::warn!("SMS_VOICE_FALLBACK is on, but no provider in SMS_PROVIDERS places calls: it has no effect");
+        }
         let service = LatchkeyService {
             store: store.clone(),
             passwords: PasswordHasher::new(cores)?,
@@ -109,54 +117,29 @@ impl Application {
             phone_region: config.default_phone_region,
             clock: Arc::clone(&clock),
             delivery: Arc::clone(&delivery),
+            voice_available,
+            voice_fallback,
         };
 
-        let sender: Arc<dyn SmsSender> = match config.sms_provider.clone() {
-            SmsProviderKind::Outbox => {
-                tracing::warn!(
-                    "SMS_PROVIDER=outbox: messages are not sent to phones; read them at {}/dev/outbox",
-                    config.public_url
-                );
-                Arc::new(OutboxSender::new(
-                    store.clone(),
-                    Arc::clone(&clock),
-                    format!("{}/dev/outbox", config.public_url),
-                ))
-            }
-            SmsProviderKind::Log => {
-                tracing::warn!("SMS_PROVIDER=log: messages, codes included, are written to the log and not sent to phones");
-                Arc::new(LogSender)
-            }
-            SmsProviderKind::Twilio(twilio) => {
-                tracing::info!(account = %twilio.account_sid, "SMS_PROVIDER=twilio");
-                Arc::new(TwilioSender::new(http_client()?, twilio))
-            }
-            SmsProviderKind::Vonage(vonage) => {
-                tracing::info!(api_key = %vonage.api_key, "SMS_PROVIDER=vonage");
-                Arc::new(VonageSender::new(http_client()?, vonage))
-            }
-            SmsProviderKind::Bandwidth(bandwidth) => {
-                tracing::info!(account = %bandwidth.account_id, "SMS_PROVIDER=bandwidth");
-                Arc::new(BandwidthSender::new(http_client()?, bandwidth))
-            }
-            SmsProviderKind::MessageBird(messagebird) => {
-                tracing::info!(originator = %messagebird.originator, "SMS_PROVIDER=messagebird");
-                Arc::new(MessageBirdSender::new(http_client()?, messagebird))
-            }
-        };
+        let dev_outbox = config.sms_providers.iter().any(SmsProviderKind::is_outbox)
+            || !config.sms_test_numbers.is_empty();
         let worker = DeliveryWorker::new(
             store.clone(),
-            sender,
+            providers,
             Arc::clone(&clock),
             RetryPolicy::default(),
             delivery,
+            voice_fallback,
         );
 
         let router = web::router(WebState {
             leptos_options,
             service: Arc::new(service),
             store: store.clone(),
-            dev_outbox: config.sms_provider.is_outbox(),
+            dev_outbox,
+            capabilities: Capabilities {
+                voice: voice_available,
+            },
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limits, Arc::clone(&clock))),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             allowed_origin: AllowedOrigin::new(config.public_origin()),
@@ -235,6 +218,89 @@ impl Application {
         self.store.close().await;
         served
     }
+}
+
+/// The senders for `SMS_PROVIDERS`, in order, with `SMS_TEST_NUMBERS` captured in the outbox.
+fn provider_chain(
+    config: &Config,
+    store: &Store,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<ProviderChain> {
+    let outbox = || -> Arc<dyn SmsSender> {
+        Arc::new(OutboxSender::new(
+            store.clone(),
+            Arc::clone(clock),
+            format!("{}/dev/outbox", config.public_url),
+        ))
+    };
+    let mut senders: Vec<Arc<dyn SmsSender>> = Vec::new();
+    for provider in &config.sms_providers {
+        let sender: Arc<dyn SmsSender> = match provider.clone() {
+            SmsProviderKind::Outbox => {
+                tracing::warn!(
+                    "SMS provider outbox: messages are not sent to phones; read them at {}/dev/outbox",
+                    config.public_url
+                );
+                outbox()
+            }
+            SmsProviderKind::Log => {
+                tracing::warn!("SMS provider log: messages, codes included, are written to the log and not sent to phones");
+                Arc::new(LogSender)
+            }
+            SmsProviderKind::Twilio(twilio) => {
+                tracing::info!(account = %twilio.account_sid, "SMS provider twilio");
+                Arc::new(TwilioSender::new(http_client()?, twilio))
+            }
+            SmsProviderKind::Vonage(vonage) => {
+                tracing::info!(api_key = %vonage.api_key, "SMS provider vonage");
+                Arc::new(VonageSender::new(http_client()?, vonage))
+            }
+            SmsProviderKind::Bandwidth(bandwidth) => {
+                tracing::info!(account = %bandwidth.account_id, "SMS provider bandwidth");
+                Arc::new(BandwidthSender::new(
+                    http_client()?,
+                    bandwidth,
+                    Arc::clone(clock),
+                ))
+            }
+            SmsProviderKind::MessageBird(messagebird) => {
+                tracing::info!(originator = %messagebird.originator, "SMS provider messagebird");
+                Arc::new(MessageBirdSender::new(http_client()?, messagebird))
+            }
+            SmsProviderKind::RingCentral(ringcentral) => {
+                tracing::info!(client = %ringcentral.client_id, "SMS provider ringcentral");
+                Arc::new(RingCentralSender::new(
+                    http_client()?,
+                    ringcentral,
+                    Arc::clone(clock),
+                ))
+            }
+            SmsProviderKind::Xoxzo(xoxzo) => {
+                tracing::info!(sid = %xoxzo.sid, "SMS provider xoxzo");
+                Arc::new(XoxzoSender::new(http_client()?, xoxzo))
+            }
+        };
+        senders.push(sender);
+    }
+    let mut chain = ProviderChain::new(senders)?;
+    if config.sms_providers.len() > 1 {
+        tracing::info!(providers = ?chain.names(), "SMS providers in failover order");
+    }
+    if !config.sms_test_numbers.is_empty() {
+        let numbers: Vec<String> = config
+            .sms_test_numbers
+            .iter()
+            .map(|number| number.e164().to_owned())
+            .collect();
+        tracing::warn!(
+            count = numbers.len(),
+            "SMS_TEST_NUMBERS: messages to these numbers are never sent; their codes can be read \
+             by anyone at {}/dev/outbox",
+            config.public_url
+        );
+        chain = chain.with_test_numbers(numbers, outbox());
+    }
+    Ok(chain)
 }
 
 /// Creates the directory of a `sqlite://` file URL, so a fresh checkout just works.

@@ -1,22 +1,25 @@
-//! The signed-in account: who you are, the phone on file (masked), the last sign-ins, recent
-//! security activity, and logout.
+//! The signed-in account: who you are, the phone on file (masked), how codes are sent, the last
+//! sign-ins, recent security activity, and logout.
 
-use crate::api::{me, Logout};
+use crate::api::{me, Logout, SetDelivery};
+use crate::components::{latest_error, DeliveryChoice, FormMessage, SubmitButton};
 use crate::error::AppError;
-use crate::types::{paths, AccountView};
+use crate::types::{paths, AccountView, DeliveryChannel};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let account = Resource::new(|| (), |_| me());
+    // Saving the delivery preference reloads the account.
+    let save_delivery = ServerAction::<SetDelivery>::new();
+    let account = Resource::new(move || save_delivery.version().get(), |_| me());
     view! {
         <Title text="Your account · Latchkey"/>
         <Suspense fallback=|| view! { <section class="card"><p>"Loading…"</p></section> }>
             {move || Suspend::new(async move {
                 match account.await {
-                    Ok(view) => view! { <AccountDetails account=view/> }.into_any(),
+                    Ok(view) => view! { <AccountDetails account=view save_delivery/> }.into_any(),
                     Err(AppError::NotSignedIn) => view! { <Redirect path=paths::LOGIN/> }.into_any(),
                     Err(error) => view! {
                         <section class="card">
@@ -31,7 +34,7 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountDetails(account: AccountView) -> impl IntoView {
+fn AccountDetails(account: AccountView, save_delivery: ServerAction<SetDelivery>) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let last_login = account
         .last_login_at
@@ -51,11 +54,14 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 <dd>{account.email.clone()}</dd>
                 <dt>"Mobile phone"</dt>
                 <dd>{account.masked_phone.clone()}</dd>
+                <dt>"Codes sent by"</dt>
+                <dd>{account.delivery_channel.label()}</dd>
                 <dt>"Last sign-in"</dt>
                 <dd>{last_login}</dd>
                 <dt>"Previous sign-in"</dt>
                 <dd>{previous_login}</dd>
             </dl>
+            {account.voice_available.then(|| view! { <DeliveryPreference current=account.delivery_channel action=save_delivery/> })}
             <h2>"Recent activity"</h2>
             <ul class="activity">
                 {account
@@ -82,5 +88,27 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+    }
+}
+
+/// Choose between text messages and calls for future codes.
+#[component]
+fn DeliveryPreference(
+    current: DeliveryChannel,
+    action: ServerAction<SetDelivery>,
+) -> impl IntoView {
+    let error = latest_error(action);
+    view! {
+        <h2>"Code delivery"</h2>
+        <ActionForm action=action attr:novalidate="" attr:class="delivery-preference">
+            <FormMessage error=error all_errors=true/>
+            <DeliveryChoice error=error selected=current name="channel"/>
+            <SubmitButton
+                label="Save delivery preference"
+                pending_label="Saving…"
+                pending=action.pending().into()
+                class="secondary"
+            />
+        </ActionForm>
     }
 }

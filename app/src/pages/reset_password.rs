@@ -1,8 +1,11 @@
 //! Set a new password with the code sent to the phone on file.
 
 use super::{query_ending, query_notice, query_value};
-use crate::api::{RequestReset, ResetPassword};
-use crate::components::{latest_error, FormMessage, NoticeBanner, SubmitButton, TextField};
+use crate::api::ResetPassword;
+use crate::components::{
+    latest_error, CodeFlow, DeliveryFailureNotice, FormMessage, NoticeBanner, ResendCodeForm,
+    SubmitButton, TextField,
+};
 use crate::error::Field;
 use crate::types::paths;
 use leptos::prelude::*;
@@ -39,13 +42,12 @@ pub fn ResetPasswordPage() -> impl IntoView {
 fn ResetForm(email: Signal<String>) -> impl IntoView {
     let reset = ServerAction::<ResetPassword>::new();
     let reset_error = latest_error(reset);
-    let resend = ServerAction::<RequestReset>::new();
-    let resend_error = latest_error(resend);
     view! {
         <p class="muted">
             "Account: " <strong>{move || email.get()}</strong> " · "
             <A href=paths::FORGOT_PASSWORD>"Use a different email"</A>
         </p>
+        <DeliveryFailureNotice email=email flow=CodeFlow::PasswordReset/>
         <ActionForm action=reset attr:novalidate="">
             <FormMessage error=reset_error/>
             <input type="hidden" name="email" value=move || email.get()/>
@@ -55,7 +57,7 @@ fn ResetForm(email: Signal<String>) -> impl IntoView {
                 field=Field::Code
                 inputmode="numeric"
                 autocomplete="one-time-code"
-                hint="The code from the text message."
+                hint="The code from the text message or call."
                 error=reset_error
             />
             <TextField
@@ -81,16 +83,6 @@ fn ResetForm(email: Signal<String>) -> impl IntoView {
                 pending=reset.pending().into()
             />
         </ActionForm>
-        <ActionForm action=resend attr:novalidate="">
-            <FormMessage error=resend_error all_errors=true/>
-            <input type="hidden" name="email" value=move || email.get()/>
-            <p class="muted">"Wrong or expired code? Ask for a new one; the old code stops working."</p>
-            <SubmitButton
-                label="Resend code"
-                pending_label="Sending…"
-                pending=resend.pending().into()
-                class="secondary"
-            />
-        </ActionForm>
+        <ResendCodeForm email=email flow=CodeFlow::PasswordReset/>
     }
 }

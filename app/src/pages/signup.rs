@@ -1,7 +1,7 @@
 //! Create an account.
 
 use crate::api::Signup;
-use crate::components::{latest_error, FormMessage, SubmitButton, TextField};
+use crate::components::{latest_error, DeliveryChoice, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
 use crate::types::paths;
 use leptos::prelude::*;
@@ -51,6 +51,7 @@ pub fn SignupPage() -> impl IntoView {
                     hint="Codes are sent here. Include the country code if you are outside the default region, e.g. +44 7911 123456."
                     error=error
                 />
+                <DeliveryChoice error=error/>
                 <TextField
                     label="Password"
                     name="password"

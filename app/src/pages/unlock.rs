@@ -1,8 +1,11 @@
 //! Unlock a locked account with the code sent to its phone, or ask for a new code.
 
 use super::{query_ending, query_notice, query_value, query_wait};
-use crate::api::{ResendCode, Unlock};
-use crate::components::{latest_error, FormMessage, NoticeBanner, SubmitButton, TextField};
+use crate::api::Unlock;
+use crate::components::{
+    latest_error, CodeFlow, DeliveryFailureNotice, FormMessage, NoticeBanner, ResendCodeForm,
+    SubmitButton, TextField,
+};
 use crate::error::Field;
 use crate::types::paths;
 use leptos::prelude::*;
@@ -46,13 +49,12 @@ fn EmailStep() -> impl IntoView {
 fn CodeStep(email: Signal<String>) -> impl IntoView {
     let unlock = ServerAction::<Unlock>::new();
     let unlock_error = latest_error(unlock);
-    let resend = ServerAction::<ResendCode>::new();
-    let resend_error = latest_error(resend);
     view! {
         <p class="muted">
             "Account: " <strong>{move || email.get()}</strong> " · "
             <a href=paths::UNLOCK rel="external">"Use a different email"</a>
         </p>
+        <DeliveryFailureNotice email=email flow=CodeFlow::Unlock/>
         <ActionForm action=unlock attr:novalidate="">
             <FormMessage error=unlock_error/>
             <input type="hidden" name="email" value=move || email.get()/>
@@ -62,21 +64,11 @@ fn CodeStep(email: Signal<String>) -> impl IntoView {
                 field=Field::Code
                 inputmode="numeric"
                 autocomplete="one-time-code"
-                hint="The code from the text message. It works once and expires after a while."
+                hint="The code from the text message or call. It works once and expires after a while."
                 error=unlock_error
             />
             <SubmitButton label="Unlock account" pending_label="Unlocking…" pending=unlock.pending().into()/>
         </ActionForm>
-        <ActionForm action=resend attr:novalidate="">
-            <FormMessage error=resend_error all_errors=true/>
-            <input type="hidden" name="email" value=move || email.get()/>
-            <p class="muted">"Wrong or expired code? Ask for a new one; the old code stops working."</p>
-            <SubmitButton
-                label="Resend code"
-                pending_label="Sending…"
-                pending=resend.pending().into()
-                class="secondary"
-            />
-        </ActionForm>
+        <ResendCodeForm email=email flow=CodeFlow::Unlock/>
     }
 }

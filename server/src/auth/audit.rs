@@ -14,10 +14,11 @@ pub enum AuditKind {
     PasswordReset,
     SessionRevoked,
     LimitHit,
+    DeliveryChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 11] = [
+    pub const ALL: [AuditKind; 12] = [
         Self::SignedUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -29,6 +30,7 @@ impl AuditKind {
         Self::PasswordReset,
         Self::SessionRevoked,
         Self::LimitHit,
+        Self::DeliveryChanged,
     ];
 
     /// The name stored in the database.
@@ -45,6 +47,7 @@ impl AuditKind {
             Self::PasswordReset => "password_reset",
             Self::SessionRevoked => "session_revoked",
             Self::LimitHit => "limit_hit",
+            Self::DeliveryChanged => "delivery_changed",
         }
     }
 
@@ -66,6 +69,7 @@ impl AuditKind {
             Self::PasswordReset => "Password changed with a reset code",
             Self::SessionRevoked => "Signed out",
             Self::LimitHit => "Code not sent: too many requested",
+            Self::DeliveryChanged => "Code delivery preference changed",
         }
     }
 }

@@ -19,10 +19,13 @@ use crate::domain::{
 };
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::templates::MessageTemplates;
-use crate::store::{AccountRecord, NewAccount, NewAuditEvent, NewMessage, Store, WriteTx};
+use crate::sms::DeliveryChannel;
+use crate::store::{
+    AccountRecord, DeliveryState, NewAccount, NewAuditEvent, NewMessage, Store, WriteTx,
+};
 use app::error::{AppError, Field, FieldError};
 use app::ssr::{AccountService, LoginResult, OpenedSession, RequestContext, SignupForm};
-use app::types::{AccountView, ActivityItem, CodeSent, PhoneEnding};
+use app::types::{AccountView, ActivityItem, CodeDelivery, CodeSent, PhoneEnding};
 use async_trait::async_trait;
 use sqlx::SqliteConnection;
 use std::fmt::Display;
@@ -46,6 +49,11 @@ pub struct LatchkeyService {
     pub clock: Arc<dyn Clock>,
     /// Wakes the delivery worker after a message is queued.
     pub delivery: Arc<Notify>,
+    /// Some configured provider places calls, so codes can go by voice.
+    pub voice_available: bool,
+    /// `SMS_VOICE_FALLBACK`: each text message carries the spoken form of its code, for a call if
+    /// the text fails for good.
+    pub voice_fallback: bool,
 }
 
 /// Logs an unexpected failure once, here at the boundary, and hides it from the client.
@@ -152,6 +160,32 @@ impl LatchkeyService {
             .await
     }
 
+    /// A channel asked for in a request (`sms` or `voice`; empty: none), checked against what
+    /// this server can do.
+    fn requested_channel(&self, input: Option<&str>) -> Result<Option<DeliveryChannel>, AppError> {
+        let Some(input) = input.map(str::trim).filter(|input| !input.is_empty()) else {
+            return Ok(None);
+        };
+        let channel = DeliveryChannel::parse(input).ok_or_else(|| {
+            AppError::field(
+                Field::Delivery,
+                "Choose how to get codes: a text message or a phone call.",
+            )
+        })?;
+        if channel == DeliveryChannel::Voice && !self.voice_available {
+            return Err(AppError::VoiceUnavailable);
+        }
+        Ok(Some(channel))
+    }
+
+    /// The account's preferred channel, or text messages if calls are not available (any more).
+    fn preferred_channel(&self, account: &AccountRecord) -> DeliveryChannel {
+        match account.delivery_channel {
+            DeliveryChannel::Voice if self.voice_available => DeliveryChannel::Voice,
+            _ => DeliveryChannel::Sms,
+        }
+    }
+
     async fn begin(&self) -> Result<WriteTx, AppError> {
         self.store.begin_write().await.map_err(internal)
     }
@@ -164,6 +198,7 @@ impl LatchkeyService {
         tx: &mut WriteTx,
         account: &AccountRecord,
         purpose: CodePurpose,
+        channel: DeliveryChannel,
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> anyhow::Result<Result<(), AppError>> {
@@ -200,7 +235,14 @@ impl LatchkeyService {
             .code_policy
             .issue(&self.code_hasher, account.id, purpose, now);
         Store::replace_code(tx, account.id, purpose, &issued, now).await?;
-        let body = self.templates.code_message(purpose, &issued.code);
+        let spoken = self.templates.voice_message(purpose, &issued.code);
+        let (body, fallback_body) = match channel {
+            DeliveryChannel::Sms => (
+                self.templates.code_message(purpose, &issued.code),
+                self.voice_fallback.then_some(spoken.as_str()),
+            ),
+            DeliveryChannel::Voice => (spoken.clone(), None),
+        };
         Store::enqueue_message(
             tx,
             NewMessage {
@@ -208,6 +250,8 @@ impl LatchkeyService {
                 to_phone: account.phone.e164(),
                 body: &body,
                 purpose: purpose.as_str(),
+                channel,
+                fallback_body,
                 client_ip: ctx.client_ip,
             },
             now,
@@ -427,6 +471,13 @@ impl AccountService for LatchkeyService {
         if let Some(phone) = &phone {
             errors.check(Field::Phone, self.destinations.check(phone));
         }
+        let delivery = errors
+            .check(
+                Field::Delivery,
+                self.requested_channel(Some(&form.delivery)),
+            )
+            .flatten()
+            .unwrap_or_default();
         let password = errors.check(Field::Password, Password::parse_new(&form.password));
         if let Some(password) = &password {
             errors.check(
@@ -454,6 +505,7 @@ impl AccountService for LatchkeyService {
             phone: &phone,
             first_name: &first_name,
             last_name: &last_name,
+            delivery_channel: delivery,
         };
         let Some(account_id) = Store::insert_account(&mut tx, account, now)
             .await
@@ -612,7 +664,14 @@ impl AccountService for LatchkeyService {
                 )
                 .await?;
                 let sent = self
-                    .issue_code(&mut tx, &current, CodePurpose::Unlock, ctx, now)
+                    .issue_code(
+                        &mut tx,
+                        &current,
+                        CodePurpose::Unlock,
+                        self.preferred_channel(&current),
+                        ctx,
+                        now,
+                    )
                     .await
                     .map_err(internal)?;
                 self.commit(tx).await?;
@@ -679,16 +738,19 @@ impl AccountService for LatchkeyService {
         &self,
         ctx: &RequestContext,
         email: &str,
+        channel: Option<&str>,
     ) -> Result<CodeSent, AppError> {
         let email = parse_email(email)?;
+        let requested = self.requested_channel(channel)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
             return self.answer_unknown_email(tx, &email, ctx, now).await;
         };
         let locked = account.lock.is_locked();
+        let channel = requested.unwrap_or(self.preferred_channel(&account));
         let sent = if locked {
-            self.issue_code(&mut tx, &account, CodePurpose::Unlock, ctx, now)
+            self.issue_code(&mut tx, &account, CodePurpose::Unlock, channel, ctx, now)
                 .await
                 .map_err(internal)?
         } else {
@@ -713,13 +775,16 @@ impl AccountService for LatchkeyService {
         &self,
         ctx: &RequestContext,
         email: &str,
+        channel: Option<&str>,
     ) -> Result<CodeSent, AppError> {
         let email = parse_email(email)?;
+        let requested = self.requested_channel(channel)?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self.account_for(&mut tx, &email).await? else {
             return self.answer_unknown_email(tx, &email, ctx, now).await;
         };
+        let channel = requested.unwrap_or(self.preferred_channel(&account));
         self.audit(
             &mut tx,
             AuditKind::ResetRequested,
@@ -730,7 +795,14 @@ impl AccountService for LatchkeyService {
         )
         .await?;
         let sent = self
-            .issue_code(&mut tx, &account, CodePurpose::PasswordReset, ctx, now)
+            .issue_code(
+                &mut tx,
+                &account,
+                CodePurpose::PasswordReset,
+                channel,
+                ctx,
+                now,
+            )
             .await
             .map_err(internal)?;
         self.commit(tx).await?;
@@ -856,7 +928,111 @@ impl AccountService for LatchkeyService {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn code_delivery(
+        &self,
+        _ctx: &RequestContext,
+        email: &str,
+        flow: &str,
+    ) -> Result<CodeDelivery, AppError> {
+        let email = parse_email(email)?;
+        let purpose = CodePurpose::parse(flow).ok_or_else(|| AppError::MalformedRequest {
+            detail: "flow must be unlock or password_reset".to_owned(),
+        })?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|error| internal(error.into()))?;
+        let account = Store::account_by_email(&mut conn, &email)
+            .await
+            .map_err(internal)?;
+        drop(conn);
+        let failed = match account {
+            Some(account) => {
+                self.store
+                    .latest_delivery(account.id, purpose.as_str())
+                    .await
+                    .map_err(internal)?
+                    == Some(DeliveryState::Failed)
+            }
+            None => false,
+        };
+        Ok(CodeDelivery {
+            failed,
+            voice_available: self.voice_available,
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_delivery_channel(
+        &self,
+        ctx: &RequestContext,
+        channel: &str,
+    ) -> Result<(), AppError> {
+        let channel = self.requested_channel(Some(channel))?.ok_or_else(|| {
+            AppError::field(
+                Field::Delivery,
+                "Choose how to get codes: a text message or a phone call.",
+            )
+        })?;
+        let account = self.signed_in_account(ctx).await?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        Store::set_delivery_channel(&mut tx, account.id, channel)
+            .await
+            .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::DeliveryChanged,
+            Some(account.id),
+            ctx,
+            Some(channel.as_str()),
+            now,
+        )
+        .await?;
+        self.commit(tx).await?;
+        tracing::info!(
+            account_id = account.id,
+            channel = channel.as_str(),
+            "delivery preference changed"
+        );
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn current_account(&self, ctx: &RequestContext) -> Result<AccountView, AppError> {
+        let account = self.signed_in_account(ctx).await?;
+        let recent_activity = self
+            .store
+            .recent_events(account.id, RECENT_ACTIVITY)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|event| ActivityItem {
+                at: format_time(event.at),
+                description: event.kind.describe().to_owned(),
+                client_ip: event.client_ip,
+            })
+            .collect();
+        let delivery_channel = self.preferred_channel(&account);
+        Ok(AccountView {
+            email: account.email,
+            first_name: account.first_name,
+            last_name: account.last_name,
+            masked_phone: account.phone.masked(),
+            delivery_channel,
+            voice_available: self.voice_available,
+            last_login_at: account.last_login_at.map(format_time),
+            previous_login_at: account.previous_login_at.map(format_time),
+            recent_activity,
+        })
+    }
+}
+
+impl LatchkeyService {
+    /// The account of the session in `ctx`, after checking (and refreshing) the session.
+    async fn signed_in_account(&self, ctx: &RequestContext) -> Result<AccountRecord, AppError> {
         let Some(token) = &ctx.session_token else {
             return Err(AppError::NotSignedIn);
         };
@@ -887,34 +1063,10 @@ impl AccountService for LatchkeyService {
             .acquire()
             .await
             .map_err(|error| internal(error.into()))?;
-        let Some(account) = Store::account_by_id(&mut conn, session.account_id)
+        Store::account_by_id(&mut conn, session.account_id)
             .await
             .map_err(internal)?
-        else {
-            return Err(AppError::NotSignedIn);
-        };
-        drop(conn);
-        let recent_activity = self
-            .store
-            .recent_events(account.id, RECENT_ACTIVITY)
-            .await
-            .map_err(internal)?
-            .into_iter()
-            .map(|event| ActivityItem {
-                at: format_time(event.at),
-                description: event.kind.describe().to_owned(),
-                client_ip: event.client_ip,
-            })
-            .collect();
-        Ok(AccountView {
-            email: account.email,
-            first_name: account.first_name,
-            last_name: account.last_name,
-            masked_phone: account.phone.masked(),
-            last_login_at: account.last_login_at.map(format_time),
-            previous_login_at: account.previous_login_at.map(format_time),
-            recent_activity,
-        })
+            .ok_or(AppError::NotSignedIn)
     }
 }
 
@@ -1010,6 +1162,8 @@ impl LatchkeyService {
                 to_phone: account.phone.e164(),
                 body: &body,
                 purpose,
+                channel: DeliveryChannel::Sms,
+                fallback_body: None,
                 client_ip: ctx.client_ip,
             },
             now,

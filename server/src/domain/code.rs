@@ -19,6 +19,12 @@ impl CodePurpose {
             Self::PasswordReset => "password_reset",
         }
     }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|purpose| purpose.as_str() == name)
+    }
 }
 
 /// A string of ASCII digits: a code as issued, or as typed once spaces and dashes are removed.

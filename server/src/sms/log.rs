@@ -13,11 +13,16 @@ impl SmsSender for LogSender {
         "log"
     }
 
+    fn supports_voice(&self) -> bool {
+        true
+    }
+
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
         tracing::info!(
             message_id = message.id,
             to = %PhoneNumber::from_e164(message.to.clone()),
             purpose = %message.purpose,
+            channel = message.channel.as_str(),
             text = %message.body,
             "log provider: message"
         );

@@ -1,6 +1,8 @@
-//! Text-message delivery. `SmsSender` is the boundary every provider implements; `worker` drains
-//! the durable queue through it; `outbox` and `log` are development senders that need no account.
+//! Code delivery by text message or phone call. `SmsSender` is the boundary every provider
+//! implements; `chain` orders the configured providers for failover; `worker` drains the durable
+//! queue through them; `outbox` and `log` are development senders that need no account.
 
+pub mod chain;
 pub mod destinations;
 pub mod log;
 pub mod outbox;
@@ -8,6 +10,7 @@ pub mod providers;
 pub mod templates;
 pub mod worker;
 
+pub use app::types::DeliveryChannel;
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -18,8 +21,10 @@ pub struct OutgoingSms {
     pub id: i64,
     /// E.164.
     pub to: String,
+    /// The text to send, or for `Voice` the text to read aloud.
     pub body: String,
     pub purpose: String,
+    pub channel: DeliveryChannel,
 }
 
 /// What a provider answered for an accepted message.
@@ -55,5 +60,11 @@ impl SendError {
 pub trait SmsSender: Send + Sync + 'static {
     /// The provider's name as configured (`outbox`, `twilio`, …); recorded on each message.
     fn name(&self) -> &'static str;
+    /// Whether `send` can place a call that reads `Voice` messages aloud.
+    fn supports_voice(&self) -> bool {
+        false
+    }
+    /// Sends `message` on its channel. A sender without voice answers `Voice` messages with
+    /// `SendError::Rejected`.
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError>;
 }

@@ -31,6 +31,10 @@ impl SmsSender for OutboxSender {
         "outbox"
     }
 
+    fn supports_voice(&self) -> bool {
+        true
+    }
+
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
         let entry = self
             .store
@@ -39,6 +43,7 @@ impl SmsSender for OutboxSender {
                 &message.to,
                 &message.body,
                 &message.purpose,
+                message.channel,
                 self.clock.now(),
             )
             .await
@@ -47,6 +52,7 @@ impl SmsSender for OutboxSender {
             message_id = message.id,
             to = %PhoneNumber::from_e164(message.to.clone()),
             purpose = %message.purpose,
+            channel = message.channel.as_str(),
             "development outbox: message stored; read it at {}",
             self.page_url
         );

@@ -1,5 +1,6 @@
-//! The text of each message. Every code message ends with the origin-bound line `@host #code`
+//! The text of each message. Every code text message ends with the origin-bound line `@host #code`
 //! (the WebOTP / one-time-code autofill format) and stays within one 160-character SMS segment.
+//! Codes by phone call are read digit by digit, twice.
 
 use crate::domain::{CodePurpose, VerificationCode};
 use time::Duration;
@@ -43,6 +44,25 @@ impl MessageTemplates {
 }
 
 impl MessageTemplates {
+    /// What a call says: the code digit by digit, then again.
+    pub fn voice_message(&self, purpose: CodePurpose, code: &VerificationCode) -> String {
+        let digits = code
+            .expose()
+            .chars()
+            .map(String::from)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = match purpose {
+            CodePurpose::Unlock => "unlock code",
+            CodePurpose::PasswordReset => "password reset code",
+        };
+        format!(
+            "This is {}. Your {what} is: {digits}. Again, your {what} is: {digits}. It is valid for {}.",
+            self.product,
+            describe(self.code_lifetime)
+        )
+    }
+
     /// Sent after a password change, so that an owner learns of a takeover attempt.
     pub fn password_changed_notice(&self) -> String {
         format!(
@@ -97,6 +117,17 @@ mod tests {
             assert!(text.is_ascii());
             assert!(text.len() <= 160, "{} characters: {text}", text.len());
         }
+    }
+
+    #[test]
+    fn calls_read_the_code_digit_by_digit_twice() {
+        let code = VerificationCode::parse("123456", 6).expect("valid");
+        let text = templates().voice_message(CodePurpose::Unlock, &code);
+        assert_eq!(
+            text,
+            "This is Latchkey. Your unlock code is: 1, 2, 3, 4, 5, 6. Again, your unlock code is: \
+             1, 2, 3, 4, 5, 6. It is valid for 1 hour."
+        );
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The delivery worker: claims due messages from the queue one at a time, sends each outside any
-//! transaction, then records the outcome: sent, retried later with exponential backoff and jitter,
-//! or failed for good. Woken at once when a message is queued, and by a poll otherwise.
+//! transaction through the provider its stage names, then records the outcome: sent, retried later
+//! with exponential backoff and jitter, moved on to the next provider, or failed for good (and then,
+//! if configured, queued again as a call). Woken at once when a message is queued, and by a poll
+//! otherwise.
 
-use super::{OutgoingSms, SendError, SmsSender};
+use super::chain::ProviderChain;
+use super::{DeliveryChannel, OutgoingSms, SendError};
 use crate::clock::Clock;
 use crate::store::Store;
 use rand::Rng;
@@ -46,6 +49,48 @@ impl RetryPolicy {
     }
 }
 
+/// What to do with a message after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NextStep {
+    /// Try the same provider again after this long.
+    Retry(Duration),
+    /// Go on to the provider at this stage, now.
+    FailOver(usize),
+    /// Give up: every provider was tried, or the number cannot receive messages.
+    Fail,
+}
+
+impl RetryPolicy {
+    /// The step after `error` on attempt `attempts` at stage `stage` of `stages`. A recipient that
+    /// cannot receive is final (another provider would not help); refused credentials move on at
+    /// once; anything else is retried until this provider's attempts run out, then moves on.
+    pub fn next_step(
+        &self,
+        error: &SendError,
+        attempts: u32,
+        stage: usize,
+        stages: usize,
+        jitter: f64,
+    ) -> NextStep {
+        let move_on = || {
+            if stage + 1 < stages {
+                NextStep::FailOver(stage + 1)
+            } else {
+                NextStep::Fail
+            }
+        };
+        match error {
+            SendError::InvalidRecipient(_) => NextStep::Fail,
+            SendError::Rejected(_) => move_on(),
+            _ if attempts >= self.max_attempts => move_on(),
+            SendError::RateLimited {
+                retry_after: Some(after),
+            } => NextStep::Retry(Duration::try_from(*after).unwrap_or(self.max_delay)),
+            _ => NextStep::Retry(self.backoff(attempts, jitter)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExecutionOutcome {
     TaskCompleted,
@@ -55,26 +100,30 @@ pub enum ExecutionOutcome {
 #[derive(Clone)]
 pub struct DeliveryWorker {
     store: Store,
-    sender: Arc<dyn SmsSender>,
+    providers: ProviderChain,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
     wake: Arc<Notify>,
+    /// `SMS_VOICE_FALLBACK`: a text message that fails for good is queued again as a call.
+    voice_fallback: bool,
 }
 
 impl DeliveryWorker {
     pub fn new(
         store: Store,
-        sender: Arc<dyn SmsSender>,
+        providers: ProviderChain,
         clock: Arc<dyn Clock>,
         policy: RetryPolicy,
         wake: Arc<Notify>,
+        voice_fallback: bool,
     ) -> Self {
         Self {
             store,
-            sender,
+            providers,
             clock,
             policy,
             wake,
+            voice_fallback,
         }
     }
 
@@ -88,16 +137,37 @@ impl DeliveryWorker {
         else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
+        let stages = self.providers.stage_count(message.channel);
+        let Some(sender) = self
+            .providers
+            .sender(&message.to_phone, message.channel, message.stage)
+        else {
+            tracing::error!(
+                message_id = message.id,
+                "no configured provider can place calls; the voice message failed"
+            );
+            self.store
+                .mark_message_failed(
+                    message.id,
+                    "none",
+                    "no configured provider places calls",
+                    false,
+                    now,
+                )
+                .await?;
+            return Ok(ExecutionOutcome::TaskCompleted);
+        };
         let outgoing = OutgoingSms {
             id: message.id,
-            to: message.to_phone,
+            to: message.to_phone.clone(),
             body: message.body,
             purpose: message.purpose,
+            channel: message.channel,
         };
-        let provider = self.sender.name();
-        let result = self.sender.send(&outgoing).await;
+        let provider = sender.name();
+        let result = sender.send(&outgoing).await;
         let now = self.clock.now();
-        match result {
+        let error = match result {
             Ok(receipt) => {
                 self.store
                     .mark_message_sent(
@@ -107,26 +177,25 @@ impl DeliveryWorker {
                         now,
                     )
                     .await?;
+                return Ok(ExecutionOutcome::TaskCompleted);
             }
-            Err(error) if error.is_permanent() || message.attempts >= self.policy.max_attempts => {
-                if matches!(error, SendError::Rejected(_)) {
-                    tracing::error!(message_id = message.id, provider, %error, "the SMS provider rejected our credentials or configuration");
-                } else {
-                    tracing::warn!(message_id = message.id, provider, %error, attempts = message.attempts, "message failed for good");
-                }
-                self.store
-                    .mark_message_failed(message.id, provider, &error.to_string(), now)
-                    .await?;
-            }
-            Err(error) => {
-                let delay = match &error {
-                    SendError::RateLimited {
-                        retry_after: Some(after),
-                    } => Duration::try_from(*after).unwrap_or(self.policy.max_delay),
-                    _ => self
-                        .policy
-                        .backoff(message.attempts, rand::thread_rng().gen_range(-0.25..=0.25)),
-                };
+            Err(error) => error,
+        };
+        if matches!(error, SendError::Rejected(_)) {
+            tracing::error!(message_id = message.id, provider, %error, "the SMS provider rejected our credentials or configuration");
+        }
+        let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
+        // A test number's capture has no next provider.
+        let stages = if self.providers.is_test_number(&message.to_phone) {
+            1
+        } else {
+            stages
+        };
+        match self
+            .policy
+            .next_step(&error, message.attempts, message.stage, stages, jitter)
+        {
+            NextStep::Retry(delay) => {
                 tracing::warn!(message_id = message.id, provider, %error, attempts = message.attempts, retry_in = %delay, "message will be retried");
                 self.store
                     .schedule_message_retry(
@@ -137,6 +206,30 @@ impl DeliveryWorker {
                         now,
                     )
                     .await?;
+            }
+            NextStep::FailOver(next) => {
+                tracing::warn!(message_id = message.id, provider, %error, attempts = message.attempts, "moving the message to the next provider");
+                self.store
+                    .fail_over_message(message.id, provider, &error.to_string(), next, now)
+                    .await?;
+            }
+            NextStep::Fail => {
+                let fall_back = self.voice_fallback
+                    && message.channel == DeliveryChannel::Sms
+                    && message.fallback_body.is_some()
+                    && self.providers.voice_available();
+                tracing::warn!(message_id = message.id, provider, %error, attempts = message.attempts, voice_fallback = fall_back, "message failed for good");
+                let call = self
+                    .store
+                    .mark_message_failed(message.id, provider, &error.to_string(), fall_back, now)
+                    .await?;
+                if let Some(call) = call {
+                    tracing::info!(
+                        message_id = message.id,
+                        call_id = call,
+                        "the code will be read out by a call instead"
+                    );
+                }
             }
         }
         Ok(ExecutionOutcome::TaskCompleted)
@@ -187,6 +280,36 @@ mod tests {
         assert_eq!(policy.backoff(2, 0.0), Duration::seconds(4));
         assert_eq!(policy.backoff(4, 0.0), Duration::seconds(16));
         assert_eq!(policy.backoff(30, 0.0), Duration::minutes(5));
+    }
+
+    #[test]
+    fn failures_retry_then_move_on_then_fail() {
+        let policy = RetryPolicy::default();
+        let outage = SendError::Transient("503".into());
+        assert_eq!(
+            policy.next_step(&outage, 1, 0, 2, 0.0),
+            NextStep::Retry(Duration::seconds(2))
+        );
+        assert_eq!(
+            policy.next_step(&outage, 5, 0, 2, 0.0),
+            NextStep::FailOver(1)
+        );
+        assert_eq!(policy.next_step(&outage, 5, 1, 2, 0.0), NextStep::Fail);
+        let refused = SendError::Rejected("401".into());
+        assert_eq!(
+            policy.next_step(&refused, 1, 0, 2, 0.0),
+            NextStep::FailOver(1)
+        );
+        assert_eq!(policy.next_step(&refused, 1, 1, 2, 0.0), NextStep::Fail);
+        let landline = SendError::InvalidRecipient("21614".into());
+        assert_eq!(policy.next_step(&landline, 1, 0, 3, 0.0), NextStep::Fail);
+        let limited = SendError::RateLimited {
+            retry_after: Some(std::time::Duration::from_secs(30)),
+        };
+        assert_eq!(
+            policy.next_step(&limited, 2, 0, 1, 0.0),
+            NextStep::Retry(Duration::seconds(30))
+        );
     }
 
     #[test]

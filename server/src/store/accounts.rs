@@ -4,6 +4,7 @@ use super::Store;
 use crate::auth::lockout::LockState;
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::domain::{Email, PersonName, PhoneNumber};
+use crate::sms::DeliveryChannel;
 use anyhow::Context;
 use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
@@ -14,6 +15,7 @@ pub struct NewAccount<'a> {
     pub phone: &'a PhoneNumber,
     pub first_name: &'a PersonName,
     pub last_name: &'a PersonName,
+    pub delivery_channel: DeliveryChannel,
 }
 
 #[derive(Debug, Clone)]
@@ -25,13 +27,14 @@ pub struct AccountRecord {
     pub first_name: String,
     pub last_name: String,
     pub lock: LockState,
+    pub delivery_channel: DeliveryChannel,
     pub last_login_at: Option<OffsetDateTime>,
     pub previous_login_at: Option<OffsetDateTime>,
 }
 
 const COLUMNS: &str =
     "id, email, password_hash, phone_e164, first_name, last_name, failed_logins, \
-                       locked_at, last_login_at, previous_login_at";
+                       locked_at, last_login_at, previous_login_at, delivery_channel";
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AccountRecord, sqlx::Error> {
     let failed: i64 = row.try_get("failed_logins")?;
@@ -52,6 +55,8 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AccountRecord, sqlx::Error>
         first_name: row.try_get("first_name")?,
         last_name: row.try_get("last_name")?,
         lock,
+        delivery_channel: DeliveryChannel::parse(&row.try_get::<String, _>("delivery_channel")?)
+            .unwrap_or_default(),
         last_login_at: row
             .try_get::<Option<i64>, _>("last_login_at")?
             .map(from_unix_millis),
@@ -70,7 +75,8 @@ impl Store {
     ) -> anyhow::Result<Option<i64>> {
         let result = sqlx::query(
             "INSERT INTO accounts (email, email_normalized, password_hash, phone_e164, first_name, \
-             last_name, created_at, password_changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             last_name, delivery_channel, created_at, password_changed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(account.email.as_str())
         .bind(account.email.normalized())
@@ -78,6 +84,7 @@ impl Store {
         .bind(account.phone.e164())
         .bind(account.first_name.as_str())
         .bind(account.last_name.as_str())
+        .bind(account.delivery_channel.as_str())
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .execute(conn)
@@ -171,6 +178,20 @@ impl Store {
             .execute(conn)
             .await
             .context("could not change the password")?;
+        Ok(())
+    }
+
+    pub async fn set_delivery_channel(
+        conn: &mut SqliteConnection,
+        account_id: i64,
+        channel: DeliveryChannel,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE accounts SET delivery_channel = ? WHERE id = ?")
+            .bind(channel.as_str())
+            .bind(account_id)
+            .execute(conn)
+            .await
+            .context("could not save the delivery preference")?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 use super::Store;
 use crate::auth::send_limits::RecentSends;
 use crate::clock::{from_unix_millis, unix_millis};
+use crate::sms::DeliveryChannel;
 use anyhow::Context;
 use sqlx::{Row, SqliteConnection};
 use std::net::IpAddr;
@@ -13,6 +14,9 @@ pub struct NewMessage<'a> {
     pub to_phone: &'a str,
     pub body: &'a str,
     pub purpose: &'a str,
+    pub channel: DeliveryChannel,
+    /// The spoken text of the same code, queued as a call if the text message fails for good.
+    pub fallback_body: Option<&'a str>,
     /// The client whose request caused the message (for the per-IP send limit).
     pub client_ip: Option<IpAddr>,
 }
@@ -24,8 +28,20 @@ pub struct ClaimedMessage {
     pub to_phone: String,
     pub body: String,
     pub purpose: String,
-    /// Including this one.
+    pub channel: DeliveryChannel,
+    /// The position in the provider list this message is on.
+    pub stage: usize,
+    /// Attempts at this stage, including this one.
     pub attempts: u32,
+    pub fallback_body: Option<String>,
+}
+
+/// Where a flow's latest code message stands, as far as the person is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    /// Queued, being sent, or handed to a provider.
+    Underway,
+    Failed,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +50,7 @@ pub struct OutboxEntry {
     pub to_phone: String,
     pub body: String,
     pub purpose: String,
+    pub channel: DeliveryChannel,
     pub created_at: OffsetDateTime,
 }
 
@@ -56,13 +73,16 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<i64> {
         let done = sqlx::query(
-            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, client_ip, status, \
-             created_at, updated_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, channel, fallback_body, \
+             client_ip, status, created_at, updated_at, next_attempt_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
         )
         .bind(message.account_id)
         .bind(message.to_phone)
         .bind(message.body)
         .bind(message.purpose)
+        .bind(message.channel.as_str())
+        .bind(message.fallback_body)
         .bind(message.client_ip.map(|ip| ip.to_string()))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
@@ -160,7 +180,7 @@ impl Store {
              WHERE id = (SELECT id FROM sms_messages \
                          WHERE status IN ('queued', 'sending') AND next_attempt_at <= ? \
                          ORDER BY next_attempt_at, id LIMIT 1) \
-             RETURNING id, to_phone, body, purpose, attempts",
+             RETURNING id, to_phone, body, purpose, channel, stage, attempts, fallback_body",
         )
         .bind(unix_millis(now + lease))
         .bind(unix_millis(now))
@@ -170,6 +190,8 @@ impl Store {
         .context("could not claim a queued message")?;
         let Some(row) = row else { return Ok(None) };
         let attempts: i64 = row.try_get("attempts")?;
+        let stage: i64 = row.try_get("stage")?;
+        let channel: String = row.try_get("channel")?;
         Ok(Some(ClaimedMessage {
             id: row.try_get("id")?,
             to_phone: row.try_get("to_phone")?,
@@ -177,7 +199,10 @@ impl Store {
                 .try_get::<Option<String>, _>("body")?
                 .unwrap_or_default(),
             purpose: row.try_get("purpose")?,
+            channel: DeliveryChannel::parse(&channel).unwrap_or_default(),
+            stage: usize::try_from(stage).unwrap_or(0),
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            fallback_body: row.try_get("fallback_body")?,
         }))
     }
 
@@ -189,7 +214,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE sms_messages SET status = 'sent', body = NULL, provider = ?, \
+            "UPDATE sms_messages SET status = 'sent', body = NULL, fallback_body = NULL, provider = ?, \
              provider_message_id = ?, last_error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
         )
         .bind(provider)
@@ -226,25 +251,108 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a message to the next provider in the list: queued again at once, attempts restarted.
+    pub async fn fail_over_message(
+        &self,
+        id: i64,
+        provider: &str,
+        error: &str,
+        next_stage: usize,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sms_messages SET status = 'queued', stage = ?, attempts = 0, provider = ?, \
+             last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(i64::try_from(next_stage).unwrap_or(i64::MAX))
+        .bind(provider)
+        .bind(error)
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .context("could not move the message to the next provider")?;
+        Ok(())
+    }
+
+    /// Fails a message for good. With `voice_fallback`, queues the same code as a call in the
+    /// same transaction; returns that call's id.
     pub async fn mark_message_failed(
         &self,
         id: i64,
         provider: &str,
         error: &str,
+        voice_fallback: bool,
         now: OffsetDateTime,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<i64>> {
+        let mut tx = self.begin_write().await?;
+        let fallback = if voice_fallback {
+            sqlx::query(
+                "INSERT INTO sms_messages (account_id, to_phone, body, purpose, channel, status, \
+                 created_at, updated_at, next_attempt_at) \
+                 SELECT account_id, to_phone, fallback_body, purpose, 'voice', 'queued', ?, ?, ? \
+                 FROM sms_messages WHERE id = ? AND status = 'sending' AND channel = 'sms' \
+                 AND fallback_body IS NOT NULL",
+            )
+            .bind(unix_millis(now))
+            .bind(unix_millis(now))
+            .bind(unix_millis(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .context("could not queue the voice fallback")?
+            .rows_affected()
+        } else {
+            0
+        };
+        let fallback_id = if fallback == 1 {
+            Some(
+                sqlx::query_scalar::<_, i64>("SELECT last_insert_rowid()")
+                    .fetch_one(&mut *tx)
+                    .await?,
+            )
+        } else {
+            None
+        };
         sqlx::query(
-            "UPDATE sms_messages SET status = 'failed', body = NULL, provider = ?, last_error = ?, \
-             updated_at = ? WHERE id = ?",
+            "UPDATE sms_messages SET status = 'failed', body = NULL, fallback_body = NULL, \
+             provider = ?, last_error = ?, updated_at = ? WHERE id = ?",
         )
         .bind(provider)
         .bind(error)
         .bind(unix_millis(now))
         .bind(id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .context("could not mark the message failed")?;
-        Ok(())
+        tx.commit().await.context("could not record the failure")?;
+        Ok(fallback_id)
+    }
+
+    /// Whether the newest real message for this account and purpose failed. Decoys and older
+    /// messages do not count.
+    pub async fn latest_delivery(
+        &self,
+        account_id: i64,
+        purpose: &str,
+    ) -> anyhow::Result<Option<DeliveryState>> {
+        let status: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM sms_messages WHERE account_id = ? AND purpose = ? \
+             AND status <> 'decoy' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(account_id)
+        .bind(purpose)
+        .fetch_optional(self.pool())
+        .await
+        .context("could not read the delivery status")?;
+        Ok(status.map(|status| {
+            if status == "failed" {
+                DeliveryState::Failed
+            } else {
+                DeliveryState::Underway
+            }
+        }))
     }
 
     /// Records a message "sent" through the development outbox.
@@ -254,16 +362,18 @@ impl Store {
         to_phone: &str,
         body: &str,
         purpose: &str,
+        channel: DeliveryChannel,
         now: OffsetDateTime,
     ) -> anyhow::Result<i64> {
         let done = sqlx::query(
-            "INSERT INTO dev_outbox (message_id, to_phone, body, purpose, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO dev_outbox (message_id, to_phone, body, purpose, channel, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(message_id)
         .bind(to_phone)
         .bind(body)
         .bind(purpose)
+        .bind(channel.as_str())
         .bind(unix_millis(now))
         .execute(self.pool())
         .await
@@ -274,7 +384,7 @@ impl Store {
     /// The newest outbox entries first.
     pub async fn outbox_entries(&self, limit: u32) -> anyhow::Result<Vec<OutboxEntry>> {
         let rows = sqlx::query(
-            "SELECT id, to_phone, body, purpose, created_at FROM dev_outbox \
+            "SELECT id, to_phone, body, purpose, channel, created_at FROM dev_outbox \
              ORDER BY id DESC LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -288,6 +398,8 @@ impl Store {
                     to_phone: row.try_get("to_phone")?,
                     body: row.try_get("body")?,
                     purpose: row.try_get("purpose")?,
+                    channel: DeliveryChannel::parse(&row.try_get::<String, _>("channel")?)
+                        .unwrap_or_default(),
                     created_at: from_unix_millis(row.try_get("created_at")?),
                 })
             })

@@ -25,6 +25,8 @@ struct OutboxItem {
     id: i64,
     to: String,
     purpose: String,
+    /// `sms`, or `voice` for the text a call would read aloud.
+    channel: &'static str,
     body: String,
     created_at: String,
 }
@@ -34,6 +36,7 @@ fn item(entry: OutboxEntry) -> OutboxItem {
         id: entry.id,
         to: entry.to_phone,
         purpose: entry.purpose,
+        channel: entry.channel.as_str(),
         body: entry.body,
         created_at: entry
             .created_at
@@ -59,11 +62,12 @@ async fn page(State(store): State<Store>) -> Response {
         .map(item)
         .map(|item| {
             format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>",
                 item.id,
                 escape(&item.created_at),
                 escape(&item.to),
                 escape(&item.purpose),
+                if item.channel == "voice" { "call" } else { "text" },
                 escape(&item.body)
             )
         })
@@ -78,9 +82,9 @@ async fn page(State(store): State<Store>) -> Response {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Development outbox · Latchkey</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\">\
          </head><body><main class=\"wide\"><section class=\"card\">\
-         <p class=\"dev-banner\">Development only: SMS_PROVIDER=outbox. These messages were not sent to any phone.</p>\
+         <p class=\"dev-banner\">Development only (and test numbers): these messages were not sent to any phone.</p>\
          <h1>Development outbox</h1>{empty}\
-         <table class=\"outbox\"><thead><tr><th>#</th><th>Time (UTC)</th><th>To</th><th>Purpose</th><th>Message</th></tr></thead>\
+         <table class=\"outbox\"><thead><tr><th>#</th><th>Time (UTC)</th><th>To</th><th>Purpose</th><th>By</th><th>Message</th></tr></thead>\
          <tbody>{rows}</tbody></table></section></main></body></html>"
     ))
     .into_response()

@@ -10,6 +10,7 @@ pub mod rate_limit;
 
 use crate::store::Store;
 use app::ssr::AccountService;
+use app::types::Capabilities;
 use app::{shell, App};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
@@ -26,7 +27,7 @@ pub struct WebState {
     pub leptos_options: LeptosOptions,
     pub service: Arc<dyn AccountService>,
     pub store: Store,
-    /// Serve /dev/outbox (only when the outbox is the SMS provider).
+    /// Serve /dev/outbox (when the outbox is a provider, or test numbers are set).
     pub dev_outbox: bool,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
     /// The header a trusted reverse proxy puts the client IP in, if any.
@@ -35,12 +36,18 @@ pub struct WebState {
     pub allowed_origin: origin::AllowedOrigin,
     /// Served over HTTPS (adds Strict-Transport-Security).
     pub https: bool,
+    /// What the pages may offer (calls, for one).
+    pub capabilities: Capabilities,
 }
 
 pub fn router(state: WebState) -> Router {
     let routes = generate_route_list(App);
     let service = Arc::clone(&state.service);
-    let provide_service = move || provide_context(Arc::clone(&service));
+    let capabilities = state.capabilities;
+    let provide_service = move || {
+        provide_context(Arc::clone(&service));
+        provide_context(capabilities);
+    };
     let leptos_options = state.leptos_options.clone();
     let pages = Router::new()
         .leptos_routes_with_context(&leptos_options, routes, provide_service, {

@@ -1,21 +1,40 @@
-//! Bandwidth Messaging API v2: `POST /api/v2/users/{accountId}/messages`, HTTP Basic (an API user),
-//! a JSON body with `applicationId`, `from`, `to` (an array of E.164 numbers) and `text`;
-//! `202 Accepted` with the message `id`. Errors are `{type, description, fieldErrors?}`.
-//! (Bandwidth's OAuth client-credentials flow is not supported yet: API-user Basic auth only.)
+//! Bandwidth Messaging API v2: `POST /api/v2/users/{accountId}/messages`, a JSON body with
+//! `applicationId`, `from`, `to` (an array of E.164 numbers) and `text`; `202 Accepted` with the
+//! message `id`. Authenticated with an OAuth 2.0 client-credentials token (Bandwidth's current
+//! scheme; cached by `TokenCache`) or, for older accounts, an API user's HTTP Basic credentials.
+//! Errors are `{type, description, fieldErrors?}`. Text messages only.
 
+use super::token::{TokenCache, TokenRequest};
 use super::{retry_after, transport_error, Credential};
-use crate::sms::{OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::clock::Clock;
+use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub const DEFAULT_BASE_URL: &str = "https://messaging.bandwidth.com";
+pub const DEFAULT_TOKEN_URL: &str = "https://api.bandwidth.com/api/v1/oauth2/token";
+
+#[derive(Debug, Clone)]
+pub enum BandwidthAuth {
+    /// OAuth 2.0 client credentials (`BANDWIDTH_CLIENT_ID`, `BANDWIDTH_CLIENT_SECRET`).
+    OAuth {
+        token_url: String,
+        client_id: String,
+        client_secret: Credential,
+    },
+    /// A legacy API user (`BANDWIDTH_USERNAME`, `BANDWIDTH_PASSWORD`), deprecated by Bandwidth.
+    Basic {
+        username: String,
+        password: Credential,
+    },
+}
 
 #[derive(Debug, Clone)]
 pub struct BandwidthConfig {
     pub base_url: String,
     pub account_id: String,
-    pub username: String,
-    pub password: Credential,
+    pub auth: BandwidthAuth,
     pub application_id: String,
     pub from: String,
 }
@@ -23,6 +42,7 @@ pub struct BandwidthConfig {
 pub struct BandwidthSender {
     client: reqwest::Client,
     config: BandwidthConfig,
+    tokens: Option<TokenCache>,
 }
 
 #[derive(Deserialize)]
@@ -48,8 +68,30 @@ struct FieldError {
 }
 
 impl BandwidthSender {
-    pub fn new(client: reqwest::Client, config: BandwidthConfig) -> Self {
-        Self { client, config }
+    pub fn new(client: reqwest::Client, config: BandwidthConfig, clock: Arc<dyn Clock>) -> Self {
+        let tokens = match &config.auth {
+            BandwidthAuth::OAuth {
+                token_url,
+                client_id,
+                client_secret,
+            } => Some(TokenCache::new(
+                client.clone(),
+                TokenRequest {
+                    provider: "bandwidth",
+                    url: token_url.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    form: vec![("grant_type", Credential::new("client_credentials"))],
+                },
+                clock,
+            )),
+            BandwidthAuth::Basic { .. } => None,
+        };
+        Self {
+            client,
+            config,
+            tokens,
+        }
     }
 }
 
@@ -60,6 +102,11 @@ impl SmsSender for BandwidthSender {
     }
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
+        if message.channel == DeliveryChannel::Voice {
+            return Err(SendError::Rejected(
+                "bandwidth: calls are not supported".to_owned(),
+            ));
+        }
         let url = format!(
             "{}/api/v2/users/{}/messages",
             self.config.base_url.trim_end_matches('/'),
@@ -71,10 +118,19 @@ impl SmsSender for BandwidthSender {
             "to": [message.to],
             "text": message.body,
         });
-        let response = self
-            .client
-            .post(url)
-            .basic_auth(&self.config.username, Some(self.config.password.expose()))
+        let request = self.client.post(url);
+        let request = match (&self.config.auth, &self.tokens) {
+            (BandwidthAuth::Basic { username, password }, _) => {
+                request.basic_auth(username, Some(password.expose()))
+            }
+            (BandwidthAuth::OAuth { .. }, Some(tokens)) => {
+                request.bearer_auth(tokens.token().await?)
+            }
+            (BandwidthAuth::OAuth { .. }, None) => {
+                return Err(SendError::Rejected("bandwidth: no token source".to_owned()))
+            }
+        };
+        let response = request
             .json(&body)
             .send()
             .await
@@ -116,17 +172,71 @@ mod tests {
     use base64::Engine;
 
     fn sender(base_url: &str) -> BandwidthSender {
+        with_auth(
+            base_url,
+            BandwidthAuth::Basic {
+                username: "apiToken".to_owned(),
+                password: Credential::new("apiSecret"),
+            },
+        )
+    }
+
+    fn with_auth(base_url: &str, auth: BandwidthAuth) -> BandwidthSender {
         BandwidthSender::new(
             reqwest::Client::new(),
             BandwidthConfig {
                 base_url: base_url.to_owned(),
                 account_id: "9900000".to_owned(),
-                username: "apiToken".to_owned(),
-                password: Credential::new("apiSecret"),
+                auth,
                 application_id: "7fc9698a-b04a-468b-9e8f-91238c0d0086".to_owned(),
                 from: "+19192676804".to_owned(),
             },
+            Arc::new(crate::clock::ManualClock::starting_now()),
         )
+    }
+
+    #[tokio::test]
+    async fn oauth_client_credentials_give_a_cached_bearer_token() {
+        use crate::sms::providers::mock::{Answer, Route};
+        let mock = MockProvider::with_routes(vec![
+            Route {
+                path_suffix: "/api/v1/oauth2/token",
+                answers: vec![Answer::new(
+                    200,
+                    vec![],
+                    r#"{"access_token": "bw-token", "token_type": "Bearer", "expires_in": 3600}"#,
+                )],
+            },
+            Route {
+                path_suffix: "/messages",
+                answers: vec![Answer::new(202, vec![], r#"{"id": "bw-1"}"#)],
+            },
+        ])
+        .await;
+        let bandwidth = with_auth(
+            &mock.base_url,
+            BandwidthAuth::OAuth {
+                token_url: format!("{}/api/v1/oauth2/token", mock.base_url),
+                client_id: "bw-client".to_owned(),
+                client_secret: Credential::new("bw-secret"),
+            },
+        );
+        bandwidth.send(&message()).await.expect("sent");
+        bandwidth.send(&message()).await.expect("sent");
+
+        let tokens = mock.requests_to("/oauth2/token");
+        assert_eq!(tokens.len(), 1, "the token is reused");
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("bw-client:bw-secret")
+        );
+        assert_eq!(tokens[0].header("authorization"), Some(basic.as_str()));
+        assert_eq!(tokens[0].field("grant_type"), Some("client_credentials"));
+        let sends = mock.requests_to("/api/v2/users/9900000/messages");
+        assert_eq!(sends.len(), 2);
+        for send in sends {
+            assert_eq!(send.header("authorization"), Some("Bearer bw-token"));
+        }
     }
 
     fn message() -> OutgoingSms {
@@ -135,6 +245,7 @@ mod tests {
             to: "+19195554444".to_owned(),
             body: "Latchkey: your code is 123456".to_owned(),
             purpose: "unlock".to_owned(),
+            channel: DeliveryChannel::Sms,
         }
     }
 

@@ -1,9 +1,11 @@
 //! MessageBird (classic REST API): `POST /messages` with `Authorization: AccessKey <key>` and a JSON
 //! body with `originator`, `recipients` (MSISDNs: digits without `+`) and `body`; `201 Created` with
-//! the message `id`. Errors are `{"errors": [{code, description, parameter}]}`.
+//! the message `id`. Calls that read a code aloud: `POST /voicemessages` with `recipients`, `body`
+//! and `language`, also `201 Created` with an `id`. Errors are
+//! `{"errors": [{code, description, parameter}]}`.
 
 use super::{retry_after, transport_error, Credential};
-use crate::sms::{OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
 
@@ -15,6 +17,8 @@ pub struct MessageBirdConfig {
     pub access_key: Credential,
     /// A phone number with country code, or an alphanumeric sender of at most 11 characters.
     pub originator: String,
+    /// The language calls are read in, such as `en-gb` (`MESSAGEBIRD_VOICE_LANGUAGE`).
+    pub voice_language: String,
 }
 
 pub struct MessageBirdSender {
@@ -54,13 +58,33 @@ impl SmsSender for MessageBirdSender {
         "messagebird"
     }
 
+    fn supports_voice(&self) -> bool {
+        true
+    }
+
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
-        let url = format!("{}/messages", self.config.base_url.trim_end_matches('/'));
-        let body = serde_json::json!({
-            "originator": self.config.originator,
-            "recipients": [message.to.trim_start_matches('+')],
-            "body": message.body,
-        });
+        let base = self.config.base_url.trim_end_matches('/');
+        let recipient = message.to.trim_start_matches('+');
+        let (url, body) = match message.channel {
+            DeliveryChannel::Sms => (
+                format!("{base}/messages"),
+                serde_json::json!({
+                    "originator": self.config.originator,
+                    "recipients": [recipient],
+                    "body": message.body,
+                }),
+            ),
+            DeliveryChannel::Voice => (
+                format!("{base}/voicemessages"),
+                serde_json::json!({
+                    "originator": self.config.originator,
+                    "recipients": [recipient],
+                    "body": message.body,
+                    "language": self.config.voice_language,
+                    "voice": "female",
+                }),
+            ),
+        };
         let response = self
             .client
             .post(url)
@@ -120,6 +144,7 @@ mod tests {
                 base_url: base_url.to_owned(),
                 access_key: Credential::new("live_abcdef"),
                 originator: "Latchkey".to_owned(),
+                voice_language: "en-gb".to_owned(),
             },
         )
     }
@@ -130,7 +155,31 @@ mod tests {
             to: "+31612345678".to_owned(),
             body: "Latchkey: your code is 123456".to_owned(),
             purpose: "unlock".to_owned(),
+            channel: DeliveryChannel::Sms,
         }
+    }
+
+    #[tokio::test]
+    async fn a_voice_code_is_a_voice_message_read_aloud() {
+        let mock = MockProvider::start(201, vec![], r#"{"id": "vm-1", "href": "x"}"#).await;
+        let call = OutgoingSms {
+            channel: DeliveryChannel::Voice,
+            ..message()
+        };
+        let receipt = sender(&mock.base_url).send(&call).await.expect("called");
+        assert_eq!(receipt.provider_message_id.as_deref(), Some("vm-1"));
+        let request = &mock.requests()[0];
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/voicemessages");
+        assert_eq!(
+            request.header("authorization"),
+            Some("AccessKey live_abcdef")
+        );
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        let body = request.json();
+        assert_eq!(body["recipients"][0], message().to.trim_start_matches('+'));
+        assert_eq!(body["body"], message().body.as_str());
+        assert_eq!(body["language"], "en-gb");
     }
 
     #[tokio::test]

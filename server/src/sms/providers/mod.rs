@@ -1,10 +1,14 @@
-//! Real SMS providers, one module each, behind `SmsSender`. They share an HTTP client with connect
-//! and total timeouts, a redacting `Credential` type, and the mapping of transport failures.
+//! Real SMS and voice providers, one module each, behind `SmsSender`. They share an HTTP client with
+//! connect and total timeouts, a redacting `Credential` type, the OAuth token cache, and the
+//! mapping of transport failures.
 
 pub mod bandwidth;
 pub mod messagebird;
+pub mod ringcentral;
+pub mod token;
 pub mod twilio;
 pub mod vonage;
+pub mod xoxzo;
 
 use super::SendError;
 use std::fmt;
@@ -86,17 +90,41 @@ pub(crate) mod mock {
     /// Extra response headers, by name.
     pub type Headers = Vec<(&'static str, String)>;
 
-    /// What the mock answers: status, extra headers, JSON body.
-    struct Answer {
-        status: StatusCode,
-        headers: Headers,
-        body: String,
+    /// One answer: status, extra headers, JSON body.
+    #[derive(Clone)]
+    pub struct Answer {
+        pub status: StatusCode,
+        pub headers: Headers,
+        pub body: String,
+    }
+
+    impl Answer {
+        pub fn new(status: u16, headers: Headers, body: &str) -> Self {
+            Self {
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                headers,
+                body: body.to_owned(),
+            }
+        }
+    }
+
+    /// The answers for requests whose path ends with `path_suffix`, given in turn; the last one
+    /// repeats.
+    pub struct Route {
+        pub path_suffix: &'static str,
+        pub answers: Vec<Answer>,
+    }
+
+    struct RouteState {
+        path_suffix: &'static str,
+        answers: Vec<Answer>,
+        served: usize,
     }
 
     #[derive(Clone)]
     struct Shared {
         requests: Arc<Mutex<Vec<Recorded>>>,
-        answer: Arc<Answer>,
+        routes: Arc<Mutex<Vec<RouteState>>>,
     }
 
     pub struct MockProvider {
@@ -107,15 +135,28 @@ pub(crate) mod mock {
     impl MockProvider {
         /// Answers every request with `status`, `headers` and the JSON `body`.
         pub async fn start(status: u16, headers: Headers, body: &str) -> Self {
+            Self::with_routes(vec![Route {
+                path_suffix: "",
+                answers: vec![Answer::new(status, headers, body)],
+            }])
+            .await
+        }
+
+        /// Answers by path; a path no route matches gets a 404.
+        pub async fn with_routes(routes: Vec<Route>) -> Self {
             let requests = Arc::new(Mutex::new(Vec::new()));
             let shared = Shared {
                 requests: Arc::clone(&requests),
-                answer: Arc::new(Answer {
-                    status: StatusCode::from_u16(status)
-                        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    headers,
-                    body: body.to_owned(),
-                }),
+                routes: Arc::new(Mutex::new(
+                    routes
+                        .into_iter()
+                        .map(|route| RouteState {
+                            path_suffix: route.path_suffix,
+                            answers: route.answers,
+                            served: 0,
+                        })
+                        .collect(),
+                )),
             };
             let app = Router::new().fallback(record).with_state(shared);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -134,6 +175,14 @@ pub(crate) mod mock {
                 .lock()
                 .map(|requests| requests.clone())
                 .unwrap_or_default()
+        }
+
+        /// The recorded requests whose path ends with `suffix`.
+        pub fn requests_to(&self, suffix: &str) -> Vec<Recorded> {
+            self.requests()
+                .into_iter()
+                .filter(|request| request.path.ends_with(suffix))
+                .collect()
         }
     }
 
@@ -154,7 +203,16 @@ pub(crate) mod mock {
                 body: String::from_utf8_lossy(&body).into_owned(),
             });
         }
-        let answer = &*shared.answer;
+        let answer = shared.routes.lock().ok().and_then(|mut routes| {
+            let route = routes
+                .iter_mut()
+                .find(|route| uri.path().ends_with(route.path_suffix))?;
+            let index = route.served.min(route.answers.len().checked_sub(1)?);
+            route.served += 1;
+            route.answers.get(index).cloned()
+        });
+        let answer =
+            answer.unwrap_or_else(|| Answer::new(404, vec![], r#"{"error":"no such path"}"#));
         let mut response = (answer.status, answer.body.clone()).into_response();
         response.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,

@@ -1,10 +1,12 @@
 //! Twilio Programmable Messaging: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, HTTP
 //! Basic (account SID and auth token), a form with `To` (E.164), `Body`, and either `From` or
-//! `MessagingServiceSid`; `201 Created` with the message `sid`. Errors carry `{code, message}`:
-//! classified by HTTP status first and Twilio's code second, as Twilio advises.
+//! `MessagingServiceSid`; `201 Created` with the message `sid`. Calls that read a code aloud:
+//! `POST …/Calls.json` with `To`, `From` and `Twiml` (`<Response><Say>…</Say></Response>`).
+//! Errors carry `{code, message}`: classified by HTTP status first and Twilio's code second, as
+//! Twilio advises.
 
 use super::{retry_after, transport_error, Credential};
-use crate::sms::{OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
 
@@ -25,6 +27,8 @@ pub struct TwilioConfig {
     pub account_sid: String,
     pub auth_token: Credential,
     pub sender: TwilioSenderId,
+    /// The number calls come from when `sender` is a Messaging Service (`TWILIO_VOICE_FROM`).
+    pub voice_from: Option<String>,
 }
 
 pub struct TwilioSender {
@@ -52,6 +56,28 @@ impl TwilioSender {
     pub fn new(client: reqwest::Client, config: TwilioConfig) -> Self {
         Self { client, config }
     }
+
+    /// The number calls are placed from, if there is one.
+    fn caller(&self) -> Option<&str> {
+        self.config
+            .voice_from
+            .as_deref()
+            .or(match &self.config.sender {
+                TwilioSenderId::From(from) if from.starts_with('+') => Some(from.as_str()),
+                _ => None,
+            })
+    }
+}
+
+/// TwiML that says `text`, with XML's special characters escaped.
+fn say(text: &str) -> String {
+    let escaped = text
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;");
+    format!("<Response><Say>{escaped}</Say></Response>")
 }
 
 #[async_trait]
@@ -60,21 +86,47 @@ impl SmsSender for TwilioSender {
         "twilio"
     }
 
+    fn supports_voice(&self) -> bool {
+        self.caller().is_some()
+    }
+
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
-        let url = format!(
-            "{}/2010-04-01/Accounts/{}/Messages.json",
+        let account = format!(
+            "{}/2010-04-01/Accounts/{}",
             self.config.base_url.trim_end_matches('/'),
             self.config.account_sid
         );
-        let sender = match &self.config.sender {
-            TwilioSenderId::From(from) => ("From", from.as_str()),
-            TwilioSenderId::MessagingService(sid) => ("MessagingServiceSid", sid.as_str()),
+        let (url, form) = match message.channel {
+            DeliveryChannel::Sms => {
+                let sender = match &self.config.sender {
+                    TwilioSenderId::From(from) => ("From", from.clone()),
+                    TwilioSenderId::MessagingService(sid) => ("MessagingServiceSid", sid.clone()),
+                };
+                (
+                    format!("{account}/Messages.json"),
+                    vec![
+                        ("To", message.to.clone()),
+                        sender,
+                        ("Body", message.body.clone()),
+                    ],
+                )
+            }
+            DeliveryChannel::Voice => {
+                let Some(caller) = self.caller() else {
+                    return Err(SendError::Rejected(
+                        "twilio: calls need TWILIO_VOICE_FROM".to_owned(),
+                    ));
+                };
+                (
+                    format!("{account}/Calls.json"),
+                    vec![
+                        ("To", message.to.clone()),
+                        ("From", caller.to_owned()),
+                        ("Twiml", say(&message.body)),
+                    ],
+                )
+            }
         };
-        let form = [
-            ("To", message.to.as_str()),
-            sender,
-            ("Body", message.body.as_str()),
-        ];
         let response = self
             .client
             .post(url)
@@ -134,6 +186,7 @@ mod tests {
                 account_sid: "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned(),
                 auth_token: Credential::new("secret-token"),
                 sender: from,
+                voice_from: None,
             },
         )
     }
@@ -144,6 +197,7 @@ mod tests {
             to: "+14155552345".to_owned(),
             body: "Latchkey: your code is 123456".to_owned(),
             purpose: "unlock".to_owned(),
+            channel: DeliveryChannel::Sms,
         }
     }
 
@@ -189,6 +243,52 @@ mod tests {
         assert_eq!(request.field("From"), Some("+14155550000"));
         assert_eq!(request.field("Body"), Some("Latchkey: your code is 123456"));
         assert_eq!(request.field("MessagingServiceSid"), None);
+    }
+
+    #[tokio::test]
+    async fn a_voice_code_is_a_call_that_says_the_text() {
+        let mock = MockProvider::start(
+            201,
+            vec![],
+            r#"{"sid": "CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "status": "queued"}"#,
+        )
+        .await;
+        let twilio = sender(&mock.base_url, TwilioSenderId::From("+14155550000".into()));
+        assert!(twilio.supports_voice());
+        let call = OutgoingSms {
+            channel: DeliveryChannel::Voice,
+            body: "Your code is 1, 2, 3. <Again> & again".to_owned(),
+            ..message()
+        };
+        let receipt = twilio.send(&call).await.expect("called");
+        assert_eq!(
+            receipt.provider_message_id.as_deref(),
+            Some("CAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
+        );
+        let request = &mock.requests()[0];
+        assert_eq!(
+            request.path,
+            "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Calls.json"
+        );
+        assert_eq!(
+            request.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(request.field("To"), Some("+14155552345"));
+        assert_eq!(request.field("From"), Some("+14155550000"));
+        assert_eq!(
+            request.field("Twiml"),
+            Some("<Response><Say>Your code is 1, 2, 3. &lt;Again&gt; &amp; again</Say></Response>")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_messaging_service_alone_places_no_calls() {
+        let twilio = sender(
+            "http://127.0.0.1:9",
+            TwilioSenderId::MessagingService("MGbbbb".into()),
+        );
+        assert!(!twilio.supports_voice());
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 //! `status` says what happened ("0" is success; the others are classified below).
 
 use super::{retry_after, transport_error, Credential};
-use crate::sms::{OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
 
@@ -65,6 +65,11 @@ impl SmsSender for VonageSender {
     }
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
+        if message.channel == DeliveryChannel::Voice {
+            return Err(SendError::Rejected(
+                "vonage: calls are not supported".to_owned(),
+            ));
+        }
         let url = format!("{}/sms/json", self.config.base_url.trim_end_matches('/'));
         let to = message.to.trim_start_matches('+');
         let form = [
@@ -140,6 +145,7 @@ mod tests {
             to: "+447400123456".to_owned(),
             body: "Latchkey: your code is 123456".to_owned(),
             purpose: "unlock".to_owned(),
+            channel: DeliveryChannel::Sms,
         }
     }
 

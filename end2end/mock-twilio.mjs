@@ -1,0 +1,67 @@
+// A stand-in for Twilio's REST API on 127.0.0.1, for the browser tests of failed deliveries. It
+// checks each request as Twilio documents it (HTTP Basic with the account SID and auth token, a
+// form body with To, From and Body or Twiml), refuses every text message as sent to an invalid
+// number (error 21211), accepts calls, and lists the calls it accepted at GET /calls?to=<E.164>.
+import http from "node:http";
+
+const port = Number(process.env.MOCK_TWILIO_PORT ?? 3199);
+const accountSid = "ACe2e";
+const authToken = "e2e-token";
+const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
+const calls = [];
+
+function answer(response, status, body) {
+  response.writeHead(status, { "content-type": "application/json" });
+  response.end(JSON.stringify(body));
+}
+
+const server = http.createServer((request, response) => {
+  const url = new URL(request.url, `http://127.0.0.1:${port}`);
+  if (request.method === "GET" && url.pathname === "/healthz") {
+    return answer(response, 200, { ok: true });
+  }
+  if (request.method === "GET" && url.pathname === "/calls") {
+    return answer(response, 200, calls.filter((call) => call.to === url.searchParams.get("to")));
+  }
+  let raw = "";
+  request.on("data", (chunk) => (raw += chunk));
+  request.on("end", () => {
+    const base = `/2010-04-01/Accounts/${accountSid}`;
+    if (request.method !== "POST" || !url.pathname.startsWith(base)) {
+      return answer(response, 404, { code: 20404, message: "The requested resource was not found", status: 404 });
+    }
+    if (request.headers.authorization !== expectedAuth) {
+      return answer(response, 401, { code: 20003, message: "Authentication Error", status: 401 });
+    }
+    if (!(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
+      return answer(response, 400, { code: 20001, message: "Content-Type must be a form", status: 400 });
+    }
+    const form = new URLSearchParams(raw);
+    const to = form.get("To") ?? "";
+    if (!/^\+[1-9]\d{1,14}$/.test(to) || !form.get("From")) {
+      return answer(response, 400, { code: 21604, message: "A 'To' and 'From' phone number are required.", status: 400 });
+    }
+    if (url.pathname === `${base}/Messages.json`) {
+      if (!form.get("Body")) {
+        return answer(response, 400, { code: 21602, message: "Message body is required.", status: 400 });
+      }
+      return answer(response, 400, {
+        code: 21211,
+        message: `The 'To' number ${to} is not a valid phone number.`,
+        status: 400,
+      });
+    }
+    if (url.pathname === `${base}/Calls.json`) {
+      const twiml = form.get("Twiml") ?? "";
+      if (!twiml.startsWith("<Response><Say>")) {
+        return answer(response, 400, { code: 21205, message: "Url or Twiml is required", status: 400 });
+      }
+      const sid = `CA${String(calls.length + 1).padStart(32, "0")}`;
+      calls.push({ sid, to, twiml });
+      return answer(response, 201, { sid, status: "queued", to });
+    }
+    return answer(response, 404, { code: 20404, message: "The requested resource was not found", status: 404 });
+  });
+});
+
+server.listen(port, "127.0.0.1");

@@ -1,0 +1,247 @@
+//! Xoxzo: text messages by `POST /sms/messages/` (form: `recipient` in E.164, `sender` without `+`,
+//! `message`) and calls that read the code aloud by `POST /voice/simple/playbacks/` (form: `caller`,
+//! `recipient`, `tts_message`, `tts_lang`); both with HTTP Basic (SID and auth token), both answer
+//! `201 Created` with a one-element list (`[{"msgid"}]`, `[{"callid"}]`). Errors are Django REST
+//! style: `{"<field>": ["problem"]}` for a bad field, `{"detail"}` for bad credentials.
+
+use super::{retry_after, transport_error, Credential};
+use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
+use async_trait::async_trait;
+use serde_json::Value;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.xoxzo.com";
+
+#[derive(Debug, Clone)]
+pub struct XoxzoConfig {
+    pub base_url: String,
+    pub sid: String,
+    pub auth_token: Credential,
+    /// The SMS sender: up to 10 letters and digits, or a number (sent without `+`).
+    pub sender: String,
+    /// The number calls come from (E.164); calls are off without it.
+    pub caller: Option<String>,
+    /// The text-to-speech language, such as `en` or `ja`.
+    pub tts_lang: String,
+}
+
+pub struct XoxzoSender {
+    client: reqwest::Client,
+    config: XoxzoConfig,
+}
+
+impl XoxzoSender {
+    pub fn new(client: reqwest::Client, config: XoxzoConfig) -> Self {
+        Self { client, config }
+    }
+}
+
+/// The id in Xoxzo's `[{"msgid": …}]` / `[{"callid": …}]` answer.
+fn created_id(body: &Value, key: &str) -> Option<String> {
+    body.as_array()?
+        .first()?
+        .get(key)?
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[async_trait]
+impl SmsSender for XoxzoSender {
+    fn name(&self) -> &'static str {
+        "xoxzo"
+    }
+
+    fn supports_voice(&self) -> bool {
+        self.config.caller.is_some()
+    }
+
+    async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
+        let base = self.config.base_url.trim_end_matches('/');
+        let (url, form, id_key) = match message.channel {
+            DeliveryChannel::Sms => (
+                format!("{base}/sms/messages/"),
+                vec![
+                    ("recipient", message.to.as_str()),
+                    ("sender", self.config.sender.trim_start_matches('+')),
+                    ("message", message.body.as_str()),
+                ],
+                "msgid",
+            ),
+            DeliveryChannel::Voice => {
+                let Some(caller) = self.config.caller.as_deref() else {
+                    return Err(SendError::Rejected(
+                        "xoxzo: calls need XOXZO_CALLER".to_owned(),
+                    ));
+                };
+                (
+                    format!("{base}/voice/simple/playbacks/"),
+                    vec![
+                        ("caller", caller),
+                        ("recipient", message.to.as_str()),
+                        ("tts_message", message.body.as_str()),
+                        ("tts_lang", self.config.tts_lang.as_str()),
+                    ],
+                    "callid",
+                )
+            }
+        };
+        let response = self
+            .client
+            .post(url)
+            .basic_auth(&self.config.sid, Some(self.config.auth_token.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(&form)
+            .send()
+            .await
+            .map_err(|error| transport_error("xoxzo", &error))?;
+        let status = response.status();
+        if status.is_success() {
+            let body: Value = response.json().await.unwrap_or_default();
+            let id = created_id(&body, id_key).ok_or_else(|| {
+                SendError::Transient("xoxzo: unreadable success response".to_owned())
+            })?;
+            return Ok(SentReceipt {
+                provider_message_id: Some(id),
+            });
+        }
+        let wait = retry_after(&response);
+        let body: Value = response.json().await.unwrap_or_default();
+        // Only field names are shown: Xoxzo's messages may repeat what was sent.
+        let fields: Vec<&str> = body
+            .as_object()
+            .map(|object| object.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let described = format!("xoxzo {}: {}", status.as_u16(), fields.join(", "));
+        Err(match status.as_u16() {
+            429 => SendError::RateLimited { retry_after: wait },
+            400 if fields.contains(&"recipient") => SendError::InvalidRecipient(described),
+            400..=499 => SendError::Rejected(described),
+            _ => SendError::Transient(described),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sms::providers::mock::MockProvider;
+    use base64::Engine;
+
+    fn sender(base_url: &str, caller: Option<&str>) -> XoxzoSender {
+        XoxzoSender::new(
+            reqwest::Client::new(),
+            XoxzoConfig {
+                base_url: base_url.to_owned(),
+                sid: "th3ApISiD".to_owned(),
+                auth_token: Credential::new("Th3aUthT0k3n"),
+                sender: "LATCHKEY".to_owned(),
+                caller: caller.map(str::to_owned),
+                tts_lang: "en".to_owned(),
+            },
+        )
+    }
+
+    fn message(channel: DeliveryChannel) -> OutgoingSms {
+        OutgoingSms {
+            id: 1,
+            to: "+818012345678".to_owned(),
+            body: "Latchkey: your code is 123456".to_owned(),
+            purpose: "unlock".to_owned(),
+            channel,
+        }
+    }
+
+    fn basic() -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("th3ApISiD:Th3aUthT0k3n")
+        )
+    }
+
+    #[tokio::test]
+    async fn a_text_message_is_posted_as_xoxzo_documents() {
+        let mock = MockProvider::start(201, vec![], r#"[{"msgid": "abc123"}]"#).await;
+        let receipt = sender(&mock.base_url, None)
+            .send(&message(DeliveryChannel::Sms))
+            .await
+            .expect("sent");
+        assert_eq!(receipt.provider_message_id.as_deref(), Some("abc123"));
+        let request = &mock.requests()[0];
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/sms/messages/");
+        assert_eq!(request.header("authorization"), Some(basic().as_str()));
+        assert_eq!(
+            request.header("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(request.field("recipient"), Some("+818012345678"));
+        assert_eq!(request.field("sender"), Some("LATCHKEY"));
+        assert_eq!(
+            request.field("message"),
+            Some("Latchkey: your code is 123456")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_reads_the_text_with_text_to_speech() {
+        let mock =
+            MockProvider::start(201, vec![], r#"[{"callid": "YoUr-5ucc355fuL-c4lL"}]"#).await;
+        let xoxzo = sender(&mock.base_url, Some("+81345678901"));
+        assert!(xoxzo.supports_voice());
+        let receipt = xoxzo
+            .send(&message(DeliveryChannel::Voice))
+            .await
+            .expect("called");
+        assert_eq!(
+            receipt.provider_message_id.as_deref(),
+            Some("YoUr-5ucc355fuL-c4lL")
+        );
+        let request = &mock.requests()[0];
+        assert_eq!(request.path, "/voice/simple/playbacks/");
+        assert_eq!(request.header("authorization"), Some(basic().as_str()));
+        assert_eq!(request.field("caller"), Some("+81345678901"));
+        assert_eq!(request.field("recipient"), Some("+818012345678"));
+        assert_eq!(
+            request.field("tts_message"),
+            Some("Latchkey: your code is 123456")
+        );
+        assert_eq!(request.field("tts_lang"), Some("en"));
+    }
+
+    #[tokio::test]
+    async fn without_a_caller_there_are_no_calls() {
+        let xoxzo = sender("http://127.0.0.1:9", None);
+        assert!(!xoxzo.supports_voice());
+        let error = xoxzo
+            .send(&message(DeliveryChannel::Voice))
+            .await
+            .expect_err("no caller");
+        assert!(matches!(error, SendError::Rejected(_)));
+    }
+
+    #[tokio::test]
+    async fn each_documented_error_maps_to_its_class() {
+        let cases: [(u16, &str); 5] = [
+            (400, r#"{"recipient": ["Invalid phone number format."]}"#),
+            (400, r#"{"message": ["This field is required."]}"#),
+            (401, r#"{"detail": "Invalid username/password."}"#),
+            (429, r#"{"detail": "Request was throttled."}"#),
+            (502, "<html>Bad Gateway</html>"),
+        ];
+        let mut classes = Vec::new();
+        for (status, body) in cases {
+            let mock = MockProvider::start(status, vec![], body).await;
+            classes.push(
+                sender(&mock.base_url, None)
+                    .send(&message(DeliveryChannel::Sms))
+                    .await
+                    .expect_err("an error"),
+            );
+        }
+        assert!(matches!(classes[0], SendError::InvalidRecipient(_)));
+        assert!(matches!(classes[1], SendError::Rejected(_)));
+        assert!(matches!(classes[2], SendError::Rejected(_)));
+        assert!(matches!(classes[3], SendError::RateLimited { .. }));
+        assert!(matches!(classes[4], SendError::Transient(_)));
+        assert!(!format!("{classes:?}").contains("Th3aUthT0k3n"));
+    }
+}
