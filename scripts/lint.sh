@@ -6,4 +6,5 @@ export PATH="$HOME/.cargo/bin:$PATH"
 cargo fmt --all --check
 cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p server --all-targets -- -D warnings
+cargo clippy -p bench --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Installs what building Latchkey needs; with --tests, also what testing it needs.
-# Idempotent: every step checks first, so a second run takes a second or two.
+# Installs what building Latchkey needs; with --tests, also what testing it needs; with --release,
+# also what the optimised release build needs. Idempotent: every step checks first, so a second
+# run takes a second or two.
 #
-#   build: the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock
-#   tests: Chromium (Debian package), Node.js and npm, the end2end npm packages
+#   build:   the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock
+#   tests:   Chromium (Debian package), Node.js and npm, the end2end npm packages
+#   release: Node.js and npm, wasm-opt (npm `binaryen`, in tools/node_modules/.bin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 CARGO_LEPTOS_VERSION="0.3.10"
 with_tests=false
+with_release=false
 [[ "${1:-}" == "--tests" ]] && with_tests=true
+[[ "${1:-}" == "--release" ]] && with_release=true
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -49,6 +53,18 @@ if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wasm_bin
   cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
 fi
 
+# `npm ci` in directory $1, unless its node_modules already match its package-lock.json.
+npm_ci() {
+  local stamp="$1/node_modules/.latchkey-lock-hash" lock_hash
+  lock_hash="$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)"
+  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
+    step "Installing the $1 npm packages"
+    # Playwright must never download its own browsers: the tests use Debian's Chromium.
+    (cd "$1" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    echo "$lock_hash" > "$stamp"
+  fi
+}
+
 if $with_tests; then
   chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"
   if [[ ! -x "$chromium" ]]; then
@@ -59,12 +75,13 @@ if $with_tests; then
     step "Installing Node.js and npm from the Debian packages"
     apt_install nodejs npm
   fi
-  stamp="end2end/node_modules/.latchkey-lock-hash"
-  lock_hash="$(sha256sum end2end/package-lock.json | cut -d' ' -f1)"
-  if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
-    step "Installing the end2end npm packages"
-    # Playwright must never download its own browsers: the tests use Debian's Chromium.
-    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
-    echo "$lock_hash" > "$stamp"
+  npm_ci end2end
+fi
+
+if $with_release; then
+  if ! command -v npm >/dev/null; then
+    step "Installing Node.js and npm from the Debian packages"
+    apt_install nodejs npm
   fi
+  npm_ci tools
 fi

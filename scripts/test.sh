@@ -15,7 +15,7 @@ step "Building the site (server binary, wasm, CSS)"
 cargo leptos build
 
 step "Unit and black-box tests"
-cargo test -p app -p server --features app/ssr
+cargo test -p app -p server -p bench --features app/ssr
 
 step "Playwright tests (Chromium: ${CHROMIUM_PATH:-/usr/bin/chromium})"
 (cd end2end && npx playwright test)

@@ -66,7 +66,9 @@ impl SendLimits {
         global: RecentSends,
         now: OffsetDateTime,
     ) -> SendDecision {
-        if let Some(newest) = target.newest {
+        // A zero cooldown never refuses, even when a concurrent request's message carries a
+        // time later than this request's `now` (taken before it waited for the write lock).
+        if let Some(newest) = target.newest.filter(|_| self.cooldown.is_positive()) {
             if now - newest < self.cooldown {
                 return refuse(LimitKind::Cooldown, newest + self.cooldown - now);
             }
@@ -190,5 +192,19 @@ mod tests {
                 retry_after: Duration::seconds(1)
             }
         );
+    }
+
+    #[test]
+    fn no_cooldown_never_refuses_even_a_message_stamped_after_now() {
+        let limits = SendLimits {
+            cooldown: Duration::ZERO,
+            ..limits()
+        };
+        let later = RecentSends {
+            count: 1,
+            oldest: Some(T0 + Duration::milliseconds(5)),
+            newest: Some(T0 + Duration::milliseconds(5)),
+        };
+        assert_eq!(limits.decide(later, later, later, T0), SendDecision::Allow);
     }
 }

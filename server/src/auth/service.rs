@@ -150,14 +150,10 @@ impl LatchkeyService {
         ctx: &RequestContext,
         detail: Option<&str>,
     ) -> Result<(), AppError> {
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|error| internal(error.into()))?;
-        self.audit(&mut conn, kind, account_id, ctx, detail, self.clock.now())
-            .await
+        let mut tx = self.begin().await?;
+        self.audit(&mut tx, kind, account_id, ctx, detail, self.clock.now())
+            .await?;
+        self.commit(tx).await
     }
 
     /// A channel asked for in a request (`sms` or `voice`; empty: none), checked against what

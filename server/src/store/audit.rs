@@ -82,6 +82,7 @@ impl Store {
 
     /// Deletes events older than `before`; returns how many.
     pub async fn prune_events(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
             .bind(unix_millis(before))
             .execute(self.pool())
@@ -92,6 +93,7 @@ impl Store {
 
     /// Deletes sessions created before `before` (past any absolute lifetime); returns how many.
     pub async fn prune_sessions(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM sessions WHERE created_at < ?")
             .bind(unix_millis(before))
             .execute(self.pool())

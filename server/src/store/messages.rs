@@ -174,6 +174,7 @@ impl Store {
         now: OffsetDateTime,
         lease: Duration,
     ) -> anyhow::Result<Option<ClaimedMessage>> {
+        let _gate = self.write_gate().await;
         let row = sqlx::query(
             "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
              next_attempt_at = ?, updated_at = ? \
@@ -213,6 +214,7 @@ impl Store {
         provider_message_id: Option<&str>,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
+        let _gate = self.write_gate().await;
         sqlx::query(
             "UPDATE sms_messages SET status = 'sent', body = NULL, fallback_body = NULL, provider = ?, \
              provider_message_id = ?, last_error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
@@ -236,6 +238,7 @@ impl Store {
         at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
+        let _gate = self.write_gate().await;
         sqlx::query(
             "UPDATE sms_messages SET status = 'queued', provider = ?, last_error = ?, \
              next_attempt_at = ?, updated_at = ? WHERE id = ?",
@@ -260,6 +263,7 @@ impl Store {
         next_stage: usize,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
+        let _gate = self.write_gate().await;
         sqlx::query(
             "UPDATE sms_messages SET status = 'queued', stage = ?, attempts = 0, provider = ?, \
              last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
@@ -365,6 +369,7 @@ impl Store {
         channel: DeliveryChannel,
         now: OffsetDateTime,
     ) -> anyhow::Result<i64> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query(
             "INSERT INTO dev_outbox (message_id, to_phone, body, purpose, channel, created_at) \
              VALUES (?, ?, ?, ?, ?, ?)",

@@ -1,6 +1,10 @@
 //! SQLite storage. Every rule that must hold under concurrency runs inside one `BEGIN IMMEDIATE`
 //! transaction (SQLite's single writer makes those transitions serial), and a message that carries a
 //! code is queued in the same transaction that stores the code.
+//!
+//! Writers queue for SQLite's write lock in this process, on an async lock (the write gate), instead
+//! of in SQLite's busy handler: the handler polls with sleeps of up to 100 ms, so under load a
+//! waiting writer would sleep long after the lock came free.
 
 mod accounts;
 mod audit;
@@ -16,16 +20,44 @@ pub use sessions::SessionRecord;
 
 use anyhow::Context;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// A write transaction.
-pub type WriteTx = Transaction<'static, Sqlite>;
+/// A write transaction; it holds the write gate until it is committed or dropped.
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    _gate: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    /// Held by whoever writes; see the module comment.
+    gate: Arc<Mutex<()>>,
 }
 
 impl Store {
@@ -47,15 +79,26 @@ impl Store {
             .run(&pool)
             .await
             .context("could not apply the database migrations")?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            gate: Arc::new(Mutex::new(())),
+        })
     }
 
     /// Starts a transaction that holds SQLite's write lock from its first statement.
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
-        self.pool
+        let gate = Arc::clone(&self.gate).lock_owned().await;
+        let tx = self
+            .pool
             .begin_with("BEGIN IMMEDIATE")
             .await
-            .context("could not start a write transaction")
+            .context("could not start a write transaction")?;
+        Ok(WriteTx { tx, _gate: gate })
+    }
+
+    /// The write gate, for a single statement that writes outside a transaction.
+    async fn write_gate(&self) -> OwnedMutexGuard<()> {
+        Arc::clone(&self.gate).lock_owned().await
     }
 
     pub fn pool(&self) -> &SqlitePool {

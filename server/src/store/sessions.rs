@@ -57,6 +57,7 @@ impl Store {
     }
 
     pub async fn touch_session(&self, hash: TokenHash, now: OffsetDateTime) -> anyhow::Result<()> {
+        let _gate = self.write_gate().await;
         sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
             .bind(unix_millis(now))
             .bind(hash.0.as_slice())
@@ -67,6 +68,7 @@ impl Store {
     }
 
     pub async fn delete_session(&self, hash: TokenHash) -> anyhow::Result<()> {
+        let _gate = self.write_gate().await;
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
             .bind(hash.0.as_slice())
             .execute(self.pool())

@@ -73,6 +73,7 @@ impl Store {
     }
 
     pub async fn prune_unknown_logins(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
+        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM unknown_login_failures WHERE updated_at < ?")
             .bind(unix_millis(before))
             .execute(self.pool())

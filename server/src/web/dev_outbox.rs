@@ -13,11 +13,17 @@ use serde::Serialize;
 
 const SHOWN: u32 = 200;
 
-pub fn routes(store: Store) -> Router {
+#[derive(Clone)]
+struct OutboxState {
+    store: Store,
+    stylesheet: String,
+}
+
+pub fn routes(store: Store, stylesheet: String) -> Router {
     Router::new()
         .route("/dev/outbox", get(page))
         .route("/dev/outbox.json", get(json))
-        .with_state(store)
+        .with_state(OutboxState { store, stylesheet })
 }
 
 #[derive(Serialize)]
@@ -45,14 +51,14 @@ fn item(entry: OutboxEntry) -> OutboxItem {
     }
 }
 
-async fn json(State(store): State<Store>) -> Response {
+async fn json(State(OutboxState { store, .. }): State<OutboxState>) -> Response {
     match store.outbox_entries(SHOWN).await {
         Ok(entries) => Json(entries.into_iter().map(item).collect::<Vec<_>>()).into_response(),
         Err(error) => unavailable(error),
     }
 }
 
-async fn page(State(store): State<Store>) -> Response {
+async fn page(State(OutboxState { store, stylesheet }): State<OutboxState>) -> Response {
     let entries = match store.outbox_entries(SHOWN).await {
         Ok(entries) => entries,
         Err(error) => return unavailable(error),
@@ -80,7 +86,7 @@ async fn page(State(store): State<Store>) -> Response {
     Html(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Development outbox · Latchkey</title><link rel=\"stylesheet\" href=\"/pkg/latchkey.css\">\
+         <title>Development outbox · Latchkey</title><link rel=\"stylesheet\" href=\"{stylesheet}\">\
          </head><body><main class=\"wide\"><section class=\"card\">\
          <p class=\"dev-banner\">Development only (and test numbers): these messages were not sent to any phone.</p>\
          <h1>Development outbox</h1>{empty}\

@@ -1,6 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, the development outbox, health checks,
 //! and the middleware every response passes through.
 
+mod assets;
 mod client_ip;
 mod dev_outbox;
 mod health;
@@ -57,9 +58,14 @@ pub fn router(state: WebState) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
 
-    let mut router = pages.merge(health::routes(state.store.clone()));
+    let mut router = pages
+        .merge(assets::routes(&state.leptos_options))
+        .merge(health::routes(state.store.clone()));
     if state.dev_outbox {
-        router = router.merge(dev_outbox::routes(state.store.clone()));
+        router = router.merge(dev_outbox::routes(
+            state.store.clone(),
+            assets::stylesheet_href(&state.leptos_options),
+        ));
     }
     // Layers run outside-in from the last one added: the client IP is resolved before the rate
     // limit reads it, and error statuses are fixed before anything else sees the response.

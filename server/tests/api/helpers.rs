@@ -42,6 +42,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server with the given settings on top of the test defaults.
 pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
+    spawn_app_serving(
+        settings,
+        LeptosOptions::builder().output_name("latchkey").build(),
+    )
+    .await
+}
+
+/// Starts a server with the given settings and Leptos options (site root, hashed file names).
+pub async fn spawn_app_serving(
+    settings: &[(&str, &str)],
+    leptos_options: LeptosOptions,
+) -> TestApp {
     // Server logs only on request: `TEST_LOG=1 cargo test …`.
     if std::env::var_os("TEST_LOG").is_some() {
         server::telemetry::init();
@@ -64,7 +76,6 @@ pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
         vars.insert((*name).to_owned(), (*value).to_owned());
     }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test settings");
-    let leptos_options = LeptosOptions::builder().output_name("latchkey").build();
     let clock = Arc::new(ManualClock::starting_now());
     let application = Application::build(config, leptos_options, clock.clone() as Arc<dyn Clock>)
         .await

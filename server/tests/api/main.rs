@@ -18,3 +18,4 @@ mod pumping_guard;
 mod sessions;
 mod signup;
 mod startup;
+mod static_assets;

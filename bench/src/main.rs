@@ -1,0 +1,94 @@
+//! The Latchkey benchmark: starts the release server over loopback on a fresh database seeded with
+//! N accounts, drives its HTTP API with a Rust load generator, and prints a Markdown table (and
+//! writes a JSON file) of what docs/PERFORMANCE.md reports. It stops its servers when it ends,
+//! however it ends.
+//!
+//! `scripts/bench.sh` builds the release site and runs this; see `--help`.
+
+mod assets;
+mod load;
+mod options;
+mod process;
+mod report;
+mod seed;
+
+use anyhow::Context;
+use options::Options;
+use report::{Report, ScaleReport};
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match Options::from_args(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{}", options::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("error: {error}\n\n{}", options::USAGE);
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(&options).await {
+        Ok(report) => {
+            println!("{}", report.markdown());
+            match report.write_json(&options.json_out) {
+                Ok(()) => {
+                    println!("JSON: {}", options.json_out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(options: &Options) -> anyhow::Result<Report> {
+    let cores = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
+    eprintln!("measuring one argon2id verification…");
+    let argon2 = seed::argon2_verification_time().await?;
+    let argon2_parallel = seed::argon2_parallel_rate(cores, options.duration).await?;
+    let mut report = Report::new(cores, argon2, options);
+    report.argon2_parallel_per_second = argon2_parallel;
+    for &accounts in &options.accounts {
+        eprintln!("seeding {accounts} accounts…");
+        let data = tempfile::tempdir().context("no temporary directory")?;
+        let seeded = seed::seed(data.path(), accounts).await?;
+        let server = process::ServerProcess::start(options, data.path())?;
+        let base = server.base_url().to_owned();
+        load::wait_until_ready(&base).await?;
+        let mut scale = ScaleReport::new(accounts);
+
+        for &concurrency in &options.concurrency {
+            eprintln!("{accounts} accounts: sign-ins at concurrency {concurrency}…");
+            let run = load::sign_ins(&base, &seeded, concurrency, options.duration).await?;
+            scale.sign_ins.push((concurrency, run));
+        }
+        eprintln!("{accounts} accounts: cheap requests while sign-ins saturate the cores…");
+        scale.cheap = load::cheap_under_load(&base, &seeded, cores * 4, options.duration).await?;
+        eprintln!("{accounts} accounts: code verifications…");
+        scale.verifications = load::verifications(&base, &seeded, 8, options.duration).await?;
+        eprintln!("{accounts} accounts: unlock-code requests…");
+        scale.code_requests = load::code_requests(&base, &seeded, 8, options.duration).await?;
+        if report.page_weight.is_none() {
+            report.page_weight = Some(assets::first_load(&base).await?);
+        }
+        scale.peak_memory_kib = server.peak_memory_kib();
+        drop(server);
+        report.scales.push(scale);
+        // Let the machine settle between scales.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(report)
+}

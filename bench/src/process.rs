@@ -1,0 +1,97 @@
+//! The release server as a child process on 127.0.0.1, killed when dropped (also on error or
+//! panic), with its peak resident memory read from /proc.
+
+use crate::options::Options;
+use crate::seed::SERVER_SECRET_HEX;
+use anyhow::Context;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct ServerProcess {
+    child: Child,
+    base_url: String,
+}
+
+impl ServerProcess {
+    pub fn start(options: &Options, data: &Path) -> anyhow::Result<Self> {
+        let server = std::fs::canonicalize(&options.server).with_context(|| {
+            format!(
+                "no server binary at {}; build it with `cargo leptos build --release`",
+                options.server.display()
+            )
+        })?;
+        let site = std::fs::canonicalize(&options.site)
+            .with_context(|| format!("no site at {}", options.site.display()))?;
+        // `cargo leptos build` with hashed file names leaves their list next to the binary.
+        let hashed = server.with_file_name("hash.txt").exists();
+        let mut child = Command::new(server)
+            .current_dir(data)
+            .env("LEPTOS_SITE_ROOT", site)
+            .env("LEPTOS_ENV", "PROD")
+            .env("LEPTOS_HASH_FILES", hashed.to_string())
+            .env("RUST_LOG", "warn,server::startup=info")
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}/latchkey.db", data.display()),
+            )
+            .env("SERVER_SECRET", SERVER_SECRET_HEX)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("SMS_PROVIDERS", "outbox")
+            // One load generator on one address: the per-client limits would measure themselves.
+            .env("RATE_LIMIT_LOGIN", "1000000")
+            .env("RATE_LIMIT_CODE", "1000000")
+            .env("RATE_LIMIT_SIGNUP", "1000000")
+            .env("SEND_COOLDOWN", "0")
+            .env("SEND_MAX_PER_HOUR", "1000")
+            .env("SEND_MAX_PER_IP_PER_HOUR", "100000")
+            .env("SMS_MAX_PER_HOUR", "10000000")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("could not start the server")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let (found, address) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.find("listening on http://") {
+                    if let Some(found) = found.take() {
+                        let _ = found.send(line[at + "listening on ".len()..].trim().to_owned());
+                    }
+                } else if line.contains("ERROR") {
+                    eprintln!("server: {line}");
+                }
+            }
+        });
+        let mut process = Self {
+            child,
+            base_url: String::new(),
+        };
+        process.base_url = address
+            .recv_timeout(Duration::from_secs(60))
+            .context("the server did not report its address within a minute")?;
+        Ok(process)
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `VmHWM`: the most resident memory the process has had, in KiB.
+    pub fn peak_memory_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,302 @@
+//! The results: a Markdown table for people and docs/PERFORMANCE.md, and JSON for machines.
+
+use crate::assets::PageWeight;
+use crate::load::{CheapRun, Run};
+use crate::options::Options;
+use anyhow::Context;
+use serde_json::{json, Value};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+pub struct ScaleReport {
+    pub accounts: usize,
+    pub sign_ins: Vec<(usize, Run)>,
+    pub cheap: CheapRun,
+    pub verifications: Run,
+    pub code_requests: Run,
+    pub peak_memory_kib: Option<u64>,
+}
+
+impl ScaleReport {
+    pub fn new(accounts: usize) -> Self {
+        Self {
+            accounts,
+            sign_ins: Vec::new(),
+            cheap: CheapRun::default(),
+            verifications: Run::default(),
+            code_requests: Run::default(),
+            peak_memory_kib: None,
+        }
+    }
+
+    /// The best sign-in rate at a concurrency of at least the core count.
+    fn saturated_sign_ins(&self, cores: usize) -> f64 {
+        self.sign_ins
+            .iter()
+            .filter(|(concurrency, _)| *concurrency >= cores)
+            .map(|(_, run)| run.per_second())
+            .fold(0.0, f64::max)
+    }
+}
+
+pub struct Report {
+    pub cores: usize,
+    pub cpu: String,
+    pub argon2: Duration,
+    /// Verifications per second with every core verifying (no server involved).
+    pub argon2_parallel_per_second: f64,
+    pub duration: Duration,
+    pub scales: Vec<ScaleReport>,
+    pub page_weight: Option<PageWeight>,
+}
+
+fn ms(duration: Duration) -> String {
+    format!("{:.1}", duration.as_secs_f64() * 1000.0)
+}
+
+fn kb(bytes: usize) -> String {
+    format!("{:.1}", bytes as f64 / 1000.0)
+}
+
+fn run_json(run: &Run) -> Value {
+    json!({
+        "ok": run.ok,
+        "errors": run.errors,
+        "seconds": run.elapsed.as_secs_f64(),
+        "per_second": run.per_second(),
+        "p50_ms": run.percentile(0.50).as_secs_f64() * 1000.0,
+        "p99_ms": run.percentile(0.99).as_secs_f64() * 1000.0,
+        "first_error": run.first_error,
+    })
+}
+
+impl Report {
+    pub fn new(cores: usize, argon2: Duration, options: &Options) -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix("model name"))
+                    .map(|name| name.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".to_owned());
+        Self {
+            cores,
+            cpu,
+            argon2,
+            argon2_parallel_per_second: 0.0,
+            duration: options.duration,
+            scales: Vec::new(),
+            page_weight: None,
+        }
+    }
+
+    /// Sign-ins per second the machine could do if it did nothing but verify passwords.
+    pub fn sign_in_limit(&self) -> f64 {
+        self.cores as f64 / self.argon2.as_secs_f64().max(f64::EPSILON)
+    }
+
+    pub fn markdown(&self) -> String {
+        let limit = self.sign_in_limit();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Machine: {} cores, {}. One argon2id verification: {} ms, so at most **{:.1} sign-ins/s**. With every core verifying at once (no server): {:.1}/s ({:.0}% of that). Each run: {:.1} s.\n",
+            self.cores,
+            self.cpu,
+            ms(self.argon2),
+            limit,
+            self.argon2_parallel_per_second,
+            100.0 * self.argon2_parallel_per_second / limit,
+            self.duration.as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "| figure | {} |",
+            self.scales
+                .iter()
+                .map(|s| format!("{} accounts", s.accounts))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+        let _ = writeln!(out, "|---|{}", "---|".repeat(self.scales.len()));
+        let row = |out: &mut String, name: &str, cell: &dyn Fn(&ScaleReport) -> String| {
+            let cells: Vec<String> = self.scales.iter().map(cell).collect();
+            let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+        };
+        let concurrencies: Vec<usize> = self
+            .scales
+            .first()
+            .map(|scale| scale.sign_ins.iter().map(|(c, _)| *c).collect())
+            .unwrap_or_default();
+        for concurrency in concurrencies {
+            row(
+                &mut out,
+                &format!("sign-ins/s at concurrency {concurrency} (p50 / p99 ms; share of limit)"),
+                &|scale| {
+                    scale
+                        .sign_ins
+                        .iter()
+                        .find(|(c, _)| *c == concurrency)
+                        .map(|(_, run)| {
+                            format!(
+                                "{:.1} ({} / {}; {:.0}%){}",
+                                run.per_second(),
+                                ms(run.percentile(0.5)),
+                                ms(run.percentile(0.99)),
+                                100.0 * run.per_second() / limit,
+                                if run.errors > 0 {
+                                    format!(", {} errors", run.errors)
+                                } else {
+                                    String::new()
+                                }
+                            )
+                        })
+                        .unwrap_or_default()
+                },
+            );
+        }
+        row(
+            &mut out,
+            &format!(
+                "best sign-ins/s at concurrency ≥ {} (share of limit)",
+                self.cores
+            ),
+            &|scale| {
+                let best = scale.saturated_sign_ins(self.cores);
+                format!("{best:.1} ({:.0}%)", 100.0 * best / limit)
+            },
+        );
+        row(
+            &mut out,
+            "GET /login while sign-ins saturate: p50 / p99 ms",
+            &|scale| {
+                format!(
+                    "{} / {}",
+                    ms(scale.cheap.login_page.percentile(0.5)),
+                    ms(scale.cheap.login_page.percentile(0.99))
+                )
+            },
+        );
+        row(
+            &mut out,
+            "GET /healthz while sign-ins saturate: p50 / p99 ms",
+            &|scale| {
+                format!(
+                    "{} / {}",
+                    ms(scale.cheap.health.percentile(0.5)),
+                    ms(scale.cheap.health.percentile(0.99))
+                )
+            },
+        );
+        row(&mut out, "sign-ins/s meanwhile", &|scale| {
+            format!("{:.1}", scale.cheap.sign_ins.per_second())
+        });
+        row(&mut out, "code verifications/s (p50 / p99 ms)", &|scale| {
+            let run = &scale.verifications;
+            format!(
+                "{:.0} ({} / {}){}",
+                run.per_second(),
+                ms(run.percentile(0.5)),
+                ms(run.percentile(0.99)),
+                if run.errors > 0 {
+                    format!(", {} errors", run.errors)
+                } else {
+                    String::new()
+                }
+            )
+        });
+        row(
+            &mut out,
+            "unlock-code requests/s (p50 / p99 ms)",
+            &|scale| {
+                let run = &scale.code_requests;
+                format!(
+                    "{:.0} ({} / {}){}",
+                    run.per_second(),
+                    ms(run.percentile(0.5)),
+                    ms(run.percentile(0.99)),
+                    if run.errors > 0 {
+                        format!(", {} errors", run.errors)
+                    } else {
+                        String::new()
+                    }
+                )
+            },
+        );
+        row(&mut out, "server peak resident memory", &|scale| {
+            scale
+                .peak_memory_kib
+                .map(|kib| format!("{:.1} MB", kib as f64 * 1024.0 / 1e6))
+                .unwrap_or_else(|| "unknown".to_owned())
+        });
+        if let Some(weight) = &self.page_weight {
+            let _ = writeln!(out, "\nFirst load of /login:\n\n| resource | raw KB | brotli KB | served as brotli | Cache-Control |\n|---|---|---|---|---|");
+            for resource in &weight.resources {
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {} | {} | {} |",
+                    resource.path,
+                    kb(resource.raw_bytes),
+                    kb(resource.brotli_bytes),
+                    if resource.served_brotli { "yes" } else { "no" },
+                    resource.cache_control.as_deref().unwrap_or("—")
+                );
+            }
+            let _ = writeln!(
+                out,
+                "| **total** | **{}** | **{}** | | |",
+                kb(weight.raw_total()),
+                kb(weight.brotli_total())
+            );
+        }
+        out
+    }
+
+    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
+        let scales: Vec<Value> = self
+            .scales
+            .iter()
+            .map(|scale| {
+                json!({
+                    "accounts": scale.accounts,
+                    "sign_ins": scale.sign_ins.iter().map(|(concurrency, run)| {
+                        let mut value = run_json(run);
+                        value["concurrency"] = json!(concurrency);
+                        value["share_of_limit"] = json!(run.per_second() / self.sign_in_limit());
+                        value
+                    }).collect::<Vec<_>>(),
+                    "cheap_under_load": {
+                        "login_page": run_json(&scale.cheap.login_page),
+                        "healthz": run_json(&scale.cheap.health),
+                        "sign_ins": run_json(&scale.cheap.sign_ins),
+                    },
+                    "code_verifications": run_json(&scale.verifications),
+                    "unlock_code_requests": run_json(&scale.code_requests),
+                    "peak_resident_kib": scale.peak_memory_kib,
+                })
+            })
+            .collect();
+        let report = json!({
+            "cores": self.cores,
+            "cpu": self.cpu,
+            "argon2_verification_ms": self.argon2.as_secs_f64() * 1000.0,
+            "sign_in_limit_per_second": self.sign_in_limit(),
+            "argon2_all_cores_per_second": self.argon2_parallel_per_second,
+            "run_seconds": self.duration.as_secs_f64(),
+            "scales": scales,
+            "first_load": self.page_weight.as_ref().map(|weight| json!({
+                "resources": weight.resources,
+                "raw_bytes": weight.raw_total(),
+                "brotli_bytes": weight.brotli_total(),
+            })),
+        });
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("could not create {}", parent.display()))?;
+        }
+        let text = serde_json::to_string_pretty(&report).context("the JSON report")?;
+        std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))
+    }
+}

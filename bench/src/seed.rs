@@ -1,0 +1,167 @@
+//! A fresh database with N accounts, made through the server's own store and rules: the first
+//! half open (for sign-ins), the second half locked with a known unlock code each (for code checks
+//! and new-code requests). Every account shares one argon2id hash, made once.
+
+use anyhow::Context;
+use server::auth::codes::{CodeHasher, CodePolicy};
+use server::auth::lockout::LockState;
+use server::auth::password_hasher::PasswordHasher;
+use server::auth::secret::ServerSecret;
+use server::clock::{Clock, SystemClock};
+use server::domain::{CodePurpose, Email, Password, PersonName, PhoneNumber};
+use server::sms::DeliveryChannel;
+use server::store::{NewAccount, Store};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The server secret the benchmark's server runs with (codes are hashed with it).
+pub const SERVER_SECRET_HEX: &str =
+    "6c617463686b65792d62656e63686d61726b2d7365637265742d6b65792d3332";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct Seeded {
+    /// Accounts that can sign in.
+    pub open: Vec<String>,
+    /// Locked accounts (id, email), each with a live unlock code.
+    pub locked: Vec<(i64, String)>,
+    /// The live unlock code of each locked account, in the same order.
+    pub codes: Vec<String>,
+    pub store: Store,
+    hasher: CodeHasher,
+}
+
+impl Seeded {
+    /// Locks `accounts` again and gives each a new unlock code (returned in order), as a lockout
+    /// would; written directly, outside any measured time.
+    pub async fn relock(&self, accounts: &[(i64, String)]) -> anyhow::Result<Vec<String>> {
+        let now = SystemClock.now();
+        let mut tx = self.store.begin_write().await?;
+        let mut codes = Vec::with_capacity(accounts.len());
+        for (id, _) in accounts {
+            Store::save_lock_state(&mut tx, *id, LockState::Locked { since: now }).await?;
+            let issued = POLICY.issue(&self.hasher, *id, CodePurpose::Unlock, now);
+            Store::replace_code(&mut tx, *id, CodePurpose::Unlock, &issued, now).await?;
+            codes.push(issued.code.expose().to_owned());
+        }
+        tx.commit()
+            .await
+            .context("could not commit the new codes")?;
+        Ok(codes)
+    }
+}
+
+/// The server's default code policy.
+const POLICY: CodePolicy = CodePolicy {
+    length: 6,
+    lifetime: time::Duration::hours(1),
+    max_tries: 1,
+};
+
+/// The median time of one argon2id verification with the server's parameters.
+pub async fn argon2_verification_time() -> anyhow::Result<Duration> {
+    let hasher = PasswordHasher::new(1)?;
+    let password = Password::parse_new(PASSWORD).context("the benchmark password")?;
+    let hash = hasher.hash(&password).await?;
+    let mut times = Vec::new();
+    // Two warm-up rounds, then the median of 30.
+    for round in 0..32 {
+        let started = Instant::now();
+        let matched = hasher.verify(&password, &hash).await?;
+        anyhow::ensure!(matched, "the benchmark hash does not verify");
+        if round >= 2 {
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
+}
+
+/// Verifications per second with every core verifying at once (the server's own limit, memory
+/// bandwidth and shared caches included), over about `duration`.
+pub async fn argon2_parallel_rate(cores: usize, duration: Duration) -> anyhow::Result<f64> {
+    let hasher = PasswordHasher::new(cores)?;
+    let password = Password::parse_new(PASSWORD).context("the benchmark password")?;
+    let hash = hasher.hash(&password).await?;
+    let started = Instant::now();
+    let workers: Vec<_> = (0..cores)
+        .map(|_| {
+            let (hasher, password, hash) = (hasher.clone(), password.clone(), hash.clone());
+            tokio::spawn(async move {
+                let mut done = 0u64;
+                while started.elapsed() < duration {
+                    hasher.verify(&password, &hash).await?;
+                    done += 1;
+                }
+                anyhow::Ok(done)
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.context("an argon2 worker")??;
+    }
+    Ok(total as f64 / started.elapsed().as_secs_f64())
+}
+
+/// A valid, distinct North American number for account `index` (+1 415 2xx xxxx).
+fn phone(index: usize) -> PhoneNumber {
+    PhoneNumber::from_e164(format!("+1415{:07}", 2_000_000 + index))
+}
+
+pub async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<Seeded> {
+    let url = format!("sqlite://{}/latchkey.db", dir.display());
+    let store = Store::connect(&url).await?;
+    let password = Password::parse_new(PASSWORD).context("the benchmark password")?;
+    let hash = PasswordHasher::new(1)?.hash(&password).await?;
+    let secret = ServerSecret::from_bytes(
+        (0..SERVER_SECRET_HEX.len() / 2)
+            .map(|i| u8::from_str_radix(&SERVER_SECRET_HEX[2 * i..2 * i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .context("the benchmark secret")?,
+    )
+    .context("the benchmark secret is too short")?;
+    let hasher = CodeHasher::new(secret);
+    let first = PersonName::parse("Ada", "first name").context("a name")?;
+    let last = PersonName::parse("Lovelace", "last name").context("a name")?;
+    let now = SystemClock.now();
+    let mut open = Vec::new();
+    let mut locked = Vec::new();
+    let mut codes = Vec::new();
+    let mut tx = store.begin_write().await?;
+    for index in 0..accounts {
+        let address = format!("user{index}@bench.example");
+        let email = Email::parse(&address).context("a seeded email")?;
+        let phone = phone(index);
+        let id = Store::insert_account(
+            &mut tx,
+            NewAccount {
+                email: &email,
+                password_hash: &hash,
+                phone: &phone,
+                first_name: &first,
+                last_name: &last,
+                delivery_channel: DeliveryChannel::Sms,
+            },
+            now,
+        )
+        .await?
+        .context("a seeded email was taken")?;
+        if index < accounts / 2 {
+            open.push(address);
+        } else {
+            Store::save_lock_state(&mut tx, id, LockState::Locked { since: now }).await?;
+            let issued = POLICY.issue(&hasher, id, CodePurpose::Unlock, now);
+            Store::replace_code(&mut tx, id, CodePurpose::Unlock, &issued, now).await?;
+            locked.push((id, address));
+            codes.push(issued.code.expose().to_owned());
+        }
+    }
+    tx.commit().await.context("could not commit the seed")?;
+    Ok(Seeded {
+        open,
+        locked,
+        codes,
+        store,
+        hasher,
+    })
+}

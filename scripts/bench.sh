@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The benchmark: builds the optimised release site (server, wasm through wasm-opt, CSS; hashed and
+# precompressed asset names) into target/site-release, then measures the release server over
+# loopback (see docs/PERFORMANCE.md). Arguments go to the benchmark; `--help` lists them.
+# It starts and stops its own servers, and writes target/bench/results.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --release
+export PATH="$PWD/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+printf '\033[1m==> %s\033[0m\n' "Building the release site"
+LEPTOS_SITE_ROOT=target/site-release LEPTOS_HASH_FILES=true \
+  cargo leptos build --release --precompress
+
+printf '\033[1m==> %s\033[0m\n' "Running the benchmark"
+cargo run --release -p bench -- --server target/release/server --site target/site-release "$@"
