@@ -213,11 +213,22 @@ pub fn DeliveryFailureNotice(email: Signal<String>, flow: CodeFlow) -> impl Into
     });
     let message = move || {
         let failed = status.get().flatten().filter(|status| status.failed)?;
-        Some(if failed.voice_available {
-            "We couldn't deliver the code to your phone. Try a phone call, or resend the code."
-        } else {
-            "We couldn't deliver the code to your phone. Resend it, or check the number with the \
-             administrator of this service."
+        Some(match (failed.unreachable, failed.by_call, failed.voice_available) {
+            (true, false, true) => {
+                "This number can't receive text messages. Try a phone call instead."
+            }
+            (true, false, false) => {
+                "This number can't receive text messages. Ask the administrator of this service \
+                 to check the number on your account."
+            }
+            (true, true, _) => "This number can't receive calls. Try a text message instead.",
+            (false, _, true) => {
+                "We couldn't deliver the code to your phone. Try a phone call, or resend the code."
+            }
+            (false, _, false) => {
+                "We couldn't deliver the code to your phone. Resend it, or check the number with \
+                 the administrator of this service."
+            }
         })
     };
     view! {

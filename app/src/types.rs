@@ -72,6 +72,10 @@ pub struct Capabilities {
 pub struct CodeDelivery {
     /// The latest code's message failed for good (every provider tried).
     pub failed: bool,
+    /// It failed because the number cannot receive messages on that channel.
+    pub unreachable: bool,
+    /// The failed message was a call (else a text message).
+    pub by_call: bool,
     /// This server can read codes aloud by phone call.
     pub voice_available: bool,
 }

@@ -2,7 +2,7 @@ import { expect, test } from "@playwright/test";
 import { MOCK_TWILIO_URL, TWILIO_URL } from "../playwright.config";
 import { lockAccount, logIn, newUser, signOut, signUp } from "./helpers";
 
-const UNDELIVERED = "We couldn't deliver the code to your phone. Try a phone call, or resend the code.";
+const UNREACHABLE = "This number can't receive text messages. Try a phone call instead.";
 
 test.describe("through a provider that refuses the text", () => {
   test.use({ baseURL: TWILIO_URL });
@@ -14,7 +14,7 @@ test.describe("through a provider that refuses the text", () => {
     await lockAccount(page, user);
 
     // The provider refuses the number; the page learns it and says so.
-    const failure = page.getByRole("alert").filter({ hasText: UNDELIVERED });
+    const failure = page.getByRole("alert").filter({ hasText: UNREACHABLE });
     await expect(failure).toBeVisible();
 
     await page.getByRole("button", { name: "Call me instead" }).click();

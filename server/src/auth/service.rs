@@ -21,7 +21,7 @@ use crate::sms::destinations::DestinationPolicy;
 use crate::sms::templates::MessageTemplates;
 use crate::sms::DeliveryChannel;
 use crate::store::{
-    AccountRecord, DeliveryState, NewAccount, NewAuditEvent, NewMessage, Store, WriteTx,
+    AccountRecord, DeliveryState, Failure, NewAccount, NewAuditEvent, NewMessage, Store, WriteTx,
 };
 use app::error::{AppError, Field, FieldError};
 use app::ssr::{AccountService, LoginResult, OpenedSession, RequestContext, SignupForm};
@@ -944,18 +944,26 @@ impl AccountService for LatchkeyService {
             .await
             .map_err(internal)?;
         drop(conn);
-        let failed = match account {
-            Some(account) => {
-                self.store
-                    .latest_delivery(account.id, purpose.as_str())
-                    .await
-                    .map_err(internal)?
-                    == Some(DeliveryState::Failed)
-            }
-            None => false,
+        let state = match account {
+            Some(account) => self
+                .store
+                .latest_delivery(account.id, purpose.as_str())
+                .await
+                .map_err(internal)?,
+            None => None,
+        };
+        let (failed, unreachable, by_call) = match state {
+            Some(DeliveryState::Failed { failure, channel }) => (
+                true,
+                failure == Failure::Unreachable,
+                channel == DeliveryChannel::Voice,
+            ),
+            _ => (false, false, false),
         };
         Ok(CodeDelivery {
             failed,
+            unreachable,
+            by_call,
             voice_available: self.voice_available,
         })
     }

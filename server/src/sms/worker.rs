@@ -7,7 +7,7 @@
 use super::chain::ProviderChain;
 use super::{DeliveryChannel, OutgoingSms, SendError};
 use crate::clock::Clock;
-use crate::store::Store;
+use crate::store::{Failure, Store};
 use rand::Rng;
 use std::sync::Arc;
 use time::Duration;
@@ -151,6 +151,7 @@ impl DeliveryWorker {
                     message.id,
                     "none",
                     "no configured provider places calls",
+                    Failure::Undelivered,
                     false,
                     now,
                 )
@@ -219,9 +220,21 @@ impl DeliveryWorker {
                     && message.fallback_body.is_some()
                     && self.providers.voice_available();
                 tracing::warn!(message_id = message.id, provider, %error, attempts = message.attempts, voice_fallback = fall_back, "message failed for good");
+                let failure = if matches!(error, SendError::InvalidRecipient(_)) {
+                    Failure::Unreachable
+                } else {
+                    Failure::Undelivered
+                };
                 let call = self
                     .store
-                    .mark_message_failed(message.id, provider, &error.to_string(), fall_back, now)
+                    .mark_message_failed(
+                        message.id,
+                        provider,
+                        &error.to_string(),
+                        failure,
+                        fall_back,
+                        now,
+                    )
                     .await?;
                 if let Some(call) = call {
                     tracing::info!(

@@ -36,12 +36,33 @@ pub struct ClaimedMessage {
     pub fallback_body: Option<String>,
 }
 
+/// Why a message failed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The number cannot receive messages on the message's channel.
+    Unreachable,
+    /// Every provider failed or refused it.
+    Undelivered,
+}
+
+impl Failure {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Unreachable => "unreachable",
+            Self::Undelivered => "undelivered",
+        }
+    }
+}
+
 /// Where a flow's latest code message stands, as far as the person is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
     /// Queued, being sent, or handed to a provider.
     Underway,
-    Failed,
+    Failed {
+        failure: Failure,
+        channel: DeliveryChannel,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -287,6 +308,7 @@ impl Store {
         id: i64,
         provider: &str,
         error: &str,
+        failure: Failure,
         voice_fallback: bool,
         now: OffsetDateTime,
     ) -> anyhow::Result<Option<i64>> {
@@ -321,10 +343,11 @@ impl Store {
         };
         sqlx::query(
             "UPDATE sms_messages SET status = 'failed', body = NULL, fallback_body = NULL, \
-             provider = ?, last_error = ?, updated_at = ? WHERE id = ?",
+             provider = ?, last_error = ?, failure = ?, updated_at = ? WHERE id = ?",
         )
         .bind(provider)
         .bind(error)
+        .bind(failure.as_str())
         .bind(unix_millis(now))
         .bind(id)
         .execute(&mut *tx)
@@ -341,18 +364,25 @@ impl Store {
         account_id: i64,
         purpose: &str,
     ) -> anyhow::Result<Option<DeliveryState>> {
-        let status: Option<String> = sqlx::query_scalar(
-            "SELECT status FROM sms_messages WHERE account_id = ? AND purpose = ? \
-             AND status <> 'decoy' ORDER BY id DESC LIMIT 1",
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT status, channel, failure FROM sms_messages WHERE account_id = ? \
+             AND purpose = ? AND status <> 'decoy' ORDER BY id DESC LIMIT 1",
         )
         .bind(account_id)
         .bind(purpose)
         .fetch_optional(self.pool())
         .await
         .context("could not read the delivery status")?;
-        Ok(status.map(|status| {
+        Ok(row.map(|(status, channel, failure)| {
             if status == "failed" {
-                DeliveryState::Failed
+                DeliveryState::Failed {
+                    failure: if failure.as_deref() == Some("unreachable") {
+                        Failure::Unreachable
+                    } else {
+                        Failure::Undelivered
+                    },
+                    channel: DeliveryChannel::parse(&channel).unwrap_or_default(),
+                }
             } else {
                 DeliveryState::Underway
             }

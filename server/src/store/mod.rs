@@ -15,7 +15,7 @@ mod unknown_logins;
 
 pub use accounts::{AccountRecord, NewAccount};
 pub use audit::{AuditEvent, NewAuditEvent};
-pub use messages::{ClaimedMessage, DeliveryState, NewMessage, OutboxEntry};
+pub use messages::{ClaimedMessage, DeliveryState, Failure, NewMessage, OutboxEntry};
 pub use sessions::SessionRecord;
 
 use anyhow::Context;

@@ -223,6 +223,11 @@ async fn a_number_that_cannot_receive_is_a_permanent_failure_the_person_is_told_
 
     let status = delivery_status(&app, EMAIL, "unlock").await;
     assert_eq!(status["failed"], true);
+    assert_eq!(
+        status["unreachable"], true,
+        "the number can't receive texts"
+    );
+    assert_eq!(status["by_call"], false);
     assert_eq!(status["voice_available"], true);
     // Nothing is told about other flows, or about addresses without an account.
     assert_eq!(
@@ -254,6 +259,34 @@ async fn a_number_that_cannot_receive_is_a_permanent_failure_the_person_is_told_
     let code = spoken_code(calls[0].field("Twiml"));
     assert_eq!(code.len(), 6, "{}", calls[0].field("Twiml"));
     assert_eq!(app.unlock(EMAIL, &code).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn refused_credentials_at_the_only_provider_fail_the_message_as_undelivered() {
+    let mock = MockProvider::start(vec![(
+        "/Messages.json",
+        401,
+        r#"{"code": 20003, "message": "Authentication Error", "status": 401}"#,
+    )])
+    .await;
+    let app = app_through_twilio(&mock, &[]).await;
+    app.sign_up(EMAIL, PHONE).await;
+    assert_eq!(
+        delivery_status(&app, EMAIL, "unlock").await["failed"],
+        false,
+        "nothing sent yet"
+    );
+    app.fail_logins(EMAIL, 3).await;
+    app.deliver_all().await;
+    let rows = message_rows(&app, "unlock").await;
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].3),
+        ("failed", 1),
+        "not retried"
+    );
+    let status = delivery_status(&app, EMAIL, "unlock").await;
+    assert_eq!(status["failed"], true);
+    assert_eq!(status["unreachable"], false, "the number is not to blame");
 }
 
 #[tokio::test]
