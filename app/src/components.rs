@@ -1,10 +1,10 @@
 //! Form building blocks shared by every page: a labelled field with its own announced error,
 //! the form-level message, the notice banner, a submit button that shows it is working, the choice
-//! between text and call, and the "resend" forms with the delivery-failure notice of the code pages.
+//! between text and call, and the "resend" forms of the code pages.
 
-use crate::api::{delivery_status, RequestReset, ResendCode};
+use crate::api::{RequestReset, ResendCode};
 use crate::error::{AppError, Field};
-use crate::types::{Capabilities, DeliveryChannel, Notice};
+use crate::types::{Capabilities, CodeFlow, DeliveryChannel, Notice};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -166,76 +166,6 @@ pub fn DeliveryChoice(
             </fieldset>
         }
     })
-}
-
-/// Which flow a code page is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeFlow {
-    Unlock,
-    PasswordReset,
-}
-
-impl CodeFlow {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Unlock => "unlock",
-            Self::PasswordReset => "password_reset",
-        }
-    }
-}
-
-/// How often a code page asks whether its code failed to arrive, and for how long.
-const DELIVERY_POLL_SECS: u64 = 3;
-const DELIVERY_POLLS: u32 = 100;
-
-/// "We couldn't deliver the code", once the latest code of `flow` has failed for good. Asked in
-/// the browser only, every few seconds while the page is open.
-#[component]
-pub fn DeliveryFailureNotice(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
-    let tick = RwSignal::new(0u32);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(
-            move || tick.update(|tick| *tick += 1),
-            std::time::Duration::from_secs(DELIVERY_POLL_SECS),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    let status = LocalResource::new(move || {
-        let polls = tick.get();
-        let email = email.get();
-        async move {
-            if polls > DELIVERY_POLLS || email.is_empty() {
-                return None;
-            }
-            delivery_status(email, flow.as_str().to_owned()).await.ok()
-        }
-    });
-    let message = move || {
-        let failed = status.get().flatten().filter(|status| status.failed)?;
-        Some(match (failed.unreachable, failed.by_call, failed.voice_available) {
-            (true, false, true) => {
-                "This number can't receive text messages. Try a phone call instead."
-            }
-            (true, false, false) => {
-                "This number can't receive text messages. Ask the administrator of this service \
-                 to check the number on your account."
-            }
-            (true, true, _) => "This number can't receive calls. Try a text message instead.",
-            (false, _, true) => {
-                "We couldn't deliver the code to your phone. Try a phone call, or resend the code."
-            }
-            (false, _, false) => {
-                "We couldn't deliver the code to your phone. Resend it, or check the number with \
-                 the administrator of this service."
-            }
-        })
-    };
-    view! {
-        <p class="form-error delivery-failed" role="alert" aria-live="assertive">
-            {message}
-        </p>
-    }
 }
 
 /// "Resend code", and with calls available "Call me instead" and "Text me instead", for the

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod islands;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -19,13 +20,11 @@ use pages::{
     AccountPage, ForgotPasswordPage, HomePage, LoginPage, NotFoundPage, ResetPasswordPage,
     SignupPage, UnlockPage,
 };
-use types::Capabilities;
 
 /// The HTML document every page is rendered into.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy(&options);
-    let voice = use_context::<Capabilities>().unwrap_or_default().voice;
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -35,10 +34,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
-            <body data-voice=if voice { "true" } else { "false" }>
+            <body>
                 <App/>
             </body>
         </html>
@@ -72,36 +71,12 @@ fn set_content_security_policy(options: &LeptosOptions) {
     }
 }
 
-/// The deployment's capabilities: from the server's context while rendering there, from the
-/// attributes the server wrote on `<body>` in the browser.
-fn capabilities() -> Capabilities {
-    if let Some(capabilities) = use_context::<Capabilities>() {
-        return capabilities;
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        let voice = document()
-            .body()
-            .and_then(|body| body.get_attribute("data-voice"))
-            .is_some_and(|value| value == "true");
-        Capabilities { voice }
-    }
-    #[cfg(feature = "ssr")]
-    Capabilities::default()
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(capabilities());
-    // Marks the document once the wasm has taken over, so that tests can tell the two paths apart.
-    Effect::new(move |_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Title text="Latchkey"/>
+        <islands::HydrationMarker/>
         <Router>
             <header class="site-header">
                 <A href="/" attr:class="brand">"Latchkey"</A>

@@ -57,8 +57,25 @@ impl DeliveryChannel {
     }
 }
 
-/// What this deployment can do, as the pages need to know it. The server provides it as context
-/// and writes it on `<body>` (`data-voice`), where the browser reads it back when it hydrates.
+/// Which flow a code page is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CodeFlow {
+    Unlock,
+    PasswordReset,
+}
+
+impl CodeFlow {
+    /// As `GET /api/code-delivery` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unlock => "unlock",
+            Self::PasswordReset => "password_reset",
+        }
+    }
+}
+
+/// What this deployment can do, as the pages need to know it; the server provides it as context
+/// to every page it renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Capabilities {
     /// Codes can be read aloud by phone call.

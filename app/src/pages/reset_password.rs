@@ -3,11 +3,12 @@
 use super::{query_ending, query_notice, query_value};
 use crate::api::ResetPassword;
 use crate::components::{
-    latest_error, CodeFlow, DeliveryFailureNotice, FormMessage, NoticeBanner, ResendCodeForm,
-    SubmitButton, TextField,
+    latest_error, FormMessage, NoticeBanner, ResendCodeForm, SubmitButton, TextField,
 };
 use crate::error::Field;
+use crate::islands::DeliveryFailureNotice;
 use crate::types::paths;
+use crate::types::CodeFlow;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -47,7 +48,7 @@ fn ResetForm(email: Signal<String>) -> impl IntoView {
             "Account: " <strong>{move || email.get()}</strong> " · "
             <A href=paths::FORGOT_PASSWORD>"Use a different email"</A>
         </p>
-        <DeliveryFailureNotice email=email flow=CodeFlow::PasswordReset/>
+        <DeliveryFailureNotice email=email.get_untracked() flow=CodeFlow::PasswordReset/>
         <ActionForm action=reset attr:novalidate="">
             <FormMessage error=reset_error/>
             <input type="hidden" name="email" value=move || email.get()/>

@@ -3,11 +3,12 @@
 use super::{query_ending, query_notice, query_value, query_wait};
 use crate::api::Unlock;
 use crate::components::{
-    latest_error, CodeFlow, DeliveryFailureNotice, FormMessage, NoticeBanner, ResendCodeForm,
-    SubmitButton, TextField,
+    latest_error, FormMessage, NoticeBanner, ResendCodeForm, SubmitButton, TextField,
 };
 use crate::error::Field;
+use crate::islands::DeliveryFailureNotice;
 use crate::types::paths;
+use crate::types::CodeFlow;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -54,7 +55,7 @@ fn CodeStep(email: Signal<String>) -> impl IntoView {
             "Account: " <strong>{move || email.get()}</strong> " · "
             <a href=paths::UNLOCK rel="external">"Use a different email"</a>
         </p>
-        <DeliveryFailureNotice email=email flow=CodeFlow::Unlock/>
+        <DeliveryFailureNotice email=email.get_untracked() flow=CodeFlow::Unlock/>
         <ActionForm action=unlock attr:novalidate="">
             <FormMessage error=unlock_error/>
             <input type="hidden" name="email" value=move || email.get()/>
