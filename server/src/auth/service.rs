@@ -120,6 +120,20 @@ impl LatchkeyService {
         Store::account_by_email(tx, email).await.map_err(internal)
     }
 
+    /// The account with `email`, read without the write lock (an email always names the same
+    /// account, so it can be looked up before a transaction that then works on the account's id).
+    async fn account_outside_tx(&self, email: &Email) -> Result<Option<AccountRecord>, AppError> {
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(|error| internal(error.into()))?;
+        Store::account_by_email(&mut conn, email)
+            .await
+            .map_err(internal)
+    }
+
     /// Records a security event with the request's client IP and user agent.
     async fn audit(
         &self,
@@ -266,19 +280,18 @@ impl LatchkeyService {
         Ok(Ok(()))
     }
 
-    /// Redeems `code` for the account with `email`: the account when the code is accepted (and
-    /// consumed); `None` when there is no such account or the code is wrong, expired or spent, with
-    /// the rejection recorded. All inside the caller's transaction.
+    /// Redeems `code` for `account` (looked up by email, `None` if there is none): the account when
+    /// the code is accepted (and consumed); `None` when there is no such account or the code is
+    /// wrong, expired or spent, with the rejection recorded. All inside the caller's transaction.
     async fn redeem_code(
         &self,
         tx: &mut WriteTx,
-        email: &Email,
+        account: Option<AccountRecord>,
         purpose: CodePurpose,
         code: &VerificationCode,
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<Option<AccountRecord>, AppError> {
-        let account = self.account_for(tx, email).await?;
         let accepted = match &account {
             Some(account) => self
                 .consume_code(tx, account.id, purpose, code, now)
@@ -395,21 +408,17 @@ impl LatchkeyService {
         code: &VerificationCode,
         now: OffsetDateTime,
     ) -> anyhow::Result<bool> {
-        let Some(active) = Store::active_code(tx, account_id, purpose).await? else {
+        // Taken out of the table at once; put back only when a wrong entry leaves tries.
+        let Some((active, created_at)) = Store::take_code(tx, account_id, purpose).await? else {
             return Ok(false);
         };
         let submitted = self.code_hasher.hash(account_id, purpose, code);
         match CodePolicy::judge(&active, &submitted, now) {
-            CodeVerdict::Accepted => {
-                Store::delete_code(tx, account_id, purpose).await?;
-                Ok(true)
-            }
-            CodeVerdict::Expired | CodeVerdict::WrongAndSpent => {
-                Store::delete_code(tx, account_id, purpose).await?;
-                Ok(false)
-            }
+            CodeVerdict::Accepted => Ok(true),
+            CodeVerdict::Expired | CodeVerdict::WrongAndSpent => Ok(false),
             CodeVerdict::Wrong { tries_left } => {
-                Store::set_code_tries_left(tx, account_id, purpose, tries_left).await?;
+                Store::restore_code(tx, account_id, purpose, &active, tries_left, created_at)
+                    .await?;
                 Ok(false)
             }
         }
@@ -703,10 +712,11 @@ impl AccountService for LatchkeyService {
     async fn unlock(&self, ctx: &RequestContext, email: &str, code: &str) -> Result<(), AppError> {
         let email = parse_email(email)?;
         let code = self.parse_code(code)?;
+        let account = self.account_outside_tx(&email).await?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self
-            .redeem_code(&mut tx, &email, CodePurpose::Unlock, &code, ctx, now)
+            .redeem_code(&mut tx, account, CodePurpose::Unlock, &code, ctx, now)
             .await?
         else {
             self.commit(tx).await?;
@@ -839,10 +849,18 @@ impl AccountService for LatchkeyService {
 
         // Hash before taking the write lock; the hash is thrown away if the code is refused.
         let password_hash = self.passwords.hash(&password).await.map_err(internal)?;
+        let account = self.account_outside_tx(&email).await?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self
-            .redeem_code(&mut tx, &email, CodePurpose::PasswordReset, &code, ctx, now)
+            .redeem_code(
+                &mut tx,
+                account,
+                CodePurpose::PasswordReset,
+                &code,
+                ctx,
+                now,
+            )
             .await?
         else {
             self.commit(tx).await?;

@@ -36,14 +36,17 @@ impl Store {
         Ok(())
     }
 
-    pub async fn active_code(
+    /// Removes the live code for the account and purpose and returns it (with its creation
+    /// time), in one statement: every verdict but "wrong, tries left" ends the code, so the check
+    /// usually needs nothing more. `restore_code` puts it back for the exception.
+    pub async fn take_code(
         conn: &mut SqliteConnection,
         account_id: i64,
         purpose: CodePurpose,
-    ) -> anyhow::Result<Option<ActiveCode>> {
+    ) -> anyhow::Result<Option<(ActiveCode, OffsetDateTime)>> {
         let row = sqlx::query(
-            "SELECT code_hash, tries_left, expires_at FROM verification_codes \
-             WHERE account_id = ? AND purpose = ?",
+            "DELETE FROM verification_codes WHERE account_id = ? AND purpose = ? \
+             RETURNING code_hash, tries_left, expires_at, created_at",
         )
         .bind(account_id)
         .bind(purpose.as_str())
@@ -56,25 +59,35 @@ impl Store {
             anyhow::bail!("a stored code hash is not 32 bytes");
         };
         let tries_left: i64 = row.try_get("tries_left")?;
-        Ok(Some(ActiveCode {
-            hash: CodeHash(hash),
-            expires_at: from_unix_millis(row.try_get("expires_at")?),
-            tries_left: u32::try_from(tries_left).unwrap_or(0),
-        }))
+        Ok(Some((
+            ActiveCode {
+                hash: CodeHash(hash),
+                expires_at: from_unix_millis(row.try_get("expires_at")?),
+                tries_left: u32::try_from(tries_left).unwrap_or(0),
+            },
+            from_unix_millis(row.try_get("created_at")?),
+        )))
     }
 
-    pub async fn set_code_tries_left(
+    /// Puts back a code taken by `take_code`, with `tries_left` tries.
+    pub async fn restore_code(
         conn: &mut SqliteConnection,
         account_id: i64,
         purpose: CodePurpose,
+        code: &ActiveCode,
         tries_left: u32,
+        created_at: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "UPDATE verification_codes SET tries_left = ? WHERE account_id = ? AND purpose = ?",
+            "INSERT INTO verification_codes (account_id, purpose, code_hash, tries_left, created_at, \
+             expires_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
-        .bind(i64::from(tries_left))
         .bind(account_id)
         .bind(purpose.as_str())
+        .bind(code.hash.0.as_slice())
+        .bind(i64::from(tries_left))
+        .bind(unix_millis(created_at))
+        .bind(unix_millis(code.expires_at))
         .execute(conn)
         .await
         .context("could not count the wrong code")?;
