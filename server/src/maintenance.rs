@@ -1,5 +1,6 @@
 //! Periodic clean-up: audit events older than `AUDIT_RETENTION`, sessions past their absolute
-//! lifetime, and the failure counts of unknown emails once they are as old as the audit log keeps.
+//! lifetime, and the failure counts of unknown emails once they are as old as the audit log keeps;
+//! and the background checkpoint of SQLite's write-ahead log.
 
 use crate::clock::Clock;
 use crate::store::Store;
@@ -74,6 +75,26 @@ impl Maintenance {
             if *shutdown.borrow() {
                 break;
             }
+        }
+    }
+}
+
+/// Checkpoints the write-ahead log every `every` until `shutdown` turns true (see `store`).
+pub async fn checkpoint_until_stopped(
+    store: Store,
+    mut shutdown: watch::Receiver<bool>,
+    every: std::time::Duration,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.changed() => {}
+        }
+        if *shutdown.borrow() {
+            break;
+        }
+        if let Err(error) = store.checkpoint().await {
+            tracing::warn!(error = format!("{error:#}"), "WAL checkpoint failed");
         }
     }
 }

@@ -37,6 +37,9 @@ use tokio::sync::{watch, Notify};
 /// How often old records are pruned.
 const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// How often the write-ahead log is checkpointed in the background.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How often the worker looks for due retries when nothing wakes it.
 const WORKER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -198,6 +201,11 @@ impl Application {
                 .clone()
                 .run_until_stopped(worker_stopped.clone(), WORKER_POLL),
         );
+        let checkpoints = tokio::spawn(crate::maintenance::checkpoint_until_stopped(
+            self.store.clone(),
+            worker_stopped.clone(),
+            CHECKPOINT_EVERY,
+        ));
         let maintenance = tokio::spawn(
             self.maintenance
                 .clone()
@@ -215,6 +223,7 @@ impl Application {
         let _ = stop_worker.send(true);
         let _ = worker.await;
         let _ = maintenance.await;
+        let _ = checkpoints.await;
         self.store.close().await;
         served
     }

@@ -5,6 +5,10 @@
 //! Writers queue for SQLite's write lock in this process, on an async lock (the write gate), instead
 //! of in SQLite's busy handler: the handler polls with sleeps of up to 100 ms, so under load a
 //! waiting writer would sleep long after the lock came free.
+//!
+//! The write-ahead log is copied back into the database by a background task (`checkpoint`, every
+//! second), so that no writer waits for a checkpoint and its fsync while holding the gate; a
+//! writer checkpoints itself only if the log ever grows past `WAL_AUTOCHECKPOINT_PAGES`.
 
 mod accounts;
 mod audit;
@@ -26,6 +30,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// WAL pages past which a committing writer checkpoints the log itself (SQLite's default: 1000).
+const WAL_AUTOCHECKPOINT_PAGES: &str = "20000";
 
 /// A write transaction; it holds the write gate until it is committed or dropped.
 pub struct WriteTx {
@@ -69,7 +76,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -99,6 +107,17 @@ impl Store {
     /// The write gate, for a single statement that writes outside a transaction.
     async fn write_gate(&self) -> OwnedMutexGuard<()> {
         Arc::clone(&self.gate).lock_owned().await
+    }
+
+    /// Copies what it can of the write-ahead log into the database without blocking writers
+    /// (`PASSIVE`); returns the pages now in the log and how many of them are copied.
+    pub async fn checkpoint(&self) -> anyhow::Result<(i64, i64)> {
+        let (_busy, log, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&self.pool)
+                .await
+                .context("could not checkpoint the write-ahead log")?;
+        Ok((log, copied))
     }
 
     pub fn pool(&self) -> &SqlitePool {

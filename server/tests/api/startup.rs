@@ -62,3 +62,28 @@ async fn the_outbox_page_exists_only_while_the_outbox_is_the_provider() {
         .expect("one message");
     assert_eq!(sent, ("sent".to_owned(), "log".to_owned()));
 }
+
+#[tokio::test]
+async fn a_checkpoint_copies_the_whole_log_and_writers_rarely_do_it_themselves() {
+    let app = spawn_app().await;
+    let wal_autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("the setting");
+    assert_eq!(
+        wal_autocheckpoint, 20_000,
+        "writers rarely checkpoint themselves"
+    );
+    app.sign_up("ada@example.com", "+14155552671").await;
+    // With no reader holding an old snapshot, a passive checkpoint copies every page.
+    let mut settled = false;
+    for _ in 0..50 {
+        let (log, copied) = app.store.checkpoint().await.expect("a checkpoint");
+        if log > 0 && log == copied {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(settled, "the log was never fully copied back");
+}
