@@ -553,17 +553,7 @@ impl AccountService for LatchkeyService {
         let password = Password::parse_attempt(password)
             .map_err(|error| AppError::field(Field::Password, error.to_string()))?;
 
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|error| internal(error.into()))?;
-        let found = Store::account_by_email(&mut conn, &email)
-            .await
-            .map_err(internal)?;
-        drop(conn);
-        let Some(account) = found else {
+        let Some(account) = self.account_outside_tx(&email).await? else {
             return self.fail_unknown_login(ctx, &email, &password).await;
         };
         if account.lock.is_locked() {
@@ -952,17 +942,7 @@ impl AccountService for LatchkeyService {
         let purpose = CodePurpose::parse(flow).ok_or_else(|| AppError::MalformedRequest {
             detail: "flow must be unlock or password_reset".to_owned(),
         })?;
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|error| internal(error.into()))?;
-        let account = Store::account_by_email(&mut conn, &email)
-            .await
-            .map_err(internal)?;
-        drop(conn);
-        let state = match account {
+        let state = match self.account_outside_tx(&email).await? {
             Some(account) => self
                 .store
                 .latest_delivery(account.id, purpose.as_str())

@@ -11,6 +11,17 @@ use serde_json::Value;
 const PHONE: &str = "+14155552671";
 const EMAIL: &str = "ada@example.com";
 
+/// A signup that asks for codes by phone call.
+const SIGNUP_BY_CALL: [(&str, &str); 7] = [
+    ("email", EMAIL),
+    ("password", PASSWORD),
+    ("password_confirm", PASSWORD),
+    ("phone", PHONE),
+    ("first_name", "Ada"),
+    ("last_name", "Lovelace"),
+    ("delivery", "voice"),
+];
+
 /// A server with `settings` (owned values) on top of the test defaults.
 async fn app_with(settings: &[(&'static str, String)]) -> TestApp {
     let borrowed: Vec<(&str, &str)> = settings
@@ -349,20 +360,7 @@ async fn test_numbers_are_captured_in_the_outbox_and_never_reach_the_provider() 
 #[tokio::test]
 async fn codes_go_by_call_for_people_who_chose_voice() {
     let app = spawn_app().await;
-    let response = app
-        .post(
-            "/api/signup",
-            &[
-                ("email", EMAIL),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-                ("phone", PHONE),
-                ("first_name", "Ada"),
-                ("last_name", "Lovelace"),
-                ("delivery", "voice"),
-            ],
-        )
-        .await;
+    let response = app.post("/api/signup", &SIGNUP_BY_CALL).await;
     assert_eq!(response.status(), StatusCode::OK);
     let me: Value = app
         .client
@@ -446,20 +444,7 @@ async fn voice_cannot_be_chosen_when_no_provider_places_calls() {
         ("VONAGE_FROM", "Latchkey".to_owned()),
     ])
     .await;
-    let response = app
-        .post(
-            "/api/signup",
-            &[
-                ("email", EMAIL),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-                ("phone", PHONE),
-                ("first_name", "Ada"),
-                ("last_name", "Lovelace"),
-                ("delivery", "voice"),
-            ],
-        )
-        .await;
+    let response = app.post("/api/signup", &SIGNUP_BY_CALL).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["fields"][0]["field"], "delivery");
