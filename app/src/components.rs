@@ -102,22 +102,16 @@ pub fn NoticeBanner(
     }
 }
 
-/// A submit button that is disabled and relabelled while its action runs.
+/// A form's submit button. Pages are rendered on the server only (see `islands`), so the form
+/// posts and the next page answers; there is no "working…" state to show.
 #[component]
 pub fn SubmitButton(
     label: &'static str,
-    pending_label: &'static str,
-    pending: Signal<bool>,
     #[prop(default = "primary")] class: &'static str,
 ) -> impl IntoView {
     view! {
-        <button
-            type="submit"
-            class=class
-            disabled=move || pending.get()
-            aria-busy=move || if pending.get() { "true" } else { "false" }
-        >
-            {move || if pending.get() { pending_label } else { label }}
+        <button type="submit" class=class>
+            {label}
         </button>
     }
 }
@@ -173,19 +167,14 @@ pub fn DeliveryChoice(
 /// account's preference.
 #[component]
 pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
-    let buttons = move |pending: Signal<bool>| {
+    let buttons = move || {
         let voice = voice_available();
         view! {
             <p class="muted">
                 "Wrong or expired code, or nothing arrived? Ask for a new one; the old code stops working."
             </p>
             <div class="actions">
-                <SubmitButton
-                    label="Resend code"
-                    pending_label="Sending…"
-                    pending=pending
-                    class="secondary"
-                />
+                <SubmitButton label="Resend code" class="secondary"/>
                 {voice
                     .then(|| {
                         view! {
@@ -194,7 +183,6 @@ pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
                                 name="channel"
                                 value="voice"
                                 class="secondary"
-                                disabled=move || pending.get()
                             >
                                 "Call me instead"
                             </button>
@@ -203,7 +191,6 @@ pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
                                 name="channel"
                                 value="sms"
                                 class="secondary"
-                                disabled=move || pending.get()
                             >
                                 "Text me instead"
                             </button>
@@ -220,7 +207,7 @@ pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
                 <ActionForm action=resend attr:novalidate="">
                     <FormMessage error=error all_errors=true/>
                     <input type="hidden" name="email" value=move || email.get()/>
-                    {buttons(resend.pending().into())}
+                    {buttons()}
                 </ActionForm>
             }
             .into_any()
@@ -232,7 +219,7 @@ pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
                 <ActionForm action=resend attr:novalidate="">
                     <FormMessage error=error all_errors=true/>
                     <input type="hidden" name="email" value=move || email.get()/>
-                    {buttons(resend.pending().into())}
+                    {buttons()}
                 </ActionForm>
             }
             .into_any()

@@ -11,15 +11,13 @@ use leptos_router::components::Redirect;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    // Saving the delivery preference reloads the account.
-    let save_delivery = ServerAction::<SetDelivery>::new();
-    let account = Resource::new(move || save_delivery.version().get(), |_| me());
+    let account = Resource::new(|| (), |_| me());
     view! {
         <Title text="Your account · Latchkey"/>
         <Suspense fallback=|| view! { <section class="card"><p>"Loading…"</p></section> }>
             {move || Suspend::new(async move {
                 match account.await {
-                    Ok(view) => view! { <AccountDetails account=view save_delivery/> }.into_any(),
+                    Ok(view) => view! { <AccountDetails account=view/> }.into_any(),
                     Err(AppError::NotSignedIn) => view! { <Redirect path=paths::LOGIN/> }.into_any(),
                     Err(error) => view! {
                         <section class="card">
@@ -34,7 +32,7 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountDetails(account: AccountView, save_delivery: ServerAction<SetDelivery>) -> impl IntoView {
+fn AccountDetails(account: AccountView) -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let last_login = account
         .last_login_at
@@ -61,7 +59,7 @@ fn AccountDetails(account: AccountView, save_delivery: ServerAction<SetDelivery>
                 <dt>"Previous sign-in"</dt>
                 <dd>{previous_login}</dd>
             </dl>
-            {account.voice_available.then(|| view! { <DeliveryPreference current=account.delivery_channel action=save_delivery/> })}
+            {account.voice_available.then(|| view! { <DeliveryPreference current=account.delivery_channel/> })}
             <h2>"Recent activity"</h2>
             <ul class="activity">
                 {account
@@ -83,7 +81,7 @@ fn AccountDetails(account: AccountView, save_delivery: ServerAction<SetDelivery>
                     .collect_view()}
             </ul>
             <ActionForm action=logout attr:novalidate="">
-                <button type="submit" class="secondary" disabled=move || logout.pending().get()>
+                <button type="submit" class="secondary">
                     "Sign out"
                 </button>
             </ActionForm>
@@ -93,10 +91,8 @@ fn AccountDetails(account: AccountView, save_delivery: ServerAction<SetDelivery>
 
 /// Choose between text messages and calls for future codes.
 #[component]
-fn DeliveryPreference(
-    current: DeliveryChannel,
-    action: ServerAction<SetDelivery>,
-) -> impl IntoView {
+fn DeliveryPreference(current: DeliveryChannel) -> impl IntoView {
+    let action = ServerAction::<SetDelivery>::new();
     let error = latest_error(action);
     view! {
         <h2>"Code delivery"</h2>
@@ -105,8 +101,6 @@ fn DeliveryPreference(
             <DeliveryChoice error=error selected=current name="channel"/>
             <SubmitButton
                 label="Save delivery preference"
-                pending_label="Saving…"
-                pending=action.pending().into()
                 class="secondary"
             />
         </ActionForm>

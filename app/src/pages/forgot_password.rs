@@ -27,7 +27,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                     autocomplete="email"
                     error=error
                 />
-                <SubmitButton label="Send code" pending_label="Sending…" pending=action.pending().into()/>
+                <SubmitButton label="Send code"/>
             </ActionForm>
             <p class="links">
                 <A href=paths::LOGIN>"Back to sign in"</A>

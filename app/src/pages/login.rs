@@ -38,7 +38,7 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="current-password"
                     error=error
                 />
-                <SubmitButton label="Sign in" pending_label="Signing in…" pending=action.pending().into()/>
+                <SubmitButton label="Sign in"/>
             </ActionForm>
             <p class="links">
                 <A href=paths::FORGOT_PASSWORD>"Forgot password?"</A>

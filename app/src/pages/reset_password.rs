@@ -80,8 +80,6 @@ fn ResetForm(email: Signal<String>) -> impl IntoView {
             />
             <SubmitButton
                 label="Change password"
-                pending_label="Changing password…"
-                pending=reset.pending().into()
             />
         </ActionForm>
         <ResendCodeForm email=email flow=CodeFlow::PasswordReset/>

@@ -71,8 +71,6 @@ pub fn SignupPage() -> impl IntoView {
                 />
                 <SubmitButton
                     label="Create account"
-                    pending_label="Creating account…"
-                    pending=action.pending().into()
                 />
             </ActionForm>
             <p class="links">

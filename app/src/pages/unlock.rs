@@ -68,7 +68,7 @@ fn CodeStep(email: Signal<String>) -> impl IntoView {
                 hint="The code from the text message or call. It works once and expires after a while."
                 error=unlock_error
             />
-            <SubmitButton label="Unlock account" pending_label="Unlocking…" pending=unlock.pending().into()/>
+            <SubmitButton label="Unlock account"/>
         </ActionForm>
         <ResendCodeForm email=email flow=CodeFlow::Unlock/>
     }
