@@ -4,7 +4,7 @@
 # run takes a second or two.
 #
 #   build:   the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock
-#   tests:   Chromium (Debian package), Node.js and npm, the end2end npm packages
+#   tests:   Chromium and PostgreSQL (Debian packages), Node.js and npm, the end2end npm packages
 #   release: Node.js and npm, wasm-opt (npm `binaryen`, in tools/node_modules/.bin)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +70,10 @@ if $with_tests; then
   if [[ ! -x "$chromium" ]]; then
     step "Installing Chromium from the Debian packages"
     apt_install chromium
+  fi
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    step "Installing PostgreSQL from the Debian packages (the black-box tests run against it too)"
+    apt_install postgresql
   fi
   if ! command -v npm >/dev/null; then
     step "Installing Node.js and npm from the Debian packages"

@@ -110,7 +110,7 @@ fn phone(index: usize) -> PhoneNumber {
 
 pub async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<Seeded> {
     let url = format!("sqlite://{}/latchkey.db", dir.display());
-    let store = Store::connect(&url).await?;
+    let store = Store::connect(&url, 4).await?;
     let password = Password::parse_new(PASSWORD).context("the benchmark password")?;
     let hash = PasswordHasher::new(1)?.hash(&password).await?;
     let secret = ServerSecret::from_bytes(

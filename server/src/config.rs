@@ -10,14 +10,17 @@ use crate::sms::providers::twilio::{self, TwilioConfig, TwilioSenderId};
 use crate::sms::providers::vonage::{self, VonageConfig};
 use crate::sms::providers::xoxzo::{self, XoxzoConfig};
 use crate::sms::providers::Credential;
+use crate::store::Backend;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `DATABASE_URL`: where the data lives.
+    /// `DATABASE_URL`: where the data lives: `sqlite:…` (the default) or `postgres://…`.
     pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`: the size of this instance's connection pool.
+    pub database_max_connections: u32,
     /// `SERVER_SECRET`: hex or base64, at least 32 bytes; when absent, `SERVER_SECRET_FILE` is
     /// read, or generated on first start.
     pub server_secret: Option<String>,
@@ -416,6 +419,16 @@ impl Config {
             None => Vec::new(),
         };
 
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://data/latchkey.db".to_owned());
+        if Backend::of_url(&database_url).is_none() {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with sqlite: (for example sqlite://data/latchkey.db) or postgres:// \
+                 (for example postgres://latchkey@db.internal/latchkey)",
+            ));
+        }
+
         Ok(Self {
             sms_voice_fallback,
             sms_test_numbers,
@@ -433,8 +446,8 @@ impl Config {
                 signup_per_minute: number(&get, "RATE_LIMIT_SIGNUP", 10, 1..=1_000_000)?,
             },
             trusted_proxy_header,
-            database_url: get("DATABASE_URL")
-                .unwrap_or_else(|| "sqlite://data/latchkey.db".to_owned()),
+            database_url,
+            database_max_connections: number(&get, "DATABASE_MAX_CONNECTIONS", 8, 1..=1000)?,
             server_secret: get("SERVER_SECRET"),
             server_secret_file: get("SERVER_SECRET_FILE")
                 .map(PathBuf::from)
@@ -585,6 +598,7 @@ mod tests {
     fn every_setting_has_a_default() {
         let config = config(&[]).expect("defaults are valid");
         assert_eq!(config.database_url, "sqlite://data/latchkey.db");
+        assert_eq!(config.database_max_connections, 8);
         assert_eq!(config.lockout_threshold, 3);
         assert_eq!(config.code_length, 6);
         assert_eq!(config.code_ttl, Duration::hours(1));
@@ -601,6 +615,26 @@ mod tests {
         assert_eq!(config.send_limits.per_target_per_hour, 5);
         assert_eq!(config.rate_limits.login_per_minute, 30);
         assert_eq!(config.trusted_proxy_header, None);
+    }
+
+    #[test]
+    fn the_database_is_sqlite_or_postgres_and_nothing_else() {
+        let postgres = "postgres://latchkey@db.internal:5432/latchkey";
+        assert_eq!(
+            config(&[("DATABASE_URL", postgres)]).map(|c| c.database_url),
+            Ok(postgres.to_owned())
+        );
+        for refused in ["mysql://db/latchkey", "data/latchkey.db"] {
+            let error = config(&[("DATABASE_URL", refused)]).expect_err(refused);
+            assert_eq!(error.variable, "DATABASE_URL");
+            assert!(error.problem.contains("sqlite:"), "{}", error.problem);
+        }
+        assert_eq!(
+            config(&[("DATABASE_MAX_CONNECTIONS", "0")])
+                .map(|c| c.database_max_connections)
+                .map_err(|e| e.variable),
+            Err("DATABASE_MAX_CONNECTIONS")
+        );
     }
 
     #[test]

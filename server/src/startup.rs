@@ -68,7 +68,7 @@ impl Application {
         if !config.public_url_is_explicit {
             config.public_url = format!("http://{address}");
         }
-        let store = Store::connect(&config.database_url).await?;
+        let store = Store::connect(&config.database_url, config.database_max_connections).await?;
 
         let (server_secret, source) =
             secret::load_or_create(config.server_secret.as_deref(), &config.server_secret_file)?;

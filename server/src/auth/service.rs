@@ -27,7 +27,7 @@ use app::error::{AppError, Field, FieldError};
 use app::ssr::{AccountService, LoginResult, OpenedSession, RequestContext, SignupForm};
 use app::types::{AccountView, ActivityItem, CodeDelivery, CodeSent, PhoneEnding};
 use async_trait::async_trait;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 use std::fmt::Display;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -137,7 +137,7 @@ impl LatchkeyService {
     /// Records a security event with the request's client IP and user agent.
     async fn audit(
         &self,
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         kind: AuditKind,
         account_id: Option<i64>,
         ctx: &RequestContext,

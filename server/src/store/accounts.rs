@@ -6,7 +6,7 @@ use crate::clock::{from_unix_millis, unix_millis};
 use crate::domain::{Email, PersonName, PhoneNumber};
 use crate::sms::DeliveryChannel;
 use anyhow::Context;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 pub struct NewAccount<'a> {
@@ -36,7 +36,7 @@ const COLUMNS: &str =
     "id, email, password_hash, phone_e164, first_name, last_name, failed_logins, \
                        locked_at, last_login_at, previous_login_at, delivery_channel";
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AccountRecord, sqlx::Error> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<AccountRecord, sqlx::Error> {
     let failed: i64 = row.try_get("failed_logins")?;
     let locked_at: Option<i64> = row.try_get("locked_at")?;
     let lock = match locked_at {
@@ -69,14 +69,14 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AccountRecord, sqlx::Error>
 impl Store {
     /// Inserts the account; `Ok(None)` when the email is already registered.
     pub async fn insert_account(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account: NewAccount<'_>,
         now: OffsetDateTime,
     ) -> anyhow::Result<Option<i64>> {
-        let result = sqlx::query(
+        let result = sqlx::query_scalar::<_, i64>(
             "INSERT INTO accounts (email, email_normalized, password_hash, phone_e164, first_name, \
              last_name, delivery_channel, created_at, password_changed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         )
         .bind(account.email.as_str())
         .bind(account.email.normalized())
@@ -87,21 +87,21 @@ impl Store {
         .bind(account.delivery_channel.as_str())
         .bind(unix_millis(now))
         .bind(unix_millis(now))
-        .execute(conn)
+        .fetch_one(conn)
         .await;
         match result {
-            Ok(done) => Ok(Some(done.last_insert_rowid())),
+            Ok(id) => Ok(Some(id)),
             Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Ok(None),
             Err(error) => Err(error).context("could not insert the account"),
         }
     }
 
     pub async fn account_by_email(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         email: &Email,
     ) -> anyhow::Result<Option<AccountRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM accounts WHERE email_normalized = ?"
+            "SELECT {COLUMNS} FROM accounts WHERE email_normalized = $1"
         ))
         .bind(email.normalized())
         .fetch_optional(conn)
@@ -114,10 +114,10 @@ impl Store {
     }
 
     pub async fn account_by_id(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
     ) -> anyhow::Result<Option<AccountRecord>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE id = $1"))
             .bind(id)
             .fetch_optional(conn)
             .await
@@ -129,7 +129,7 @@ impl Store {
     }
 
     pub async fn save_lock_state(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         state: LockState,
     ) -> anyhow::Result<()> {
@@ -137,7 +137,7 @@ impl Store {
             LockState::Open { failures } => (i64::from(failures), None),
             LockState::Locked { since } => (0, Some(unix_millis(since))),
         };
-        sqlx::query("UPDATE accounts SET failed_logins = ?, locked_at = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET failed_logins = $1, locked_at = $2 WHERE id = $3")
             .bind(failures)
             .bind(locked_at)
             .bind(id)
@@ -149,13 +149,13 @@ impl Store {
 
     /// A successful sign-in: the previous time moves down, the count is cleared.
     pub async fn record_login(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE accounts SET failed_logins = 0, locked_at = NULL, \
-             previous_login_at = last_login_at, last_login_at = ? WHERE id = ?",
+             previous_login_at = last_login_at, last_login_at = $1 WHERE id = $2",
         )
         .bind(unix_millis(now))
         .bind(id)
@@ -166,27 +166,29 @@ impl Store {
     }
 
     pub async fn set_password_hash(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         id: i64,
         password_hash: &str,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        sqlx::query("UPDATE accounts SET password_hash = ?, password_changed_at = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(unix_millis(now))
-            .bind(id)
-            .execute(conn)
-            .await
-            .context("could not change the password")?;
+        sqlx::query(
+            "UPDATE accounts SET password_hash = $1, password_changed_at = $2 WHERE id = $3",
+        )
+        .bind(password_hash)
+        .bind(unix_millis(now))
+        .bind(id)
+        .execute(conn)
+        .await
+        .context("could not change the password")?;
         Ok(())
     }
 
     pub async fn set_delivery_channel(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: i64,
         channel: DeliveryChannel,
     ) -> anyhow::Result<()> {
-        sqlx::query("UPDATE accounts SET delivery_channel = ? WHERE id = ?")
+        sqlx::query("UPDATE accounts SET delivery_channel = $1 WHERE id = $2")
             .bind(channel.as_str())
             .bind(account_id)
             .execute(conn)

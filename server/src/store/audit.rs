@@ -4,7 +4,7 @@ use super::Store;
 use crate::auth::audit::AuditKind;
 use crate::clock::{from_unix_millis, unix_millis};
 use anyhow::Context;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
@@ -28,13 +28,13 @@ pub struct AuditEvent {
 impl Store {
     /// Records an event; part of the caller's transaction when there is one.
     pub async fn record_event(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         event: NewAuditEvent<'_>,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO audit_events (at, account_id, kind, detail, client_ip, user_agent) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(unix_millis(now))
         .bind(event.account_id)
@@ -56,7 +56,7 @@ impl Store {
     ) -> anyhow::Result<Vec<AuditEvent>> {
         let rows = sqlx::query(
             "SELECT at, kind, detail, client_ip, user_agent FROM audit_events \
-             WHERE account_id = ? ORDER BY at DESC, id DESC LIMIT ?",
+             WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(account_id)
         .bind(i64::from(limit))
@@ -83,7 +83,7 @@ impl Store {
     /// Deletes events older than `before`; returns how many.
     pub async fn prune_events(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
         let _gate = self.write_gate().await;
-        let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
+        let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(unix_millis(before))
             .execute(self.pool())
             .await
@@ -94,7 +94,7 @@ impl Store {
     /// Deletes sessions created before `before` (past any absolute lifetime); returns how many.
     pub async fn prune_sessions(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
         let _gate = self.write_gate().await;
-        let done = sqlx::query("DELETE FROM sessions WHERE created_at < ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE created_at < $1")
             .bind(unix_millis(before))
             .execute(self.pool())
             .await

@@ -5,13 +5,13 @@ use crate::auth::codes::{ActiveCode, CodeHash, IssuedCode};
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::domain::CodePurpose;
 use anyhow::Context;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 impl Store {
     /// Stores `issued`, replacing any live code for the same account and purpose.
     pub async fn replace_code(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodePurpose,
         issued: &IssuedCode,
@@ -19,7 +19,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO verification_codes (account_id, purpose, code_hash, tries_left, created_at, \
-             expires_at) VALUES (?, ?, ?, ?, ?, ?) \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (account_id, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
              tries_left = excluded.tries_left, created_at = excluded.created_at, \
              expires_at = excluded.expires_at",
@@ -40,12 +40,12 @@ impl Store {
     /// time), in one statement: every verdict but "wrong, tries left" ends the code, so the check
     /// usually needs nothing more. `restore_code` puts it back for the exception.
     pub async fn take_code(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodePurpose,
     ) -> anyhow::Result<Option<(ActiveCode, OffsetDateTime)>> {
         let row = sqlx::query(
-            "DELETE FROM verification_codes WHERE account_id = ? AND purpose = ? \
+            "DELETE FROM verification_codes WHERE account_id = $1 AND purpose = $2 \
              RETURNING code_hash, tries_left, expires_at, created_at",
         )
         .bind(account_id)
@@ -71,7 +71,7 @@ impl Store {
 
     /// Puts back a code taken by `take_code`, with `tries_left` tries.
     pub async fn restore_code(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodePurpose,
         code: &ActiveCode,
@@ -80,7 +80,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO verification_codes (account_id, purpose, code_hash, tries_left, created_at, \
-             expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(account_id)
         .bind(purpose.as_str())
@@ -95,11 +95,11 @@ impl Store {
     }
 
     pub async fn delete_code(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodePurpose,
     ) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM verification_codes WHERE account_id = ? AND purpose = ?")
+        sqlx::query("DELETE FROM verification_codes WHERE account_id = $1 AND purpose = $2")
             .bind(account_id)
             .bind(purpose.as_str())
             .execute(conn)

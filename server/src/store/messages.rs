@@ -1,11 +1,11 @@
 //! The SMS delivery queue and the development outbox.
 
-use super::Store;
+use super::{Backend, Store};
 use crate::auth::send_limits::RecentSends;
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::sms::DeliveryChannel;
 use anyhow::Context;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};
 
@@ -75,7 +75,7 @@ pub struct OutboxEntry {
     pub created_at: OffsetDateTime,
 }
 
-fn window(row: sqlx::sqlite::SqliteRow) -> anyhow::Result<RecentSends> {
+fn window(row: sqlx::any::AnyRow) -> anyhow::Result<RecentSends> {
     let count: i64 = row.try_get(0)?;
     let oldest: Option<i64> = row.try_get(1)?;
     let newest: Option<i64> = row.try_get(2)?;
@@ -89,14 +89,15 @@ fn window(row: sqlx::sqlite::SqliteRow) -> anyhow::Result<RecentSends> {
 impl Store {
     /// Queues a message; part of the caller's transaction.
     pub async fn enqueue_message(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         message: NewMessage<'_>,
         now: OffsetDateTime,
     ) -> anyhow::Result<i64> {
-        let done = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO sms_messages (account_id, to_phone, body, purpose, channel, fallback_body, \
              client_ip, status, created_at, updated_at, next_attempt_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10) \
+             RETURNING id",
         )
         .bind(message.account_id)
         .bind(message.to_phone)
@@ -108,16 +109,16 @@ impl Store {
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
-        .execute(conn)
+        .fetch_one(conn)
         .await
         .context("could not queue the message")?;
-        Ok(done.last_insert_rowid())
+        Ok(id)
     }
 
     /// Records a request that sends nothing but counts against the send limits (see the
     /// migration). Never claimed by the worker.
     pub async fn record_decoy(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: Option<i64>,
         to_phone: &str,
         client_ip: Option<IpAddr>,
@@ -125,7 +126,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO sms_messages (account_id, to_phone, body, purpose, client_ip, status, \
-             created_at, updated_at, next_attempt_at) VALUES (?, ?, NULL, 'decoy', ?, 'decoy', ?, ?, ?)",
+             created_at, updated_at, next_attempt_at) VALUES ($1, $2, NULL, 'decoy', $3, 'decoy', $4, $5, $6)",
         )
         .bind(account_id)
         .bind(to_phone)
@@ -142,7 +143,7 @@ impl Store {
     /// Messages queued since `since` to this account or this number, by this client, and in all;
     /// read inside the caller's write transaction so that concurrent requests count each other.
     pub async fn recent_sends(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: i64,
         to_phone: &str,
         client_ip: Option<IpAddr>,
@@ -152,7 +153,7 @@ impl Store {
         let target = window(
             sqlx::query(
                 "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
-                 WHERE created_at > ? AND (account_id = ? OR to_phone = ?)",
+                 WHERE created_at > $1 AND (account_id = $2 OR to_phone = $3)",
             )
             .bind(since)
             .bind(account_id)
@@ -165,7 +166,7 @@ impl Store {
             Some(ip) => window(
                 sqlx::query(
                     "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
-                     WHERE created_at > ? AND client_ip = ?",
+                     WHERE created_at > $1 AND client_ip = $2",
                 )
                 .bind(since)
                 .bind(ip.to_string())
@@ -178,7 +179,7 @@ impl Store {
         let global = window(
             sqlx::query(
                 "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
-                 WHERE created_at > ?",
+                 WHERE created_at > $1",
             )
             .bind(since)
             .fetch_one(&mut *conn)
@@ -195,15 +196,21 @@ impl Store {
         now: OffsetDateTime,
         lease: Duration,
     ) -> anyhow::Result<Option<ClaimedMessage>> {
+        // PostgreSQL: a second worker skips the row the first one has locked, instead of
+        // waiting for it and then claiming it again.
+        let lock = match self.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
         let _gate = self.write_gate().await;
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
-             next_attempt_at = ?, updated_at = ? \
+             next_attempt_at = $1, updated_at = $2 \
              WHERE id = (SELECT id FROM sms_messages \
-                         WHERE status IN ('queued', 'sending') AND next_attempt_at <= ? \
-                         ORDER BY next_attempt_at, id LIMIT 1) \
-             RETURNING id, to_phone, body, purpose, channel, stage, attempts, fallback_body",
-        )
+                         WHERE status IN ('queued', 'sending') AND next_attempt_at <= $3 \
+                         ORDER BY next_attempt_at, id LIMIT 1{lock}) \
+             RETURNING id, to_phone, body, purpose, channel, stage, attempts, fallback_body"
+        ))
         .bind(unix_millis(now + lease))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
@@ -237,8 +244,8 @@ impl Store {
     ) -> anyhow::Result<()> {
         let _gate = self.write_gate().await;
         sqlx::query(
-            "UPDATE sms_messages SET status = 'sent', body = NULL, fallback_body = NULL, provider = ?, \
-             provider_message_id = ?, last_error = NULL, sent_at = ?, updated_at = ? WHERE id = ?",
+            "UPDATE sms_messages SET status = 'sent', body = NULL, fallback_body = NULL, provider = $1, \
+             provider_message_id = $2, last_error = NULL, sent_at = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(provider)
         .bind(provider_message_id)
@@ -261,8 +268,8 @@ impl Store {
     ) -> anyhow::Result<()> {
         let _gate = self.write_gate().await;
         sqlx::query(
-            "UPDATE sms_messages SET status = 'queued', provider = ?, last_error = ?, \
-             next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            "UPDATE sms_messages SET status = 'queued', provider = $1, last_error = $2, \
+             next_attempt_at = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(provider)
         .bind(error)
@@ -286,8 +293,8 @@ impl Store {
     ) -> anyhow::Result<()> {
         let _gate = self.write_gate().await;
         sqlx::query(
-            "UPDATE sms_messages SET status = 'queued', stage = ?, attempts = 0, provider = ?, \
-             last_error = ?, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+            "UPDATE sms_messages SET status = 'queued', stage = $1, attempts = 0, provider = $2, \
+             last_error = $3, next_attempt_at = $4, updated_at = $5 WHERE id = $6",
         )
         .bind(i64::try_from(next_stage).unwrap_or(i64::MAX))
         .bind(provider)
@@ -313,37 +320,25 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<Option<i64>> {
         let mut tx = self.begin_write().await?;
-        let fallback = if voice_fallback {
-            sqlx::query(
+        let fallback_id = if voice_fallback {
+            sqlx::query_scalar::<_, i64>(
                 "INSERT INTO sms_messages (account_id, to_phone, body, purpose, channel, status, \
                  created_at, updated_at, next_attempt_at) \
-                 SELECT account_id, to_phone, fallback_body, purpose, 'voice', 'queued', ?, ?, ? \
-                 FROM sms_messages WHERE id = ? AND status = 'sending' AND channel = 'sms' \
-                 AND fallback_body IS NOT NULL",
+                 SELECT account_id, to_phone, fallback_body, purpose, 'voice', 'queued', $1, $1, $1 \
+                 FROM sms_messages WHERE id = $2 AND status = 'sending' AND channel = 'sms' \
+                 AND fallback_body IS NOT NULL RETURNING id",
             )
-            .bind(unix_millis(now))
-            .bind(unix_millis(now))
             .bind(unix_millis(now))
             .bind(id)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await
             .context("could not queue the voice fallback")?
-            .rows_affected()
-        } else {
-            0
-        };
-        let fallback_id = if fallback == 1 {
-            Some(
-                sqlx::query_scalar::<_, i64>("SELECT last_insert_rowid()")
-                    .fetch_one(&mut *tx)
-                    .await?,
-            )
         } else {
             None
         };
         sqlx::query(
             "UPDATE sms_messages SET status = 'failed', body = NULL, fallback_body = NULL, \
-             provider = ?, last_error = ?, failure = ?, updated_at = ? WHERE id = ?",
+             provider = $1, last_error = $2, failure = $3, updated_at = $4 WHERE id = $5",
         )
         .bind(provider)
         .bind(error)
@@ -365,8 +360,8 @@ impl Store {
         purpose: &str,
     ) -> anyhow::Result<Option<DeliveryState>> {
         let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT status, channel, failure FROM sms_messages WHERE account_id = ? \
-             AND purpose = ? AND status <> 'decoy' ORDER BY id DESC LIMIT 1",
+            "SELECT status, channel, failure FROM sms_messages WHERE account_id = $1 \
+             AND purpose = $2 AND status <> 'decoy' ORDER BY id DESC LIMIT 1",
         )
         .bind(account_id)
         .bind(purpose)
@@ -400,9 +395,9 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<i64> {
         let _gate = self.write_gate().await;
-        let done = sqlx::query(
+        let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO dev_outbox (message_id, to_phone, body, purpose, channel, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(message_id)
         .bind(to_phone)
@@ -410,17 +405,17 @@ impl Store {
         .bind(purpose)
         .bind(channel.as_str())
         .bind(unix_millis(now))
-        .execute(self.pool())
+        .fetch_one(self.pool())
         .await
         .context("could not write to the development outbox")?;
-        Ok(done.last_insert_rowid())
+        Ok(id)
     }
 
     /// The newest outbox entries first.
     pub async fn outbox_entries(&self, limit: u32) -> anyhow::Result<Vec<OutboxEntry>> {
         let rows = sqlx::query(
             "SELECT id, to_phone, body, purpose, channel, created_at FROM dev_outbox \
-             ORDER BY id DESC LIMIT ?",
+             ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(self.pool())

@@ -1,14 +1,20 @@
-//! SQLite storage. Every rule that must hold under concurrency runs inside one `BEGIN IMMEDIATE`
-//! transaction (SQLite's single writer makes those transitions serial), and a message that carries a
-//! code is queued in the same transaction that stores the code.
+//! Storage, in SQLite (the embedded default) or PostgreSQL (several instances sharing one
+//! database), behind one API. The SQL is shared, written with `$1`-style parameters that both
+//! accept; the few statements that differ are chosen by `Backend`, and each backend has its own
+//! migrations (`migrations/sqlite`, `migrations/postgres`, version for version).
 //!
-//! Writers queue for SQLite's write lock in this process, on an async lock (the write gate), instead
-//! of in SQLite's busy handler: the handler polls with sleeps of up to 100 ms, so under load a
-//! waiting writer would sleep long after the lock came free.
+//! Every rule that must hold under concurrency runs inside one write transaction
+//! (`begin_write`), and write transactions never overlap, in any instance: SQLite has one writer
+//! (`BEGIN IMMEDIATE`), and in PostgreSQL each write transaction first takes one
+//! transaction-scoped advisory lock. So a rule reads the state every earlier write left, and a
+//! message that carries a code is queued in the same transaction that stores the code. Single
+//! statements outside a transaction are atomic on their own (claiming a queued message uses
+//! `FOR UPDATE SKIP LOCKED` in PostgreSQL).
 //!
-//! The write-ahead log is copied back into the database by a background task (`checkpoint`, every
-//! second), so that no writer waits for a checkpoint and its fsync while holding the gate; a
-//! writer checkpoints itself only if the log ever grows past `WAL_AUTOCHECKPOINT_PAGES`.
+//! SQLite only: writers queue for the write lock in this process, on an async lock (the write
+//! gate), instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms. The
+//! write-ahead log is copied back into the database by a background task (`checkpoint`, every
+//! second), so that no writer waits for a checkpoint and its fsync while holding the gate.
 
 mod accounts;
 mod audit;
@@ -23,21 +29,51 @@ pub use messages::{ClaimedMessage, DeliveryState, Failure, NewMessage, OutboxEnt
 pub use sessions::SessionRecord;
 
 use anyhow::Context;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-/// WAL pages past which a committing writer checkpoints the log itself (SQLite's default: 1000).
-const WAL_AUTOCHECKPOINT_PAGES: &str = "20000";
+/// WAL pages past which a committing SQLite writer checkpoints the log itself (default: 1000).
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 20_000;
 
-/// A write transaction; it holds the write gate until it is committed or dropped.
+/// The key of the PostgreSQL advisory lock that write transactions hold (any fixed number; it
+/// only has to be the same in every instance).
+const POSTGRES_WRITE_LOCK: i64 = 0x4c61_7463_686b;
+
+/// Which database the store talks to, from the scheme of `DATABASE_URL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `sqlite:` or `postgres://` (also `postgresql://`); anything else is refused.
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// A write transaction; in SQLite it also holds the write gate until it is committed or dropped.
 pub struct WriteTx {
-    tx: Transaction<'static, Sqlite>,
-    _gate: OwnedMutexGuard<()>,
+    tx: Transaction<'static, Any>,
+    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
@@ -47,71 +83,108 @@ impl WriteTx {
 }
 
 impl Deref for WriteTx {
-    type Target = SqliteConnection;
+    type Target = AnyConnection;
 
-    fn deref(&self) -> &SqliteConnection {
+    fn deref(&self) -> &AnyConnection {
         &self.tx
     }
 }
 
 impl DerefMut for WriteTx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
-    /// Held by whoever writes; see the module comment.
-    gate: Arc<Mutex<()>>,
+    pool: AnyPool,
+    backend: Backend,
+    /// SQLite only: held by whoever writes; see the module comment.
+    gate: Option<Arc<Mutex<()>>>,
 }
 
 impl Store {
-    /// Opens (creating if missing) the database at `url` and applies the migrations.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
-            .with_context(|| format!("DATABASE_URL is not a valid SQLite URL: {url}"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+    /// Connects to the database at `url` (creating a SQLite file if missing) with at most
+    /// `max_connections` connections, and applies the migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).with_context(|| {
+            format!("DATABASE_URL must start with sqlite: or postgres://, not {url}")
+        })?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url_creating_the_file(url),
+            Backend::Postgres => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .with_context(|| format!("DATABASE_URL is not a valid {} URL", backend.name()))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(sqlite_pragmas().as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
-            .with_context(|| format!("could not open the database at {url}"))?;
-        sqlx::migrate!("./migrations")
+            .with_context(|| format!("could not open the {} database", backend.name()))?;
+        let migrations = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrations
             .run(&pool)
             .await
             .context("could not apply the database migrations")?;
         Ok(Self {
             pool,
-            gate: Arc::new(Mutex::new(())),
+            backend,
+            gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
         })
     }
 
-    /// Starts a transaction that holds SQLite's write lock from its first statement.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction that no other write transaction overlaps (see the module comment).
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
-        let gate = Arc::clone(&self.gate).lock_owned().await;
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .context("could not start a write transaction")?;
-        Ok(WriteTx { tx, _gate: gate })
+        let gate = self.write_gate().await;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .context("could not start a write transaction")?;
+        let mut tx = WriteTx { tx, _gate: gate };
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(POSTGRES_WRITE_LOCK)
+                .execute(&mut *tx)
+                .await
+                .context("could not take the write lock")?;
+        }
+        Ok(tx)
     }
 
-    /// The write gate, for a single statement that writes outside a transaction.
-    async fn write_gate(&self) -> OwnedMutexGuard<()> {
-        Arc::clone(&self.gate).lock_owned().await
+    /// SQLite's write gate, for a single statement that writes outside a transaction; nothing in
+    /// PostgreSQL.
+    async fn write_gate(&self) -> Option<OwnedMutexGuard<()>> {
+        match &self.gate {
+            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
+            None => None,
+        }
     }
 
-    /// Copies what it can of the write-ahead log into the database without blocking writers
-    /// (`PASSIVE`); returns the pages now in the log and how many of them are copied.
+    /// SQLite: copies what it can of the write-ahead log into the database without blocking
+    /// writers (`PASSIVE`); returns the pages now in the log and how many of them are copied.
+    /// PostgreSQL checkpoints by itself: `(0, 0)`.
     pub async fn checkpoint(&self) -> anyhow::Result<(i64, i64)> {
+        if self.backend != Backend::Sqlite {
+            return Ok((0, 0));
+        }
         let (_busy, log, copied): (i64, i64, i64) =
             sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
                 .fetch_one(&self.pool)
@@ -120,13 +193,13 @@ impl Store {
         Ok((log, copied))
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
     /// Whether the database answers and the migrations are applied.
     pub async fn is_ready(&self) -> bool {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = 1")
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE")
             .fetch_one(&self.pool)
             .await
             .map(|applied| applied > 0)
@@ -135,5 +208,62 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Every SQLite connection: write-ahead log, foreign keys, and a busy timeout for the rare writer
+/// outside this process (another instance on the same file, the `sqlite3` shell).
+fn sqlite_pragmas() -> String {
+    format!(
+        "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+    )
+}
+
+/// The SQLite URL with `mode=rwc` (create the file if missing) unless it names a mode itself.
+fn sqlite_url_creating_the_file(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_chooses_the_backend() {
+        assert_eq!(Backend::of_url("sqlite://data/x.db"), Some(Backend::Sqlite));
+        assert_eq!(Backend::of_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of_url("postgres://u@localhost/latchkey"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@localhost/latchkey"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://u@localhost/latchkey"), None);
+        assert_eq!(Backend::of_url("data/latchkey.db"), None);
+    }
+
+    #[test]
+    fn a_sqlite_url_creates_its_file_unless_it_says_otherwise() {
+        assert_eq!(
+            sqlite_url_creating_the_file("sqlite://data/x.db"),
+            "sqlite://data/x.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_creating_the_file("sqlite://data/x.db?cache=shared"),
+            "sqlite://data/x.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_creating_the_file("sqlite://data/x.db?mode=ro"),
+            "sqlite://data/x.db?mode=ro"
+        );
     }
 }

@@ -4,7 +4,7 @@ use super::Store;
 use crate::auth::sessions::TokenHash;
 use crate::clock::{from_unix_millis, unix_millis};
 use anyhow::Context;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
@@ -17,7 +17,7 @@ pub struct SessionRecord {
 
 impl Store {
     pub async fn insert_session(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         hash: TokenHash,
         account_id: i64,
         now: OffsetDateTime,
@@ -26,7 +26,7 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO sessions (token_hash, account_id, created_at, last_seen_at, client_ip, \
-             user_agent) VALUES (?, ?, ?, ?, ?, ?)",
+             user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(hash.0.as_slice())
         .bind(account_id)
@@ -42,7 +42,7 @@ impl Store {
 
     pub async fn session(&self, hash: TokenHash) -> anyhow::Result<Option<SessionRecord>> {
         let row = sqlx::query(
-            "SELECT account_id, created_at, last_seen_at FROM sessions WHERE token_hash = ?",
+            "SELECT account_id, created_at, last_seen_at FROM sessions WHERE token_hash = $1",
         )
         .bind(hash.0.as_slice())
         .fetch_optional(self.pool())
@@ -58,7 +58,7 @@ impl Store {
 
     pub async fn touch_session(&self, hash: TokenHash, now: OffsetDateTime) -> anyhow::Result<()> {
         let _gate = self.write_gate().await;
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(unix_millis(now))
             .bind(hash.0.as_slice())
             .execute(self.pool())
@@ -69,7 +69,7 @@ impl Store {
 
     pub async fn delete_session(&self, hash: TokenHash) -> anyhow::Result<()> {
         let _gate = self.write_gate().await;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(hash.0.as_slice())
             .execute(self.pool())
             .await
@@ -79,10 +79,10 @@ impl Store {
 
     /// Revokes every session of the account; returns how many there were.
     pub async fn delete_sessions_of(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         account_id: i64,
     ) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE account_id = ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
             .bind(account_id)
             .execute(conn)
             .await

@@ -4,16 +4,16 @@ use super::Store;
 use crate::auth::lockout::LockState;
 use crate::clock::{from_unix_millis, unix_millis};
 use anyhow::Context;
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 impl Store {
     pub async fn unknown_login_state(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         key: &[u8; 32],
     ) -> anyhow::Result<LockState> {
         let row = sqlx::query(
-            "SELECT failures, locked_at FROM unknown_login_failures WHERE email_key = ?",
+            "SELECT failures, locked_at FROM unknown_login_failures WHERE email_key = $1",
         )
         .bind(key.as_slice())
         .fetch_optional(conn)
@@ -35,7 +35,7 @@ impl Store {
     }
 
     pub async fn save_unknown_login_state(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         key: &[u8; 32],
         state: LockState,
         now: OffsetDateTime,
@@ -46,7 +46,7 @@ impl Store {
         };
         sqlx::query(
             "INSERT INTO unknown_login_failures (email_key, failures, locked_at, updated_at) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (email_key) DO UPDATE SET failures = excluded.failures, \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (email_key) DO UPDATE SET failures = excluded.failures, \
              locked_at = excluded.locked_at, updated_at = excluded.updated_at",
         )
         .bind(key.as_slice())
@@ -61,10 +61,10 @@ impl Store {
 
     /// Forgets an email's failures (it now has an account).
     pub async fn forget_unknown_login(
-        conn: &mut SqliteConnection,
+        conn: &mut AnyConnection,
         key: &[u8; 32],
     ) -> anyhow::Result<()> {
-        sqlx::query("DELETE FROM unknown_login_failures WHERE email_key = ?")
+        sqlx::query("DELETE FROM unknown_login_failures WHERE email_key = $1")
             .bind(key.as_slice())
             .execute(conn)
             .await
@@ -74,7 +74,7 @@ impl Store {
 
     pub async fn prune_unknown_logins(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
         let _gate = self.write_gate().await;
-        let done = sqlx::query("DELETE FROM unknown_login_failures WHERE updated_at < ?")
+        let done = sqlx::query("DELETE FROM unknown_login_failures WHERE updated_at < $1")
             .bind(unix_millis(before))
             .execute(self.pool())
             .await

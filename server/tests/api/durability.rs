@@ -2,7 +2,7 @@
 //! message queued but not yet delivered, started again on the same database, and sends the message
 //! exactly once.
 
-use crate::helpers::{code_in, PASSWORD};
+use crate::helpers::{code_in, test_database_url, PASSWORD};
 use crate::mock_provider::*;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -25,18 +25,16 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Starts the binary in `data` (so no `.env` is read) with `twilio_url` as Twilio's API.
-fn start_server(data: &Path, twilio_url: &str) -> ServerProcess {
+/// Starts the binary in `data` (so no `.env` is read) on `database_url`, with `twilio_url` as
+/// Twilio's API.
+fn start_server(data: &Path, database_url: &str, twilio_url: &str) -> ServerProcess {
     let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
         .current_dir(data)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("LEPTOS_OUTPUT_NAME", "latchkey")
         .env("RUST_LOG", "info")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/latchkey.db", data.display()),
-        )
+        .env("DATABASE_URL", database_url)
         .env("SERVER_SECRET", "cd".repeat(32))
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .env("SMS_PROVIDERS", "twilio")
@@ -66,14 +64,15 @@ fn start_server(data: &Path, twilio_url: &str) -> ServerProcess {
     ServerProcess { child, address }
 }
 
-async fn database(data: &Path) -> sqlx::SqlitePool {
-    sqlx::SqlitePool::connect(&format!("sqlite://{}/latchkey.db", data.display()))
+async fn database(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url)
         .await
         .expect("the database opens")
 }
 
 /// (status, attempts) of the unlock message.
-async fn unlock_message(pool: &sqlx::SqlitePool) -> Option<(String, i64)> {
+async fn unlock_message(pool: &sqlx::AnyPool) -> Option<(String, i64)> {
     sqlx::query_as("SELECT status, attempts FROM sms_messages WHERE purpose = 'unlock'")
         .fetch_optional(pool)
         .await
@@ -103,7 +102,8 @@ async fn a_message_queued_before_a_crash_is_sent_once_after_the_restart() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
         format!("http://{}", listener.local_addr().expect("an address"))
     };
-    let first = start_server(data.path(), &closed);
+    let database_url = test_database_url(data.path()).await;
+    let first = start_server(data.path(), &database_url, &closed);
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
@@ -142,7 +142,7 @@ async fn a_message_queued_before_a_crash_is_sent_once_after_the_restart() {
         .await
         .expect("login answered");
     }
-    let pool = database(data.path()).await;
+    let pool = database(&database_url).await;
     wait_for("the first attempt has failed", || async {
         unlock_message(&pool).await == Some(("queued".to_owned(), 1))
     })
@@ -152,7 +152,7 @@ async fn a_message_queued_before_a_crash_is_sent_once_after_the_restart() {
     drop(first);
 
     let twilio = MockProvider::start(vec![("/Messages.json", 201, TWILIO_SENT)]).await;
-    let second = start_server(data.path(), &twilio.base_url);
+    let second = start_server(data.path(), &database_url, &twilio.base_url);
     wait_for("the message is sent", || async {
         unlock_message(&pool).await.map(|(status, _)| status) == Some("sent".to_owned())
     })

@@ -59,11 +59,13 @@ pub async fn spawn_app_serving(
         server::telemetry::init();
     }
     let data = tempfile::tempdir().expect("a temporary directory");
+    let database_url = if settings.iter().any(|(name, _)| *name == "DATABASE_URL") {
+        String::new()
+    } else {
+        test_database_url(data.path()).await
+    };
     let mut vars: HashMap<String, String> = HashMap::from([
-        (
-            "DATABASE_URL".to_owned(),
-            format!("sqlite://{}/latchkey.db", data.path().display()),
-        ),
+        ("DATABASE_URL".to_owned(), database_url),
         ("SERVER_SECRET".to_owned(), "ab".repeat(32)),
         ("LISTEN_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
         // Every test client is 127.0.0.1: per-client limits are raised here and tested on their own.
@@ -94,6 +96,34 @@ pub async fn spawn_app_serving(
         maintenance,
         _data: data,
     }
+}
+
+/// The variable naming a PostgreSQL server (a URL to a database there, as a user who may create
+/// databases) to run the tests against, instead of SQLite; `scripts/with-postgres.sh` sets it.
+pub const POSTGRES_VARIABLE: &str = "LATCHKEY_TEST_POSTGRES";
+
+/// A fresh, empty database for one test: a new database on the PostgreSQL server named by
+/// `LATCHKEY_TEST_POSTGRES` when it is set, else a SQLite file in `dir`.
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    let Some(server) = std::env::var(POSTGRES_VARIABLE)
+        .ok()
+        .filter(|url| !url.is_empty())
+    else {
+        return format!("sqlite://{}/latchkey.db", dir.display());
+    };
+    use sqlx::Connection;
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .unwrap_or_else(|error| panic!("{POSTGRES_VARIABLE}={server} does not answer: {error}"));
+    let name = format!("latchkey_test_{}", hex::encode(rand::random::<[u8; 16]>()));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("a test database is created");
+    let _ = admin.close().await;
+    let mut url = url::Url::parse(&server).expect("LATCHKEY_TEST_POSTGRES is a URL");
+    url.set_path(&name);
+    url.to_string()
 }
 
 /// A client with its own cookie jar (a second browser). A request that stalls fails the test after

@@ -1,4 +1,5 @@
-//! Black-box tests: each starts the real server on 127.0.0.1:0 with a temporary SQLite file, the
+//! Black-box tests: each starts the real server on 127.0.0.1:0 with a fresh database (a temporary
+//! SQLite file, or a new PostgreSQL database when `LATCHKEY_TEST_POSTGRES` names a server), the
 //! development outbox and a manual clock, and drives it over HTTP exactly as docs/API.md describes.
 
 mod adversarial;
@@ -16,6 +17,7 @@ mod password_reset;
 mod providers;
 mod pumping_guard;
 mod sessions;
+mod shared_database;
 mod signup;
 mod startup;
 mod static_assets;

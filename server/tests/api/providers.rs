@@ -56,7 +56,7 @@ type Row = (
 async fn message_rows(app: &TestApp, purpose: &str) -> Vec<Row> {
     sqlx::query_as(
         "SELECT status, channel, stage, attempts, provider, provider_message_id, last_error \
-         FROM sms_messages WHERE purpose = ? ORDER BY id",
+         FROM sms_messages WHERE purpose = $1 ORDER BY id",
     )
     .bind(purpose)
     .fetch_all(app.store.pool())

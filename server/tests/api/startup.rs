@@ -65,7 +65,10 @@ async fn the_outbox_page_exists_only_while_the_outbox_is_the_provider() {
 
 #[tokio::test]
 async fn a_checkpoint_copies_the_whole_log_and_writers_rarely_do_it_themselves() {
-    let app = spawn_app().await;
+    // SQLite's write-ahead log, so SQLite even when the suite runs against PostgreSQL.
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}/latchkey.db", data.path().display());
+    let app = spawn_app_with(&[("DATABASE_URL", &url)]).await;
     let wal_autocheckpoint: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
         .fetch_one(app.store.pool())
         .await

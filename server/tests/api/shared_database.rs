@@ -1,0 +1,265 @@
+//! Two instances, one database: two servers on different ports share one database (PostgreSQL
+//! when the suite runs against it, else one SQLite file), as instances behind a load balancer do.
+//! Lockout, codes, sessions and the delivery queue stay correct across them.
+
+use crate::helpers::*;
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+const EMAIL: &str = "ada@example.com";
+const PHONE: &str = "+14155552671";
+
+/// Two servers on one fresh database. The directory holds the SQLite file, if any.
+async fn spawn_two_instances() -> (TestApp, TestApp, tempfile::TempDir) {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let url = test_database_url(data.path()).await;
+    let first = spawn_app_with(&[("DATABASE_URL", &url)]).await;
+    let second = spawn_app_with(&[("DATABASE_URL", &url)]).await;
+    assert_ne!(first.address, second.address);
+    (first, second, data)
+}
+
+async fn wrong_password(app: &TestApp) -> (StatusCode, Value) {
+    let response = app
+        .post_with(
+            &new_client(),
+            "/api/login",
+            &[("email", EMAIL), ("password", "wrong password")],
+        )
+        .await;
+    let status = response.status();
+    (status, json(response).await)
+}
+
+#[tokio::test]
+async fn failed_sign_ins_split_across_instances_lock_the_account_at_the_third() {
+    let (a, b, _data) = spawn_two_instances().await;
+    a.sign_up(EMAIL, PHONE).await;
+
+    let (first, _) = wrong_password(&a).await;
+    let (second, _) = wrong_password(&b).await;
+    assert_eq!(first, StatusCode::UNAUTHORIZED);
+    assert_eq!(second, StatusCode::UNAUTHORIZED);
+    let (third, body) = wrong_password(&a).await;
+    assert_eq!(third, StatusCode::OK);
+    assert_eq!(body["status"], "locked", "{body}");
+
+    // Locked on both: the right password opens neither.
+    for app in [&a, &b] {
+        let response = app.log_in(EMAIL, PASSWORD).await;
+        assert_eq!(json(response).await["status"], "locked");
+    }
+    assert_eq!(
+        b.count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'unlock'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn concurrent_failures_on_both_instances_lock_once_with_one_code() {
+    let (a, b, _data) = spawn_two_instances().await;
+    a.sign_up(EMAIL, PHONE).await;
+    let attempts = (0..30).map(|i| {
+        let app = if i % 2 == 0 { &a } else { &b };
+        async move { wrong_password(app).await.0 }
+    });
+    let statuses = join_all(attempts).await;
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::UNAUTHORIZED)
+            .count(),
+        2,
+        "exactly two failures count before the lock: {statuses:?}"
+    );
+    assert!(statuses
+        .iter()
+        .all(|s| *s == StatusCode::OK || *s == StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL")
+            .await,
+        1
+    );
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'unlock'")
+            .await,
+        1
+    );
+    assert_eq!(a.count("SELECT COUNT(*) FROM verification_codes").await, 1);
+}
+
+#[tokio::test]
+async fn a_code_issued_through_one_instance_works_on_the_other_once() {
+    let (a, b, _data) = spawn_two_instances().await;
+    a.sign_up(EMAIL, PHONE).await;
+    a.fail_logins(EMAIL, 3).await;
+    let code = a.latest_code(PHONE, "unlock").await;
+
+    // The same code at both instances at once: one unlocks, the other is refused.
+    let submissions = [&a, &b].map(|app| {
+        let code = code.clone();
+        async move {
+            app.post_with(
+                &new_client(),
+                "/api/unlock",
+                &[("email", EMAIL), ("code", code.as_str())],
+            )
+            .await
+            .status()
+        }
+    });
+    let mut statuses = join_all(submissions).await;
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::BAD_REQUEST]);
+
+    // Spent: neither instance takes it again, and the account is open on both.
+    for app in [&a, &b] {
+        assert_eq!(
+            app.unlock(EMAIL, &code).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let response = b.log_in(EMAIL, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json(response).await["status"], "signed_in");
+}
+
+#[tokio::test]
+async fn a_code_from_one_instance_is_accepted_by_the_other() {
+    let (a, b, _data) = spawn_two_instances().await;
+    a.sign_up(EMAIL, PHONE).await;
+    a.fail_logins(EMAIL, 3).await;
+    let code = a.latest_code(PHONE, "unlock").await;
+    let response = b.unlock(EMAIL, &code).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NULL")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_session_made_on_one_instance_is_valid_on_the_other_until_signed_out_there() {
+    let (a, b, _data) = spawn_two_instances().await;
+    a.sign_up(EMAIL, PHONE).await;
+    let browser = new_client();
+    let response = a
+        .post_with(
+            &browser,
+            "/api/login",
+            &[("email", EMAIL), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(json(response).await["status"], "signed_in");
+
+    // The cookie set by one instance (same host, other port) is sent to the other.
+    let me = browser
+        .get(b.url("/api/me"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(me.status(), StatusCode::OK);
+    assert_eq!(json(me).await["email"], EMAIL);
+
+    let response = b.post_with(&browser, "/api/logout", &[]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let me = browser
+        .get(a.url("/api/me"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_queued_message_is_sent_exactly_once_while_both_instances_run_workers() {
+    let (a, b, _data) = spawn_two_instances().await;
+    const MESSAGES: i64 = 24;
+    for i in 0..MESSAGES {
+        let email = format!("user{i}@example.com");
+        let app = if i % 2 == 0 { &a } else { &b };
+        app.sign_up(&email, &format!("+1415555{:04}", 2000 + i))
+            .await;
+    }
+    // Requests through both instances queue messages while both instances' workers run; two more
+    // drains per instance race them for the same rows.
+    let requests = (0..MESSAGES).map(|i| {
+        let app = if i % 2 == 0 { &b } else { &a };
+        async move {
+            let email = format!("user{i}@example.com");
+            app.post_with(&new_client(), "/api/request-reset", &[("email", &email)])
+                .await
+                .status()
+        }
+    });
+    let statuses = join_all(requests).await;
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK),
+        "{statuses:?}"
+    );
+    let (one, two, three, four) = tokio::join!(
+        a.worker.drain(),
+        b.worker.drain(),
+        a.worker.drain(),
+        b.worker.drain()
+    );
+    for drained in [one, two, three, four] {
+        drained.expect("the queue drains");
+    }
+    a.deliver_all().await;
+    b.deliver_all().await;
+
+    assert_eq!(a.count("SELECT COUNT(*) FROM dev_outbox").await, MESSAGES);
+    assert_eq!(
+        a.count("SELECT COUNT(DISTINCT message_id) FROM dev_outbox")
+            .await,
+        MESSAGES
+    );
+    assert_eq!(
+        a.count(
+            "SELECT COUNT(*) FROM sms_messages WHERE status = 'sent' AND attempts = 1 \
+             AND body IS NULL"
+        )
+        .await,
+        MESSAGES
+    );
+}
+
+#[tokio::test]
+async fn write_transactions_of_two_instances_never_overlap() {
+    use server::store::Store;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let url = test_database_url(data.path()).await;
+    let first = Store::connect(&url, 2)
+        .await
+        .expect("the first instance's store");
+    let second = Store::connect(&url, 2)
+        .await
+        .expect("the second instance's store");
+
+    let committing = Arc::new(AtomicBool::new(false));
+    let holder = first.begin_write().await.expect("a write transaction");
+    let waiter = {
+        let committing = Arc::clone(&committing);
+        tokio::spawn(async move {
+            let tx = second.begin_write().await.expect("a write transaction");
+            let started_after_the_commit = committing.load(Ordering::SeqCst);
+            drop(tx);
+            started_after_the_commit
+        })
+    };
+    // Give the second instance every chance to start while the first one holds its transaction.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    committing.store(true, Ordering::SeqCst);
+    holder.commit().await.expect("committed");
+    assert!(
+        waiter.await.expect("the second transaction ran"),
+        "the second instance's write transaction began while the first one's was open"
+    );
+}
