@@ -123,12 +123,7 @@ impl LatchkeyService {
     /// The account with `email`, read without the write lock (an email always names the same
     /// account, so it can be looked up before a transaction that then works on the account's id).
     async fn account_outside_tx(&self, email: &Email) -> Result<Option<AccountRecord>, AppError> {
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|error| internal(error.into()))?;
+        let mut conn = self.store.reader().await.map_err(internal)?;
         Store::account_by_email(&mut conn, email)
             .await
             .map_err(internal)
@@ -1059,12 +1054,7 @@ impl LatchkeyService {
             }
             SessionCheck::Valid { touch: false } => {}
         }
-        let mut conn = self
-            .store
-            .pool()
-            .acquire()
-            .await
-            .map_err(|error| internal(error.into()))?;
+        let mut conn = self.store.reader().await.map_err(internal)?;
         Store::account_by_id(&mut conn, session.account_id)
             .await
             .map_err(internal)?

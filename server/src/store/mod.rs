@@ -30,6 +30,7 @@ pub use sessions::SessionRecord;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
@@ -191,6 +192,14 @@ impl Store {
                 .await
                 .context("could not checkpoint the write-ahead log")?;
         Ok((log, copied))
+    }
+
+    /// A connection for reads outside any write transaction (no lock is taken).
+    pub async fn reader(&self) -> anyhow::Result<PoolConnection<Any>> {
+        self.pool
+            .acquire()
+            .await
+            .context("could not get a database connection")
     }
 
     pub fn pool(&self) -> &AnyPool {
