@@ -1,10 +1,10 @@
 import { defineConfig, devices } from "@playwright/test";
 import * as path from "node:path";
 
-// Three servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
+// Four servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
 // file: the main one without the send cooldown (tests resend at once); one whose codes expire
-// after 5 seconds and whose cooldown is 2 seconds, for the expired-code and send-limit paths; and
-// one that sends through Twilio, played by `mock-twilio.mjs`, which refuses every text message, for
+// after 5 seconds and whose cooldown is 2 seconds, for the expired-code and send-limit paths; one
+// whose admin step-up lasts 3 seconds; and one that sends through Twilio, played by `mock-twilio.mjs`, which refuses every text message, for
 // the failed-delivery path. Playwright starts them, waits for /healthz, and stops them afterwards.
 const root = path.resolve(__dirname, "..");
 const runDir = path.join(root, "target", "e2e");
@@ -12,6 +12,7 @@ const runDir = path.join(root, "target", "e2e");
 export const MAIN_URL = "http://127.0.0.1:3100";
 export const SHORT_TTL_URL = "http://127.0.0.1:3101";
 export const TWILIO_URL = "http://127.0.0.1:3102";
+export const ADMIN_URL = "http://127.0.0.1:3103";
 export const MOCK_TWILIO_URL = "http://127.0.0.1:3199";
 
 function server(name: string, url: string, env: Record<string, string>) {
@@ -76,7 +77,12 @@ export default defineConfig({
   ],
   webServer: [
     server("main", MAIN_URL, { SEND_COOLDOWN: "0" }),
-    server("short-ttl", SHORT_TTL_URL, { CODE_TTL: "5s", SEND_COOLDOWN: "2s" }),
+    server("short-ttl", SHORT_TTL_URL, {
+      CODE_TTL: "5s",
+      CODE_TTL_PHONE_VERIFICATION: "1h",
+      SEND_COOLDOWN: "2s",
+    }),
+    server("admin", ADMIN_URL, { SEND_COOLDOWN: "0", ADMIN_ELEVATION_TTL: "3s" }),
     {
       command: "exec node end2end/mock-twilio.mjs",
       cwd: root,

@@ -6,7 +6,10 @@
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::types::{paths, Notice};
-use crate::types::{AccountView, CodeDelivery, CodeSent, LoginOutcome};
+use crate::types::{
+    AccountSummary, AccountView, AdminAccess, AdminAccountView, AdminAction, CodeDelivery,
+    CodeSent, LoginOutcome,
+};
 use leptos::prelude::*;
 
 #[server(prefix = "/api", endpoint = "signup")]
@@ -19,7 +22,7 @@ pub async fn signup(
     last_name: String,
     /// `sms` (when absent) or `voice`.
     delivery: Option<String>,
-) -> Result<(), AppError> {
+) -> Result<CodeSent, AppError> {
     use crate::ssr::{redirect, request_scope, set_cookie, SignupForm};
     let (service, ctx) = request_scope().await?;
     let form = SignupForm {
@@ -31,21 +34,54 @@ pub async fn signup(
         last_name,
         delivery: delivery.unwrap_or_default(),
     };
-    let session = service.sign_up(&ctx, form).await?;
-    set_cookie(&session.set_cookie)?;
-    redirect(paths::ACCOUNT);
-    Ok(())
+    let pending = service.sign_up(&ctx, form).await?;
+    set_cookie(&pending.cookie)?;
+    redirect(&paths::code_page(
+        paths::VERIFY_PHONE,
+        &pending.phone_ending,
+        Notice::VerificationSent,
+        pending.code_delayed_secs,
+    ));
+    Ok(CodeSent {
+        phone_ending: pending.phone_ending,
+    })
 }
 
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppError> {
-    use crate::ssr::{redirect, request_scope, set_cookie, LoginResult};
+    use crate::ssr::{redirect, request_scope, set_cookie, set_cookies, LoginResult};
     let (service, ctx) = request_scope().await?;
     match service.log_in(&ctx, &email, &password).await? {
         LoginResult::SignedIn(session) => {
-            set_cookie(&session.set_cookie)?;
+            set_cookies(&session.cookies)?;
             redirect(paths::ACCOUNT);
             Ok(LoginOutcome::SignedIn)
+        }
+        LoginResult::CodeRequired(pending) => {
+            set_cookie(&pending.cookie)?;
+            redirect(&paths::code_page(
+                paths::SIGN_IN_CODE,
+                &pending.phone_ending,
+                Notice::SignInCodeSent,
+                pending.code_delayed_secs,
+            ));
+            Ok(LoginOutcome::CodeRequired {
+                phone_ending: pending.phone_ending,
+                retry_after_secs: pending.code_delayed_secs,
+            })
+        }
+        LoginResult::VerifyPhone(pending) => {
+            set_cookie(&pending.cookie)?;
+            redirect(&paths::code_page(
+                paths::VERIFY_PHONE,
+                &pending.phone_ending,
+                Notice::VerificationSent,
+                pending.code_delayed_secs,
+            ));
+            Ok(LoginOutcome::VerifyPhone {
+                phone_ending: pending.phone_ending,
+                retry_after_secs: pending.code_delayed_secs,
+            })
         }
         LoginResult::Locked {
             phone_ending,
@@ -139,7 +175,7 @@ pub async fn me() -> Result<AccountView, AppError> {
     service.current_account(&ctx).await
 }
 
-/// Whether the latest code of `flow` (`unlock` or `password_reset`) failed to reach `email`'s phone.
+/// Whether the latest code of `flow` (a code scope such as `unlock`) failed to reach `email`'s phone.
 #[server(prefix = "/api", endpoint = "code-delivery", input = server_fn::codec::GetUrl)]
 pub async fn delivery_status(email: String, flow: String) -> Result<CodeDelivery, AppError> {
     use crate::ssr::request_scope;
@@ -154,5 +190,174 @@ pub async fn set_delivery(channel: String) -> Result<(), AppError> {
     let (service, ctx) = request_scope().await?;
     service.set_delivery_channel(&ctx, &channel).await?;
     redirect(paths::ACCOUNT);
+    Ok(())
+}
+
+/// A phone verification code: finishes a pending signup (and signs in), or re-verifies the phone
+/// of the signed-in account.
+#[server(prefix = "/api", endpoint = "verify-phone")]
+pub async fn verify_phone(code: String) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope, set_cookies, PhoneVerified};
+    let (service, ctx) = request_scope().await?;
+    if let PhoneVerified::SignedIn(session) = service.verify_phone(&ctx, &code).await? {
+        set_cookies(&session.cookies)?;
+    }
+    redirect(&paths::with_notice(paths::ACCOUNT, Notice::PhoneVerified));
+    Ok(())
+}
+
+/// Sends a phone verification code: again for a pending signup, anew for a signed-in account.
+#[server(prefix = "/api", endpoint = "send-verification")]
+pub async fn send_verification(channel: Option<String>) -> Result<CodeSent, AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    let sent = service
+        .send_phone_verification(&ctx, channel.as_deref())
+        .await?;
+    redirect(&paths::code_page(
+        paths::VERIFY_PHONE,
+        &sent.phone_ending,
+        Notice::CodeResent,
+        None,
+    ));
+    Ok(sent)
+}
+
+/// The code that finishes a sign-in for an account that asks for one every time.
+#[server(prefix = "/api", endpoint = "sign-in-code")]
+pub async fn sign_in_code(code: String) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope, set_cookies};
+    let (service, ctx) = request_scope().await?;
+    let session = service.finish_sign_in(&ctx, &code).await?;
+    set_cookies(&session.cookies)?;
+    redirect(paths::ACCOUNT);
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "resend-sign-in-code")]
+pub async fn resend_sign_in_code(channel: Option<String>) -> Result<CodeSent, AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    let sent = service
+        .resend_sign_in_code(&ctx, channel.as_deref())
+        .await?;
+    redirect(&paths::code_page(
+        paths::SIGN_IN_CODE,
+        &sent.phone_ending,
+        Notice::CodeResent,
+        None,
+    ));
+    Ok(sent)
+}
+
+/// "Ask for a code every time I sign in": `enabled` is `on` (a ticked checkbox) or absent.
+#[server(prefix = "/api", endpoint = "sign-in-code-setting")]
+pub async fn set_sign_in_code(enabled: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    let enabled = match enabled.as_deref().map(str::trim) {
+        None | Some("") | Some("off") | Some("false") => false,
+        Some("on") | Some("true") => true,
+        Some(_) => {
+            return Err(AppError::MalformedRequest {
+                detail: "enabled must be on or off".to_owned(),
+            })
+        }
+    };
+    service.set_sign_in_code(&ctx, enabled).await?;
+    redirect(&paths::with_notice(paths::ACCOUNT, Notice::SettingsSaved));
+    Ok(())
+}
+
+/// Starts a phone change: the current password, and the new number (which gets a code).
+#[server(prefix = "/api", endpoint = "change-phone")]
+pub async fn start_phone_change(
+    current_password: String,
+    phone: String,
+) -> Result<CodeSent, AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    let sent = service
+        .start_phone_change(&ctx, &current_password, &phone)
+        .await?;
+    redirect(&paths::code_page(
+        paths::CHANGE_PHONE,
+        &sent.phone_ending,
+        Notice::PhoneChangeCodeSent,
+        None,
+    ));
+    Ok(sent)
+}
+
+/// Finishes a phone change with the code sent to the new number.
+#[server(prefix = "/api", endpoint = "confirm-phone-change")]
+pub async fn confirm_phone_change(code: String) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    service.confirm_phone_change(&ctx, &code).await?;
+    redirect(&paths::with_notice(paths::ACCOUNT, Notice::PhoneChanged));
+    Ok(())
+}
+
+/// Whether this session may use the admin area now (and if so, the 30-day counts).
+#[server(prefix = "/api", endpoint = "admin/gate", input = server_fn::codec::GetUrl)]
+pub async fn admin_gate() -> Result<AdminAccess, AppError> {
+    use crate::ssr::request_scope;
+    let (service, ctx) = request_scope().await?;
+    service.admin_gate(&ctx).await
+}
+
+/// Sends an admin access code to the signed-in admin's phone.
+#[server(prefix = "/api", endpoint = "admin/send-code")]
+pub async fn send_admin_code() -> Result<CodeSent, AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    let sent = service.send_admin_code(&ctx).await?;
+    redirect(&paths::code_page(
+        paths::ADMIN,
+        &sent.phone_ending,
+        Notice::AdminCodeSent,
+        None,
+    ));
+    Ok(sent)
+}
+
+/// An admin access code: opens the admin area to this session for `ADMIN_ELEVATION_TTL`.
+#[server(prefix = "/api", endpoint = "admin/step-up")]
+pub async fn admin_step_up(code: String) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    service.admin_step_up(&ctx, &code).await?;
+    redirect(paths::ADMIN);
+    Ok(())
+}
+
+/// Accounts whose email contains `q`, or whose phone number ends in the digits of `q`.
+#[server(prefix = "/api", endpoint = "admin/search", input = server_fn::codec::GetUrl)]
+pub async fn admin_search(q: String) -> Result<Vec<AccountSummary>, AppError> {
+    use crate::ssr::request_scope;
+    let (service, ctx) = request_scope().await?;
+    service.admin_search(&ctx, &q).await
+}
+
+#[server(prefix = "/api", endpoint = "admin/account", input = server_fn::codec::GetUrl)]
+pub async fn admin_account(id: i64) -> Result<AdminAccountView, AppError> {
+    use crate::ssr::request_scope;
+    let (service, ctx) = request_scope().await?;
+    service.admin_account(&ctx, id).await
+}
+
+/// An admin action on one account: `unlock`, `force_password_reset` or `revoke_sessions`.
+#[server(prefix = "/api", endpoint = "admin/act")]
+pub async fn admin_act(account_id: i64, action: AdminAction) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    service.admin_act(&ctx, account_id, action).await?;
+    let notice = match action {
+        AdminAction::Unlock => Notice::AdminUnlocked,
+        AdminAction::ForcePasswordReset => Notice::AdminResetForced,
+        AdminAction::RevokeSessions => Notice::AdminSessionsRevoked,
+    };
+    redirect(&paths::admin_account(account_id, Some(notice)));
     Ok(())
 }

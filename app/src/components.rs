@@ -2,7 +2,7 @@
 //! the form-level message, the notice banner, a submit button that shows it is working, the choice
 //! between text and call, and the "resend" forms of the code pages.
 
-use crate::api::{RequestReset, ResendCode};
+use crate::api::{RequestReset, ResendCode, ResendSignInCode, SendVerification};
 use crate::error::{AppError, Field};
 use crate::types::{Capabilities, CodeFlow, DeliveryChannel, Notice};
 use leptos::prelude::*;
@@ -219,6 +219,29 @@ pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
                 <ActionForm action=resend attr:novalidate="">
                     <FormMessage error=error all_errors=true/>
                     <input type="hidden" name="email" value=move || email.get()/>
+                    {buttons()}
+                </ActionForm>
+            }
+            .into_any()
+        }
+        // These two know the account from the pending sign-in cookie (or the session).
+        CodeFlow::PhoneVerification => {
+            let resend = ServerAction::<SendVerification>::new();
+            let error = latest_error(resend);
+            view! {
+                <ActionForm action=resend attr:novalidate="">
+                    <FormMessage error=error all_errors=true/>
+                    {buttons()}
+                </ActionForm>
+            }
+            .into_any()
+        }
+        CodeFlow::SignIn => {
+            let resend = ServerAction::<ResendSignInCode>::new();
+            let error = latest_error(resend);
+            view! {
+                <ActionForm action=resend attr:novalidate="">
+                    <FormMessage error=error all_errors=true/>
                     {buttons()}
                 </ActionForm>
             }

@@ -23,6 +23,8 @@ pub enum Field {
     Code,
     /// How codes are delivered: `sms` or `voice`.
     Delivery,
+    /// The admin area's account search.
+    Query,
 }
 
 /// A problem with one field, in words meant for the person who typed it.
@@ -67,6 +69,17 @@ pub enum AppError {
     VoiceUnavailable,
     /// A state-changing request came from a page of another site (CSRF): refused, nothing changed.
     CrossOrigin,
+    /// A code step (sign-in code, phone verification) with no password step before it in this
+    /// browser, or one that has expired: sign in again.
+    NoPendingSignIn,
+    /// The password is right, but an administrator requires a new one before the next sign-in.
+    PasswordResetRequired,
+    /// The signed-in account may not do this (the admin area, for a user).
+    Forbidden,
+    /// The admin area needs a fresh admin access code for this session.
+    StepUpRequired,
+    /// The account (or other thing) asked for does not exist.
+    NotFound,
     /// Something failed on the server; the details are in the server log.
     Internal,
 }
@@ -134,6 +147,19 @@ impl AppError {
             Self::CrossOrigin => "This form was sent from another site, so it was refused. Open \
                                   this page at its own address and try again."
                 .to_owned(),
+            Self::NoPendingSignIn => {
+                "Your sign-in has timed out. Sign in again with your email and password.".to_owned()
+            }
+            Self::PasswordResetRequired => {
+                "You need to set a new password before you can sign \
+                                            in. Use \u{201c}Forgot password?\u{201d} to get a code."
+                    .to_owned()
+            }
+            Self::Forbidden => "This page is only for administrators.".to_owned(),
+            Self::StepUpRequired => {
+                "Enter a new admin access code to continue in the admin area.".to_owned()
+            }
+            Self::NotFound => "There is no such account.".to_owned(),
             Self::Internal => {
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
             }
@@ -148,7 +174,9 @@ impl AppError {
             | Self::InvalidCode
             | Self::UndeliverablePhone
             | Self::VoiceUnavailable => 400,
-            Self::InvalidCredentials | Self::NotSignedIn => 401,
+            Self::InvalidCredentials | Self::NotSignedIn | Self::NoPendingSignIn => 401,
+            Self::PasswordResetRequired | Self::Forbidden | Self::StepUpRequired => 403,
+            Self::NotFound => 404,
             Self::EmailTaken => 409,
             Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,
             Self::CrossOrigin => 403,

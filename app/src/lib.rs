@@ -17,8 +17,9 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    AccountPage, ForgotPasswordPage, HomePage, LoginPage, NotFoundPage, ResetPasswordPage,
-    SignupPage, UnlockPage,
+    AccountPage, AdminAccountPage, AdminPage, ChangePhonePage, ForgotPasswordPage, HomePage,
+    LoginPage, NotFoundPage, ResetPasswordPage, SignInCodePage, SignupPage, UnlockPage,
+    VerifyPhonePage,
 };
 
 /// The HTML document every page is rendered into.
@@ -89,10 +90,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/unlock") view=UnlockPage/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
+                    <Route path=path!("/verify-phone") view=VerifyPhonePage/>
+                    <Route path=path!("/sign-in-code") view=SignInCodePage/>
                     // Without a session the server redirects before rendering (see the server's
                     // `require_session` middleware); `<Redirect>` covers client-side navigation.
                     // In-order streaming puts the account in place without needing JavaScript.
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::InOrder/>
+                    <Route path=path!("/account/phone") view=ChangePhonePage/>
+                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::InOrder/>
+                    <Route
+                        path=path!("/admin/account")
+                        view=AdminAccountPage
+                        ssr=SsrMode::InOrder
+                    />
                 </Routes>
             </main>
         </Router>

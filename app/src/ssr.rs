@@ -3,7 +3,10 @@
 //! Compiled only with the `ssr` feature, so none of it reaches the wasm build.
 
 use crate::error::AppError;
-use crate::types::{AccountView, CodeDelivery, CodeSent, PhoneEnding};
+use crate::types::{
+    AccountSummary, AccountView, AdminAccess, AdminAccountView, AdminAction, CodeDelivery,
+    CodeSent, PhoneEnding,
+};
 use async_trait::async_trait;
 use axum::extract::ConnectInfo;
 use http::{header, request::Parts, HeaderMap, HeaderValue};
@@ -14,6 +17,9 @@ use std::sync::Arc;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "latchkey_session";
+
+/// The name of the cookie that carries a pending sign-in (a right password waiting for its code).
+pub const PENDING_COOKIE: &str = "latchkey_pending";
 
 /// The client's IP address as the server resolved it (from the connection, or from the trusted
 /// proxy header); the server puts it in the request's extensions.
@@ -27,6 +33,8 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// The raw session token from the cookie, if one was sent.
     pub session_token: Option<String>,
+    /// The raw pending sign-in token from its cookie, if one was sent.
+    pub pending_token: Option<String>,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -37,6 +45,10 @@ impl std::fmt::Debug for RequestContext {
             .field(
                 "session_token",
                 &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "pending_token",
+                &self.pending_token.as_ref().map(|_| "<redacted>"),
             )
             .finish()
     }
@@ -55,16 +67,40 @@ pub struct SignupForm {
     pub delivery: String,
 }
 
-/// A session the service opened; the adapter sets `set_cookie` on the response.
+/// A session the service opened; the adapter sets each of `cookies` on the response (the session
+/// cookie, and the removal of a finished pending sign-in's cookie).
 #[derive(Debug, Clone)]
 pub struct OpenedSession {
-    pub set_cookie: String,
+    pub cookies: Vec<String>,
+}
+
+/// A right password (or a new signup) whose sign-in waits for a code: the adapter sets `cookie`
+/// (the pending sign-in) and sends the browser to the code page.
+#[derive(Debug, Clone)]
+pub struct PendingStep {
+    pub cookie: String,
+    pub phone_ending: PhoneEnding,
+    /// A send limit held the code back; a new one can be asked for after that many seconds.
+    pub code_delayed_secs: Option<u64>,
+}
+
+/// What a right phone verification code did.
+#[derive(Debug, Clone)]
+pub enum PhoneVerified {
+    /// It finished a signup (or the sign-in of an unfinished one): a session is open.
+    SignedIn(OpenedSession),
+    /// A signed-in account proved its phone again.
+    Reverified,
 }
 
 /// The service's answer to a login attempt that was not an error.
 #[derive(Debug, Clone)]
 pub enum LoginResult {
     SignedIn(OpenedSession),
+    /// The account asks for a code at every sign-in.
+    CodeRequired(PendingStep),
+    /// The signup is unfinished: the phone must be verified first.
+    VerifyPhone(PendingStep),
     /// Locked. `code_delayed_secs`: the lock happened now but a send limit held the code back;
     /// a code can be asked for after that many seconds.
     Locked {
@@ -77,11 +113,68 @@ pub enum LoginResult {
 /// provided to Leptos as an `Arc<dyn AccountService>` context.
 #[async_trait]
 pub trait AccountService: Send + Sync + 'static {
+    /// Creates an account whose phone is not yet verified, and sends the verification code.
     async fn sign_up(
         &self,
         ctx: &RequestContext,
         form: SignupForm,
+    ) -> Result<PendingStep, AppError>;
+    /// A phone verification code: finishes the pending signup in `ctx`, or re-verifies the phone
+    /// of the signed-in account.
+    async fn verify_phone(
+        &self,
+        ctx: &RequestContext,
+        code: &str,
+    ) -> Result<PhoneVerified, AppError>;
+    /// Sends a phone verification code again (pending signup) or anew (signed-in account).
+    async fn send_phone_verification(
+        &self,
+        ctx: &RequestContext,
+        channel: Option<&str>,
+    ) -> Result<CodeSent, AppError>;
+    /// The code that finishes the pending sign-in in `ctx`.
+    async fn finish_sign_in(
+        &self,
+        ctx: &RequestContext,
+        code: &str,
     ) -> Result<OpenedSession, AppError>;
+    async fn resend_sign_in_code(
+        &self,
+        ctx: &RequestContext,
+        channel: Option<&str>,
+    ) -> Result<CodeSent, AppError>;
+    /// The signed-in account's choice of a code at every sign-in.
+    async fn set_sign_in_code(&self, ctx: &RequestContext, enabled: bool) -> Result<(), AppError>;
+    /// Checks the current password and sends a code to `new_phone`.
+    async fn start_phone_change(
+        &self,
+        ctx: &RequestContext,
+        current_password: &str,
+        new_phone: &str,
+    ) -> Result<CodeSent, AppError>;
+    /// The code sent to the new number: the change takes effect and the old number is told.
+    async fn confirm_phone_change(&self, ctx: &RequestContext, code: &str) -> Result<(), AppError>;
+    /// Whether the signed-in admin's session may use the admin area now.
+    async fn admin_gate(&self, ctx: &RequestContext) -> Result<AdminAccess, AppError>;
+    async fn send_admin_code(&self, ctx: &RequestContext) -> Result<CodeSent, AppError>;
+    /// An admin access code: opens the admin area to this session for a while.
+    async fn admin_step_up(&self, ctx: &RequestContext, code: &str) -> Result<(), AppError>;
+    async fn admin_search(
+        &self,
+        ctx: &RequestContext,
+        query: &str,
+    ) -> Result<Vec<AccountSummary>, AppError>;
+    async fn admin_account(
+        &self,
+        ctx: &RequestContext,
+        account_id: i64,
+    ) -> Result<AdminAccountView, AppError>;
+    async fn admin_act(
+        &self,
+        ctx: &RequestContext,
+        account_id: i64,
+        action: AdminAction,
+    ) -> Result<(), AppError>;
     async fn log_in(
         &self,
         ctx: &RequestContext,
@@ -103,8 +196,7 @@ pub trait AccountService: Send + Sync + 'static {
         email: &str,
         channel: Option<&str>,
     ) -> Result<CodeSent, AppError>;
-    /// Whether the latest code of `flow` (`unlock` or `password_reset`) for `email` failed to
-    /// arrive.
+    /// Whether the latest code of `flow` (a code scope) for `email` failed to arrive.
     async fn code_delivery(
         &self,
         ctx: &RequestContext,
@@ -155,19 +247,25 @@ pub async fn request_scope() -> Result<(Arc<dyn AccountService>, RequestContext)
             .and_then(|value| value.to_str().ok())
             .map(|value| value.chars().take(512).collect()),
         session_token: headers.and_then(session_token_from),
+        pending_token: headers.and_then(|headers| cookie_from(headers, PENDING_COOKIE)),
     };
     Ok((service, ctx))
 }
 
 /// Finds the session token in the request's `Cookie` headers.
 pub fn session_token_from(headers: &HeaderMap) -> Option<String> {
+    cookie_from(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `name` in the request's `Cookie` headers, if present and not empty.
+pub fn cookie_from(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(cookie, _)| *cookie == name)
         .map(|(_, token)| token.to_owned())
         .filter(|token| !token.is_empty())
 }
@@ -180,6 +278,11 @@ pub fn set_cookie(value: &str) -> Result<(), AppError> {
     })?;
     expect_context::<ResponseOptions>().append_header(header::SET_COOKIE, value);
     Ok(())
+}
+
+/// Adds each of `values` as a `Set-Cookie` header.
+pub fn set_cookies(values: &[String]) -> Result<(), AppError> {
+    values.iter().try_for_each(|value| set_cookie(value))
 }
 
 /// Sends the browser to `path` after the server function: a 302 for a plain form post, a

@@ -62,14 +62,18 @@ impl DeliveryChannel {
 pub enum CodeFlow {
     Unlock,
     PasswordReset,
+    PhoneVerification,
+    SignIn,
 }
 
 impl CodeFlow {
-    /// As `GET /api/code-delivery` takes it.
+    /// As `GET /api/code-delivery` takes it (the code scope's name).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unlock => "unlock",
             Self::PasswordReset => "password_reset",
+            Self::PhoneVerification => "phone_verification",
+            Self::SignIn => "sign_in",
         }
     }
 }
@@ -111,6 +115,20 @@ pub enum LoginOutcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_secs: Option<u64>,
     },
+    /// The password is right and the account asks for a code at every sign-in: a sign-in code went
+    /// to the phone (unless `retry_after_secs`); `POST /api/sign-in-code` finishes the sign-in.
+    CodeRequired {
+        phone_ending: PhoneEnding,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
+    },
+    /// The password is right but the signup is unfinished: a phone verification code went to the
+    /// phone (unless `retry_after_secs`); `POST /api/verify-phone` finishes signup and sign-in.
+    VerifyPhone {
+        phone_ending: PhoneEnding,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
+    },
 }
 
 /// Where a code was sent.
@@ -137,6 +155,130 @@ pub struct AccountView {
     pub previous_login_at: Option<String>,
     /// The account's latest security events, newest first.
     pub recent_activity: Vec<ActivityItem>,
+    /// Whether the phone on file has been proven with a code.
+    pub phone_verified: bool,
+    /// Whether every sign-in asks for a code.
+    pub sign_in_code: bool,
+    /// Whether this deployment asks everyone for a code (so it cannot be turned off).
+    pub sign_in_code_required: bool,
+    /// The account may open the admin area.
+    pub is_admin: bool,
+}
+
+/// The admin area as the signed-in admin may see it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum AdminAccess {
+    /// A fresh admin access code is needed; it goes to the number ending in `phone_ending`.
+    StepUpRequired { phone_ending: PhoneEnding },
+    /// Open until `elevated_until` (UTC).
+    Open {
+        elevated_until: String,
+        overview: AdminOverview,
+    },
+}
+
+/// Counts per day for the last 30 days, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOverview {
+    pub days: Vec<DayCounts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub sign_ins: u64,
+    pub failures: u64,
+    pub locks: u64,
+    pub messages_sent: u64,
+    pub messages_failed: u64,
+}
+
+/// What an admin can do to an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminAction {
+    Unlock,
+    /// The password stops working until it is reset by code; every session ends.
+    ForcePasswordReset,
+    RevokeSessions,
+}
+
+/// One account in the admin search results.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub masked_phone: String,
+    pub status: AccountStatus,
+}
+
+/// An account's state as the admin area shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    /// Signed up, phone not yet verified: cannot sign in.
+    Unverified,
+    Active,
+    Locked,
+    /// An admin forced a password reset.
+    MustResetPassword,
+}
+
+impl AccountStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Unverified => "Phone not verified",
+            Self::Active => "Active",
+            Self::Locked => "Locked",
+            Self::MustResetPassword => "Must reset password",
+        }
+    }
+}
+
+/// One account in full, for an admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminAccountView {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub masked_phone: String,
+    pub status: AccountStatus,
+    pub locked: bool,
+    pub is_admin: bool,
+    /// When the phone was last verified (UTC); `None`: never.
+    pub phone_verified_at: Option<String>,
+    pub last_login_at: Option<String>,
+    pub created_at: String,
+    pub active_sessions: u64,
+    pub events: Vec<AdminEvent>,
+    pub messages: Vec<AdminMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminEvent {
+    pub at: String,
+    /// The stored event name, e.g. `login_failed`.
+    pub kind: String,
+    pub description: String,
+    pub detail: Option<String>,
+    pub client_ip: Option<String>,
+    /// The admin who caused it, if an admin did.
+    pub actor_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminMessage {
+    pub at: String,
+    /// What the message was for: a code scope, or a notice.
+    pub purpose: String,
+    pub channel: DeliveryChannel,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub status: String,
+    pub failure: Option<String>,
+    pub masked_phone: String,
 }
 
 /// One security event as its account holder sees it.
@@ -165,9 +307,50 @@ pub enum Notice {
     PasswordChanged,
     /// Login page, after logout.
     SignedOut,
+    /// Verify-phone page, after signup or a sign-in of an unfinished signup.
+    VerificationSent,
+    /// A code page whose code a send limit held back.
+    CodeDelayed,
+    /// Sign-in code page, after a right password.
+    SignInCodeSent,
+    /// Account page, after the phone was verified.
+    PhoneVerified,
+    /// Change-phone page, after the code went to the new number.
+    PhoneChangeCodeSent,
+    /// Account page, after the number changed.
+    PhoneChanged,
+    /// Account page, after the sign-in code setting was saved.
+    SettingsSaved,
+    /// Admin gate, after an admin access code was sent.
+    AdminCodeSent,
+    /// Admin account page, after each action.
+    AdminUnlocked,
+    AdminResetForced,
+    AdminSessionsRevoked,
 }
 
 impl Notice {
+    pub const ALL: [Self; 18] = [
+        Self::Locked,
+        Self::LockedCodeDelayed,
+        Self::CodeResent,
+        Self::ResetCodeSent,
+        Self::Unlocked,
+        Self::PasswordChanged,
+        Self::SignedOut,
+        Self::VerificationSent,
+        Self::CodeDelayed,
+        Self::SignInCodeSent,
+        Self::PhoneVerified,
+        Self::PhoneChangeCodeSent,
+        Self::PhoneChanged,
+        Self::SettingsSaved,
+        Self::AdminCodeSent,
+        Self::AdminUnlocked,
+        Self::AdminResetForced,
+        Self::AdminSessionsRevoked,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Locked => "locked",
@@ -177,21 +360,24 @@ impl Notice {
             Self::Unlocked => "unlocked",
             Self::PasswordChanged => "password-changed",
             Self::SignedOut => "signed-out",
+            Self::VerificationSent => "verification-sent",
+            Self::CodeDelayed => "code-delayed",
+            Self::SignInCodeSent => "sign-in-code-sent",
+            Self::PhoneVerified => "phone-verified",
+            Self::PhoneChangeCodeSent => "phone-change-code-sent",
+            Self::PhoneChanged => "phone-changed",
+            Self::SettingsSaved => "settings-saved",
+            Self::AdminCodeSent => "admin-code-sent",
+            Self::AdminUnlocked => "admin-unlocked",
+            Self::AdminResetForced => "admin-reset-forced",
+            Self::AdminSessionsRevoked => "admin-sessions-revoked",
         }
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        [
-            Self::Locked,
-            Self::LockedCodeDelayed,
-            Self::CodeResent,
-            Self::ResetCodeSent,
-            Self::Unlocked,
-            Self::PasswordChanged,
-            Self::SignedOut,
-        ]
-        .into_iter()
-        .find(|notice| notice.as_str() == value)
+        Self::ALL
+            .into_iter()
+            .find(|notice| notice.as_str() == value)
     }
 
     /// The sentence shown; `ending` fills in "ending in 1234" where the notice mentions a phone,
@@ -217,6 +403,32 @@ impl Notice {
                 "Your password has been changed. Sign in with your new password.".to_owned()
             }
             Self::SignedOut => "You have been signed out.".to_owned(),
+            Self::VerificationSent => format!(
+                "We sent a code to {phone}. Enter it to verify your phone and finish signing up."
+            ),
+            Self::CodeDelayed => format!(
+                "Too many codes were requested, so we could not send one to {phone} now. Ask for \
+                 a new code in {}.",
+                crate::error::describe_wait(wait_secs.unwrap_or(60))
+            ),
+            Self::SignInCodeSent => format!("Enter the code we sent to {phone}."),
+            Self::PhoneVerified => "Your phone number is verified.".to_owned(),
+            Self::PhoneChangeCodeSent => format!(
+                "We sent a code to the new number{}. Enter it to confirm the change.",
+                ending
+                    .map(|ending| format!(" ending in {ending}"))
+                    .unwrap_or_default()
+            ),
+            Self::PhoneChanged => {
+                "Your phone number has been changed. We told your old number too.".to_owned()
+            }
+            Self::SettingsSaved => "Your sign-in settings have been saved.".to_owned(),
+            Self::AdminCodeSent => format!("We sent an admin access code to {phone}."),
+            Self::AdminUnlocked => "The account is unlocked.".to_owned(),
+            Self::AdminResetForced => "The account must now reset its password; its sessions \
+                                       have ended."
+                .to_owned(),
+            Self::AdminSessionsRevoked => "Every session of the account has ended.".to_owned(),
         }
     }
 }
@@ -231,6 +443,42 @@ pub mod paths {
     pub const UNLOCK: &str = "/unlock";
     pub const FORGOT_PASSWORD: &str = "/forgot-password";
     pub const RESET_PASSWORD: &str = "/reset-password";
+    pub const VERIFY_PHONE: &str = "/verify-phone";
+    pub const SIGN_IN_CODE: &str = "/sign-in-code";
+    pub const CHANGE_PHONE: &str = "/account/phone";
+    pub const ADMIN: &str = "/admin";
+    pub const ADMIN_ACCOUNT: &str = "/admin/account";
+
+    /// A code page (`VERIFY_PHONE`, `SIGN_IN_CODE`, `CHANGE_PHONE`, `ADMIN`) after a code went to
+    /// the number ending in `ending`, or (`wait_secs`) after a send limit held it back.
+    pub fn code_page(
+        path: &str,
+        ending: &PhoneEnding,
+        notice: Notice,
+        wait_secs: Option<u64>,
+    ) -> String {
+        let (notice, wait) = match wait_secs {
+            Some(wait) => (Notice::CodeDelayed, format!("&wait={wait}")),
+            None => (notice, String::new()),
+        };
+        format!(
+            "{}{wait}",
+            with_query(path, None, Some(ending), Some(notice))
+        )
+    }
+
+    /// A page with only a notice.
+    pub fn with_notice(path: &str, notice: Notice) -> String {
+        with_query(path, None, None, Some(notice))
+    }
+
+    /// One account in the admin area.
+    pub fn admin_account(id: i64, notice: Option<Notice>) -> String {
+        match notice {
+            Some(notice) => format!("{ADMIN_ACCOUNT}?id={id}&notice={}", notice.as_str()),
+            None => format!("{ADMIN_ACCOUNT}?id={id}"),
+        }
+    }
 
     pub fn login(email: Option<&str>, notice: Option<Notice>) -> String {
         with_query(LOGIN, email, None, notice)
@@ -314,15 +562,7 @@ mod tests {
 
     #[test]
     fn every_notice_survives_the_query_string() {
-        for notice in [
-            Notice::Locked,
-            Notice::LockedCodeDelayed,
-            Notice::CodeResent,
-            Notice::ResetCodeSent,
-            Notice::Unlocked,
-            Notice::PasswordChanged,
-            Notice::SignedOut,
-        ] {
+        for notice in Notice::ALL {
             assert_eq!(Notice::parse(notice.as_str()), Some(notice));
         }
         assert_eq!(Notice::parse("<script>"), None);

@@ -8,7 +8,7 @@ use server::auth::lockout::LockState;
 use server::auth::password_hasher::PasswordHasher;
 use server::auth::secret::ServerSecret;
 use server::clock::{Clock, SystemClock};
-use server::domain::{CodePurpose, Email, Password, PersonName, PhoneNumber};
+use server::domain::{CodeScope, Email, Password, PersonName, PhoneNumber};
 use server::sms::DeliveryChannel;
 use server::store::{NewAccount, Store};
 use std::path::Path;
@@ -39,8 +39,8 @@ impl Seeded {
         let mut codes = Vec::with_capacity(accounts.len());
         for (id, _) in accounts {
             Store::save_lock_state(&mut tx, *id, LockState::Locked { since: now }).await?;
-            let issued = POLICY.issue(&self.hasher, *id, CodePurpose::Unlock, now);
-            Store::replace_code(&mut tx, *id, CodePurpose::Unlock, &issued, now).await?;
+            let issued = POLICY.issue(&self.hasher, *id, CodeScope::Unlock, now);
+            Store::replace_code(&mut tx, *id, CodeScope::Unlock, &issued, now).await?;
             codes.push(issued.code.expose().to_owned());
         }
         tx.commit()
@@ -146,12 +146,14 @@ pub async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<Seeded> {
         )
         .await?
         .context("a seeded email was taken")?;
+        // Seeded accounts have finished signing up.
+        Store::mark_phone_verified(&mut tx, id, now).await?;
         if index < accounts / 2 {
             open.push(address);
         } else {
             Store::save_lock_state(&mut tx, id, LockState::Locked { since: now }).await?;
-            let issued = POLICY.issue(&hasher, id, CodePurpose::Unlock, now);
-            Store::replace_code(&mut tx, id, CodePurpose::Unlock, &issued, now).await?;
+            let issued = POLICY.issue(&hasher, id, CodeScope::Unlock, now);
+            Store::replace_code(&mut tx, id, CodeScope::Unlock, &issued, now).await?;
             locked.push((id, address));
             codes.push(issued.code.expose().to_owned());
         }

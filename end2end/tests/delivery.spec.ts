@@ -1,6 +1,22 @@
 import { expect, test } from "@playwright/test";
 import { MOCK_TWILIO_URL, TWILIO_URL } from "../playwright.config";
-import { lockAccount, logIn, newUser, signOut, signUp } from "./helpers";
+import { type APIRequestContext } from "@playwright/test";
+import { enterVerificationCode, lockAccount, logIn, newUser, signOut, signUp, startSignUp, type User } from "./helpers";
+
+/** The code read aloud in the `count`-th call the mock Twilio accepted for the user's number. */
+async function calledCode(request: APIRequestContext, user: User, count: number): Promise<string> {
+  let twiml = "";
+  await expect
+    .poll(async () => {
+      const calls = await (await request.get(`${MOCK_TWILIO_URL}/calls?to=${encodeURIComponent(user.phoneE164)}`)).json();
+      twiml = calls.length >= count ? calls[count - 1].twiml : "";
+      return twiml;
+    })
+    .toContain("Again");
+  const code = (twiml.split("Again")[0].split(" is: ")[1] ?? "").replace(/\D/g, "");
+  expect(code).toMatch(/^\d{6}$/);
+  return code;
+}
 
 const UNREACHABLE = "This number can't receive text messages. Try a phone call instead.";
 
@@ -9,7 +25,12 @@ test.describe("through a provider that refuses the text", () => {
 
   test("a code that can't be texted is offered by call, and the call's code unlocks", async ({ page, request }) => {
     const user = newUser("undeliverable");
-    await signUp(page, user);
+    // The signup's text cannot arrive either: the verify page offers a call.
+    await startSignUp(page, user);
+    await page.getByRole("button", { name: "Call me instead" }).click();
+    await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
+    await enterVerificationCode(page, await calledCode(request, user, 1));
+    await expect(page).toHaveURL(/\/account\?notice=phone-verified$/);
     await signOut(page);
     await lockAccount(page, user);
 
@@ -22,16 +43,7 @@ test.describe("through a provider that refuses the text", () => {
     await expect(failure).toBeHidden();
 
     // The call reads the code digit by digit; the person types what they heard.
-    let twiml = "";
-    await expect
-      .poll(async () => {
-        const calls = await (await request.get(`${MOCK_TWILIO_URL}/calls?to=${encodeURIComponent(user.phoneE164)}`)).json();
-        twiml = calls.length > 0 ? calls[calls.length - 1].twiml : "";
-        return twiml;
-      })
-      .toContain("Again");
-    const code = (twiml.split("Again")[0].split(" is: ")[1] ?? "").replace(/\D/g, "");
-    expect(code).toMatch(/^\d{6}$/);
+    const code = await calledCode(request, user, 2);
 
     await page.getByLabel("Verification code").fill(code);
     await page.getByRole("button", { name: "Unlock account" }).click();

@@ -2,12 +2,13 @@ import { expect, test } from "@playwright/test";
 import { BAD_CODE, latestCode, lockAccount, newUser, signOut, signUp } from "./helpers";
 import { SHORT_TTL_URL } from "../playwright.config";
 
-// This server's codes expire after 5 seconds (CODE_TTL=5s) and its send cooldown is 2 seconds.
+// This server's codes expire after 5 seconds (CODE_TTL=5s; a signup's after an hour) and its send
+// cooldown is 2 seconds, which the signup's own code starts.
 test.use({ baseURL: SHORT_TTL_URL });
 
 test("an expired code is refused and a new one can be requested", async ({ page, request }) => {
   const user = newUser("expired");
-  await signUp(page, user);
+  await signUp(page, user, { cooldownMs: 2_500 });
   await signOut(page);
   await lockAccount(page, user);
   const { code, id } = await latestCode(request, user.phoneE164, "unlock", { baseURL: SHORT_TTL_URL });
@@ -25,7 +26,7 @@ test("an expired code is refused and a new one can be requested", async ({ page,
 
 test("asking for another code within the cooldown says when to ask again", async ({ page, request }) => {
   const user = newUser("cooldown");
-  await signUp(page, user);
+  await signUp(page, user, { cooldownMs: 2_500 });
   await signOut(page);
   await page.goto("/forgot-password");
   await page.getByLabel("Email").fill(user.email);

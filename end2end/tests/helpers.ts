@@ -1,4 +1,25 @@
 import { expect, type APIRequestContext, type Page } from "@playwright/test";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+
+const root = path.resolve(__dirname, "..", "..");
+
+/**
+ * Gives the account the admin role with the server's own command (`server admin grant EMAIL`),
+ * against the SQLite file of the Playwright server named `serverName` (see playwright.config.ts).
+ */
+export function grantAdmin(serverName: string, email: string) {
+  const output = execFileSync(path.join(root, "target", "debug", "server"), ["admin", "grant", email], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? "",
+      DATABASE_URL: `sqlite://${path.join(root, "target", "e2e", serverName, "latchkey.db")}`,
+      SERVER_SECRET_FILE: path.join(root, "target", "e2e", serverName, "server-secret"),
+    },
+    encoding: "utf8",
+  });
+  expect(output).toContain("is now an admin");
+}
 
 export type User = {
   email: string;
@@ -29,7 +50,8 @@ export function newUser(label: string): User {
   };
 }
 
-export async function signUp(page: Page, user: User, options: { byCall?: boolean } = {}) {
+/** Fills in and sends the signup form; the browser lands on the verify-phone page. */
+export async function startSignUp(page: Page, user: User, options: { byCall?: boolean } = {}) {
   await page.goto("/signup");
   if (options.byCall) {
     await page.getByLabel("Phone call (the code is read aloud)").check();
@@ -41,8 +63,34 @@ export async function signUp(page: Page, user: User, options: { byCall?: boolean
   await page.getByLabel("Password", { exact: true }).fill(user.password);
   await page.getByLabel("Confirm password").fill(user.password);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/account$/);
+  await expect(page).toHaveURL(/\/verify-phone\?/);
+  await expect(
+    page.getByText(
+      `We sent a code to the mobile number ending in ${user.last4}. Enter it to verify your phone and finish signing up.`,
+    ),
+  ).toBeVisible();
+}
+
+/** Enters a code on the verify-phone page. */
+export async function enterVerificationCode(page: Page, code: string) {
+  await page.getByLabel("Verification code").fill(code);
+  await page.getByRole("button", { name: "Verify phone" }).click();
+}
+
+/**
+ * Signs up and verifies the phone with the code from the outbox, which signs in. `cooldownMs`:
+ * wait that long afterwards, on servers whose send cooldown would hold back the next code.
+ */
+export async function signUp(page: Page, user: User, options: { byCall?: boolean; cooldownMs?: number } = {}) {
+  await startSignUp(page, user, options);
+  const { code } = await latestCode(page.request, user.phoneE164, "phone_verification");
+  await enterVerificationCode(page, code);
+  await expect(page).toHaveURL(/\/account\?notice=phone-verified$/);
   await expect(page.getByRole("heading", { name: `Hello, ${user.firstName}` })).toBeVisible();
+  await expect(page.getByText("Your phone number is verified.")).toBeVisible();
+  if (options.cooldownMs) {
+    await page.waitForTimeout(options.cooldownMs);
+  }
 }
 
 export async function signOut(page: Page) {
@@ -62,13 +110,15 @@ export async function logIn(page: Page, email: string, password: string) {
 export const WRONG_CREDENTIALS = "The email or password is incorrect.";
 export const BAD_CODE = "That code is wrong or has expired. Request a new code and try again.";
 
-type OutboxEntry = { id: number; to: string; purpose: string; body: string };
+type OutboxEntry = { id: number; to: string; purpose: string; body: string; channel: string };
+
+export type CodePurpose = "unlock" | "password_reset" | "phone_verification" | "sign_in" | "admin_step_up";
 
 /** The code in the newest outbox message to `phone` for `purpose`, waiting for delivery. */
 export async function latestCode(
   request: APIRequestContext,
   phone: string,
-  purpose: "unlock" | "password_reset",
+  purpose: CodePurpose,
   options: { newerThan?: number; baseURL?: string } = {},
 ): Promise<{ code: string; id: number }> {
   let found: OutboxEntry | undefined;
@@ -86,7 +136,11 @@ export async function latestCode(
     )
     .toBe(true);
   const entry = found as OutboxEntry;
-  const code = entry.body.split("#").pop()?.trim() ?? "";
+  // A text ends with "@host #code"; a call reads the digits: "… is: 1, 2, 3, 4, 5, 6. Again, …".
+  const code =
+    entry.channel === "voice"
+      ? (entry.body.split("Again")[0].split(" is: ")[1] ?? "").replace(/\D/g, "")
+      : (entry.body.split("#").pop()?.trim() ?? "");
   expect(code).toMatch(/^\d{6}$/);
   return { code, id: entry.id };
 }

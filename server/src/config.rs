@@ -1,7 +1,10 @@
 //! Configuration from environment variables (and a `.env` file, loaded by `main`). Every knob has
 //! a default; a bad value stops startup with a message naming the variable.
 
+use crate::auth::codes::{CodePolicy, ScopePolicies};
+use crate::auth::second_factor::SignInCodePolicy;
 use crate::auth::send_limits::SendLimits;
+use crate::domain::CodeScope;
 use crate::domain::{PhoneNumber, PhoneRegion};
 use crate::sms::providers::bandwidth::{self, BandwidthAuth, BandwidthConfig};
 use crate::sms::providers::messagebird::{self, MessageBirdConfig};
@@ -33,12 +36,15 @@ pub struct Config {
     pub sms_test_numbers: Vec<PhoneNumber>,
     /// `LOCKOUT_THRESHOLD`: consecutive failed sign-ins that lock an account.
     pub lockout_threshold: u32,
-    /// `CODE_LENGTH`: digits per code.
-    pub code_length: u8,
-    /// `CODE_TTL`: how long a code works.
-    pub code_ttl: Duration,
-    /// `CODE_MAX_TRIES`: wrong entries a code survives (1: the first wrong entry ends it).
-    pub code_max_tries: u32,
+    /// Each code scope's length, lifetime and tries: `CODE_LENGTH`, `CODE_TTL` and
+    /// `CODE_MAX_TRIES` for every scope, overridden per scope by the same name with the scope
+    /// appended (`CODE_TTL_ADMIN_STEP_UP`, …). `admin_step_up` codes live 10 minutes by default.
+    pub code_policies: ScopePolicies,
+    /// `SIGN_IN_CODE`: `off` (accounts may opt in), `on` (asked unless an account opts out), or
+    /// `required` (every sign-in).
+    pub sign_in_code: SignInCodePolicy,
+    /// `ADMIN_ELEVATION_TTL`: how long an admin step-up code opens the admin area for.
+    pub admin_elevation_ttl: Duration,
     /// `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`.
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
@@ -454,9 +460,17 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("data/server-secret")),
             sms_providers,
             lockout_threshold: number(&get, "LOCKOUT_THRESHOLD", 3, 1..=100)?,
-            code_length: number(&get, "CODE_LENGTH", 6, 4..=10)?,
-            code_ttl: duration(&get, "CODE_TTL", Duration::hours(1))?,
-            code_max_tries: number(&get, "CODE_MAX_TRIES", 1, 1..=10)?,
+            code_policies: code_policies(&get)?,
+            sign_in_code: match get("SIGN_IN_CODE") {
+                None => SignInCodePolicy::Off,
+                Some(value) => SignInCodePolicy::parse(&value).ok_or_else(|| {
+                    invalid(
+                        "SIGN_IN_CODE",
+                        format!("`{value}` must be off, on or required"),
+                    )
+                })?,
+            },
+            admin_elevation_ttl: duration(&get, "ADMIN_ELEVATION_TTL", Duration::minutes(10))?,
             session_idle_timeout,
             session_absolute_timeout,
             default_phone_region,
@@ -499,6 +513,51 @@ fn host_of(url: &str) -> &str {
             .unwrap_or(host_and_port);
     }
     host_and_port.split(':').next().unwrap_or(host_and_port)
+}
+
+/// The variables that override one scope's code policy: lifetime, tries, length.
+fn scope_variables(scope: CodeScope) -> [&'static str; 3] {
+    macro_rules! variables {
+        ($suffix:literal) => {
+            [
+                concat!("CODE_TTL_", $suffix),
+                concat!("CODE_MAX_TRIES_", $suffix),
+                concat!("CODE_LENGTH_", $suffix),
+            ]
+        };
+    }
+    match scope {
+        CodeScope::PhoneVerification => variables!("PHONE_VERIFICATION"),
+        CodeScope::SignIn => variables!("SIGN_IN"),
+        CodeScope::Unlock => variables!("UNLOCK"),
+        CodeScope::PasswordReset => variables!("PASSWORD_RESET"),
+        CodeScope::PhoneChange => variables!("PHONE_CHANGE"),
+        CodeScope::AdminStepUp => variables!("ADMIN_STEP_UP"),
+    }
+}
+
+/// Every scope's code policy: the shared `CODE_*` settings, then each scope's own.
+fn code_policies(get: &impl Fn(&str) -> Option<String>) -> Result<ScopePolicies, ConfigError> {
+    let shared = CodePolicy {
+        length: number(get, "CODE_LENGTH", 6, 4..=10)?,
+        lifetime: duration(get, "CODE_TTL", Duration::hours(1))?,
+        max_tries: number(get, "CODE_MAX_TRIES", 1, 1..=10)?,
+    };
+    let mut policies = ScopePolicies::uniform(shared);
+    for scope in CodeScope::ALL {
+        let [ttl, tries, length] = scope_variables(scope);
+        let default_lifetime = match scope {
+            CodeScope::AdminStepUp => Duration::minutes(10),
+            _ => shared.lifetime,
+        };
+        let policy = CodePolicy {
+            length: number(get, length, shared.length, 4..=10)?,
+            lifetime: duration(get, ttl, default_lifetime)?,
+            max_tries: number(get, tries, shared.max_tries, 1..=10)?,
+        };
+        policies = policies.with(scope, policy);
+    }
+    Ok(policies)
 }
 
 /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
@@ -600,9 +659,18 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://data/latchkey.db");
         assert_eq!(config.database_max_connections, 8);
         assert_eq!(config.lockout_threshold, 3);
-        assert_eq!(config.code_length, 6);
-        assert_eq!(config.code_ttl, Duration::hours(1));
-        assert_eq!(config.code_max_tries, 1);
+        for scope in CodeScope::ALL {
+            let policy = config.code_policies.get(scope);
+            assert_eq!(policy.length, 6);
+            assert_eq!(policy.max_tries, 1);
+            let lifetime = match scope {
+                CodeScope::AdminStepUp => Duration::minutes(10),
+                _ => Duration::hours(1),
+            };
+            assert_eq!(policy.lifetime, lifetime, "{}", scope.as_str());
+        }
+        assert_eq!(config.sign_in_code, SignInCodePolicy::Off);
+        assert_eq!(config.admin_elevation_ttl, Duration::minutes(10));
         assert_eq!(config.sms_providers.len(), 1);
         assert!(config.sms_providers[0].is_outbox());
         assert!(!config.sms_voice_fallback);
@@ -637,20 +705,80 @@ mod tests {
         );
     }
 
+    fn unlock_lifetime(pairs: &[(&str, &str)]) -> Result<Duration, ConfigError> {
+        config(pairs).map(|c| c.code_policies.get(CodeScope::Unlock).lifetime)
+    }
+
     #[test]
     fn durations_accept_seconds_and_units() {
         assert_eq!(
-            config(&[("CODE_TTL", "600")]).map(|c| c.code_ttl),
+            unlock_lifetime(&[("CODE_TTL", "600")]),
             Ok(Duration::minutes(10))
         );
         assert_eq!(
-            config(&[("CODE_TTL", "10m")]).map(|c| c.code_ttl),
+            unlock_lifetime(&[("CODE_TTL", "10m")]),
             Ok(Duration::minutes(10))
         );
         assert_eq!(
-            config(&[("CODE_TTL", "2h")]).map(|c| c.code_ttl),
+            unlock_lifetime(&[("CODE_TTL", "2h")]),
             Ok(Duration::hours(2))
         );
+    }
+
+    #[test]
+    fn each_scope_can_override_the_shared_code_settings() {
+        let config = config(&[
+            ("CODE_TTL", "30m"),
+            ("CODE_LENGTH", "8"),
+            ("CODE_TTL_SIGN_IN", "5m"),
+            ("CODE_MAX_TRIES_SIGN_IN", "3"),
+            ("CODE_LENGTH_ADMIN_STEP_UP", "10"),
+        ])
+        .expect("valid");
+        let sign_in = config.code_policies.get(CodeScope::SignIn);
+        assert_eq!(
+            (sign_in.lifetime, sign_in.max_tries, sign_in.length),
+            (Duration::minutes(5), 3, 8)
+        );
+        let step_up = config.code_policies.get(CodeScope::AdminStepUp);
+        assert_eq!(
+            (step_up.lifetime, step_up.max_tries, step_up.length),
+            (Duration::minutes(10), 1, 10)
+        );
+        let unlock = config.code_policies.get(CodeScope::Unlock);
+        assert_eq!(
+            (unlock.lifetime, unlock.max_tries, unlock.length),
+            (Duration::minutes(30), 1, 8)
+        );
+        for scope in CodeScope::ALL {
+            for variable in scope_variables(scope) {
+                let error = config_error(variable);
+                assert_eq!(error, variable);
+            }
+        }
+    }
+
+    fn config_error(variable: &str) -> &str {
+        match config(&[(variable, "x")]) {
+            Err(error) => error.variable,
+            Ok(_) => "accepted",
+        }
+    }
+
+    #[test]
+    fn the_sign_in_code_policy_is_off_on_or_required() {
+        for (value, policy) in [
+            ("off", SignInCodePolicy::Off),
+            ("on", SignInCodePolicy::On),
+            ("required", SignInCodePolicy::Required),
+        ] {
+            assert_eq!(
+                config(&[("SIGN_IN_CODE", value)]).map(|c| c.sign_in_code),
+                Ok(policy)
+            );
+        }
+        assert_eq!(config_error("SIGN_IN_CODE"), "SIGN_IN_CODE");
+        assert_eq!(config_error("ADMIN_ELEVATION_TTL"), "ADMIN_ELEVATION_TTL");
     }
 
     #[test]

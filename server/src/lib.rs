@@ -2,6 +2,7 @@
 //! storage, SMS delivery, and the HTTP surface. `main.rs` only wires these together.
 
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -1,6 +1,8 @@
-//! The `server` binary: loads `.env` and the environment, then serves until stopped.
+//! The `server` binary: loads `.env` and the environment, then serves until stopped, or runs an
+//! admin command (`server admin grant EMAIL`).
 
 use leptos::config::get_configuration;
+use server::cli::{self, Command};
 use server::clock::SystemClock;
 use server::config::Config;
 use server::startup::Application;
@@ -15,7 +17,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    server::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -23,6 +32,26 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    match command {
+        Command::Serve => {}
+        Command::Help => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Command::SetRole { email, role } => {
+            return match cli::set_role(&config, &email, role).await {
+                Ok(message) => {
+                    println!("{message}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    }
+    server::telemetry::init();
     let leptos_options = match get_configuration(None) {
         Ok(conf) => conf.leptos_options,
         Err(error) => {

@@ -1,5 +1,5 @@
 //! Periodic clean-up: audit events older than `AUDIT_RETENTION`, sessions past their absolute
-//! lifetime, and the failure counts of unknown emails once they are as old as the audit log keeps;
+//! lifetime, expired pending sign-ins, and the failure counts of unknown emails once they are as old as the audit log keeps;
 //! and the background checkpoint of SQLite's write-ahead log.
 
 use crate::clock::Clock;
@@ -22,6 +22,7 @@ pub struct Pruned {
     pub audit_events: u64,
     pub sessions: u64,
     pub unknown_logins: u64,
+    pub pending_sign_ins: u64,
 }
 
 impl Maintenance {
@@ -51,6 +52,7 @@ impl Maintenance {
                 .store
                 .prune_unknown_logins(now - self.audit_retention)
                 .await?,
+            pending_sign_ins: self.store.prune_pending_sign_ins(now).await?,
         };
         if pruned != Pruned::default() {
             tracing::info!(?pruned, "pruned old records");

@@ -1,9 +1,10 @@
 //! Building and running the application: configuration in, a bound listener and a running delivery
 //! worker out. Tests build it on port 0 with a manual clock.
 
-use crate::auth::codes::{CodeHasher, CodePolicy};
+use crate::auth::codes::CodeHasher;
 use crate::auth::lockout::LockoutPolicy;
 use crate::auth::password_hasher::PasswordHasher;
+use crate::auth::second_factor::ElevationPolicy;
 use crate::auth::secret::{self, SecretSource};
 use crate::auth::service::LatchkeyService;
 use crate::auth::sessions::SessionPolicy;
@@ -98,10 +99,10 @@ impl Application {
             store: store.clone(),
             passwords: PasswordHasher::new(cores)?,
             code_hasher: CodeHasher::new(server_secret.clone()),
-            code_policy: CodePolicy {
-                length: config.code_length,
-                lifetime: config.code_ttl,
-                max_tries: config.code_max_tries,
+            code_policies: config.code_policies,
+            sign_in_code: config.sign_in_code,
+            elevation: ElevationPolicy {
+                lifetime: config.admin_elevation_ttl,
             },
             lockout: LockoutPolicy::new(config.lockout_threshold),
             send_limits: config.send_limits,
@@ -111,11 +112,7 @@ impl Application {
                 absolute_timeout: config.session_absolute_timeout,
                 secure_cookie: config.is_https(),
             },
-            templates: MessageTemplates::new(
-                config.product_name.clone(),
-                config.public_host(),
-                config.code_ttl,
-            ),
+            templates: MessageTemplates::new(config.product_name.clone(), config.public_host()),
             secret: server_secret,
             phone_region: config.default_phone_region,
             clock: Arc::clone(&clock),
@@ -313,7 +310,7 @@ fn provider_chain(
 }
 
 /// Creates the directory of a `sqlite://` file URL, so a fresh checkout just works.
-fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
+pub fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
     let Some(path) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))

@@ -1,8 +1,10 @@
-//! The signed-in account: who you are, the phone on file (masked), how codes are sent, the last
-//! sign-ins, recent security activity, and logout.
+//! The signed-in account: who you are, the phone on file (masked) and whether it is verified, how
+//! codes are sent, whether every sign-in asks for one, the last sign-ins, recent security
+//! activity, and logout.
 
-use crate::api::{me, Logout, SetDelivery};
-use crate::components::{latest_error, DeliveryChoice, FormMessage, SubmitButton};
+use super::{query_ending, query_notice};
+use crate::api::{me, Logout, SendVerification, SetDelivery, SetSignInCode};
+use crate::components::{latest_error, DeliveryChoice, FormMessage, NoticeBanner, SubmitButton};
 use crate::error::AppError;
 use crate::types::{paths, AccountView, DeliveryChannel};
 use leptos::prelude::*;
@@ -14,6 +16,7 @@ pub fn AccountPage() -> impl IntoView {
     let account = Resource::new(|| (), |_| me());
     view! {
         <Title text="Your account · Latchkey"/>
+        <NoticeBanner notice=query_notice() ending=query_ending()/>
         <Suspense fallback=|| view! { <section class="card"><p>"Loading…"</p></section> }>
             {move || Suspend::new(async move {
                 match account.await {
@@ -51,7 +54,11 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 <dt>"Email"</dt>
                 <dd>{account.email.clone()}</dd>
                 <dt>"Mobile phone"</dt>
-                <dd>{account.masked_phone.clone()}</dd>
+                <dd>
+                    {account.masked_phone.clone()} " · "
+                    {if account.phone_verified { "verified" } else { "not verified" }} " · "
+                    <a href=paths::CHANGE_PHONE>"Change"</a>
+                </dd>
                 <dt>"Codes sent by"</dt>
                 <dd>{account.delivery_channel.label()}</dd>
                 <dt>"Last sign-in"</dt>
@@ -60,6 +67,11 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 <dd>{previous_login}</dd>
             </dl>
             {account.voice_available.then(|| view! { <DeliveryPreference current=account.delivery_channel/> })}
+            <SignInCodeSetting enabled=account.sign_in_code required=account.sign_in_code_required/>
+            <ReverifyPhone/>
+            {account.is_admin.then(|| view! {
+                <p class="links"><a href=paths::ADMIN>"Open the admin area"</a></p>
+            })}
             <h2>"Recent activity"</h2>
             <ul class="activity">
                 {account
@@ -103,6 +115,53 @@ fn DeliveryPreference(current: DeliveryChannel) -> impl IntoView {
                 label="Save delivery preference"
                 class="secondary"
             />
+        </ActionForm>
+    }
+}
+
+/// "Ask for a code every time I sign in", unless the service asks everyone.
+#[component]
+fn SignInCodeSetting(enabled: bool, required: bool) -> impl IntoView {
+    let action = ServerAction::<SetSignInCode>::new();
+    let error = latest_error(action);
+    view! {
+        <h2>"Sign-in codes"</h2>
+        {if required {
+            view! {
+                <p>"This service asks for a code sent to your phone at every sign-in."</p>
+            }
+            .into_any()
+        } else {
+            view! {
+                <ActionForm action=action attr:novalidate="" attr:class="sign-in-code-setting">
+                    <FormMessage error=error all_errors=true/>
+                    <label class="checkbox" for="sign-in-code-enabled">
+                        <input
+                            type="checkbox"
+                            id="sign-in-code-enabled"
+                            name="enabled"
+                            value="on"
+                            checked=enabled
+                        />
+                        "Ask for a code every time I sign in"
+                    </label>
+                    <SubmitButton label="Save sign-in setting" class="secondary"/>
+                </ActionForm>
+            }
+            .into_any()
+        }}
+    }
+}
+
+/// Prove the phone on file again: a code goes to it, then the verify page takes it.
+#[component]
+fn ReverifyPhone() -> impl IntoView {
+    let action = ServerAction::<SendVerification>::new();
+    let error = latest_error(action);
+    view! {
+        <ActionForm action=action attr:novalidate="" attr:class="reverify-phone">
+            <FormMessage error=error all_errors=true/>
+            <SubmitButton label="Verify my phone again" class="secondary"/>
         </ActionForm>
     }
 }

@@ -1,22 +1,30 @@
 //! One module a page. Pages read what the previous step handed them from the query string.
 
 mod account;
+mod admin;
+mod change_phone;
 mod forgot_password;
 mod home;
 mod login;
 mod not_found;
 mod reset_password;
+mod sign_in_code;
 mod signup;
 mod unlock;
+mod verify_phone;
 
 pub use account::AccountPage;
+pub use admin::{AdminAccountPage, AdminPage};
+pub use change_phone::ChangePhonePage;
 pub use forgot_password::ForgotPasswordPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use not_found::NotFoundPage;
 pub use reset_password::ResetPasswordPage;
+pub use sign_in_code::SignInCodePage;
 pub use signup::SignupPage;
 pub use unlock::UnlockPage;
+pub use verify_phone::VerifyPhonePage;
 
 use crate::types::Notice;
 use leptos::prelude::*;

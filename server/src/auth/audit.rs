@@ -15,10 +15,19 @@ pub enum AuditKind {
     SessionRevoked,
     LimitHit,
     DeliveryChanged,
+    PhoneVerified,
+    SignInCodeChanged,
+    PhoneChangeRequested,
+    PhoneChanged,
+    AdminElevated,
+    AdminUnlocked,
+    AdminForcedReset,
+    AdminRevokedSessions,
+    RoleChanged,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 12] = [
+    pub const ALL: [AuditKind; 21] = [
         Self::SignedUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -31,6 +40,15 @@ impl AuditKind {
         Self::SessionRevoked,
         Self::LimitHit,
         Self::DeliveryChanged,
+        Self::PhoneVerified,
+        Self::SignInCodeChanged,
+        Self::PhoneChangeRequested,
+        Self::PhoneChanged,
+        Self::AdminElevated,
+        Self::AdminUnlocked,
+        Self::AdminForcedReset,
+        Self::AdminRevokedSessions,
+        Self::RoleChanged,
     ];
 
     /// The name stored in the database.
@@ -48,6 +66,15 @@ impl AuditKind {
             Self::SessionRevoked => "session_revoked",
             Self::LimitHit => "limit_hit",
             Self::DeliveryChanged => "delivery_changed",
+            Self::PhoneVerified => "phone_verified",
+            Self::SignInCodeChanged => "sign_in_code_changed",
+            Self::PhoneChangeRequested => "phone_change_requested",
+            Self::PhoneChanged => "phone_changed",
+            Self::AdminElevated => "admin_elevated",
+            Self::AdminUnlocked => "admin_unlocked",
+            Self::AdminForcedReset => "admin_forced_reset",
+            Self::AdminRevokedSessions => "admin_revoked_sessions",
+            Self::RoleChanged => "role_changed",
         }
     }
 
@@ -70,6 +97,15 @@ impl AuditKind {
             Self::SessionRevoked => "Signed out",
             Self::LimitHit => "Code not sent: too many requested",
             Self::DeliveryChanged => "Code delivery preference changed",
+            Self::PhoneVerified => "Phone number verified",
+            Self::SignInCodeChanged => "Sign-in code setting changed",
+            Self::PhoneChangeRequested => "Phone number change started",
+            Self::PhoneChanged => "Phone number changed",
+            Self::AdminElevated => "Admin area opened with an access code",
+            Self::AdminUnlocked => "Account unlocked by an administrator",
+            Self::AdminForcedReset => "Password reset required by an administrator",
+            Self::AdminRevokedSessions => "Sessions ended by an administrator",
+            Self::RoleChanged => "Account role changed",
         }
     }
 }

@@ -3,7 +3,7 @@
 //! Pure apart from drawing random digits; time is passed in.
 
 use super::secret::ServerSecret;
-use crate::domain::{CodePurpose, VerificationCode};
+use crate::domain::{CodeScope, VerificationCode};
 use rand::Rng;
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
@@ -16,6 +16,38 @@ pub struct CodePolicy {
     pub lifetime: Duration,
     /// Wrong entries a code survives before it is invalidated; 1 means the first wrong entry ends it.
     pub max_tries: u32,
+}
+
+/// The policy of every scope: each scope has its own length, lifetime and tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopePolicies {
+    by_scope: [CodePolicy; CodeScope::ALL.len()],
+}
+
+impl ScopePolicies {
+    /// The same policy for every scope.
+    pub fn uniform(policy: CodePolicy) -> Self {
+        Self {
+            by_scope: [policy; CodeScope::ALL.len()],
+        }
+    }
+
+    /// These policies with `scope`'s replaced.
+    pub fn with(mut self, scope: CodeScope, policy: CodePolicy) -> Self {
+        self.by_scope[Self::index(scope)] = policy;
+        self
+    }
+
+    pub fn get(&self, scope: CodeScope) -> CodePolicy {
+        self.by_scope[Self::index(scope)]
+    }
+
+    fn index(scope: CodeScope) -> usize {
+        CodeScope::ALL
+            .iter()
+            .position(|candidate| *candidate == scope)
+            .unwrap_or(0)
+    }
 }
 
 /// The HMAC-SHA256 of a code; the only form in which codes are stored.
@@ -69,7 +101,7 @@ impl CodeHasher {
         Self { secret }
     }
 
-    pub fn hash(&self, account_id: i64, purpose: CodePurpose, code: &VerificationCode) -> CodeHash {
+    pub fn hash(&self, account_id: i64, purpose: CodeScope, code: &VerificationCode) -> CodeHash {
         CodeHash(self.secret.keyed_hash(
             "latchkey/code/v1",
             &[
@@ -87,7 +119,7 @@ impl CodePolicy {
         &self,
         hasher: &CodeHasher,
         account_id: i64,
-        purpose: CodePurpose,
+        purpose: CodeScope,
         now: OffsetDateTime,
     ) -> IssuedCode {
         let length = usize::from(self.length);
@@ -151,7 +183,7 @@ mod tests {
                 length,
                 ..policy(1)
             };
-            let issued = policy.issue(&hasher(), 1, CodePurpose::Unlock, T0);
+            let issued = policy.issue(&hasher(), 1, CodeScope::Unlock, T0);
             assert_eq!(issued.code.expose().len(), usize::from(length));
             assert!(issued.code.expose().chars().all(|c| c.is_ascii_digit()));
         }
@@ -162,7 +194,7 @@ mod tests {
         let codes: std::collections::HashSet<String> = (0..50)
             .map(|_| {
                 policy(1)
-                    .issue(&hasher(), 1, CodePurpose::Unlock, T0)
+                    .issue(&hasher(), 1, CodeScope::Unlock, T0)
                     .code
                     .expose()
                     .to_owned()
@@ -177,8 +209,8 @@ mod tests {
 
     #[test]
     fn a_code_works_until_just_before_its_lifetime_and_not_at_it() {
-        let issued = policy(1).issue(&hasher(), 1, CodePurpose::Unlock, T0);
-        let right = hasher().hash(1, CodePurpose::Unlock, &issued.code);
+        let issued = policy(1).issue(&hasher(), 1, CodeScope::Unlock, T0);
+        let right = hasher().hash(1, CodeScope::Unlock, &issued.code);
         let just_before = T0 + Duration::hours(1) - Duration::milliseconds(1);
         assert_eq!(
             CodePolicy::judge(&stored(&issued), &right, just_before),
@@ -192,9 +224,9 @@ mod tests {
 
     #[test]
     fn a_code_is_bound_to_its_purpose_and_its_account() {
-        let issued = policy(1).issue(&hasher(), 1, CodePurpose::Unlock, T0);
-        let as_reset = hasher().hash(1, CodePurpose::PasswordReset, &issued.code);
-        let other_account = hasher().hash(2, CodePurpose::Unlock, &issued.code);
+        let issued = policy(1).issue(&hasher(), 1, CodeScope::Unlock, T0);
+        let as_reset = hasher().hash(1, CodeScope::PasswordReset, &issued.code);
+        let other_account = hasher().hash(2, CodeScope::Unlock, &issued.code);
         assert_eq!(
             CodePolicy::judge(&stored(&issued), &as_reset, T0),
             CodeVerdict::WrongAndSpent
@@ -206,11 +238,50 @@ mod tests {
     }
 
     #[test]
+    fn a_code_from_one_scope_is_wrong_in_every_other() {
+        for issued_in in CodeScope::ALL {
+            let issued = policy(3).issue(&hasher(), 1, issued_in, T0);
+            for tried_in in CodeScope::ALL {
+                let submitted = hasher().hash(1, tried_in, &issued.code);
+                let verdict = CodePolicy::judge(&stored(&issued), &submitted, T0);
+                if tried_in == issued_in {
+                    assert_eq!(verdict, CodeVerdict::Accepted);
+                } else {
+                    assert_eq!(
+                        verdict,
+                        CodeVerdict::Wrong { tries_left: 2 },
+                        "a {} code was accepted as {}",
+                        issued_in.as_str(),
+                        tried_in.as_str()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_scope_keeps_its_own_policy() {
+        let short = CodePolicy {
+            length: 8,
+            lifetime: Duration::minutes(10),
+            max_tries: 2,
+        };
+        let policies = ScopePolicies::uniform(policy(1)).with(CodeScope::AdminStepUp, short);
+        assert_eq!(policies.get(CodeScope::AdminStepUp), short);
+        for scope in CodeScope::ALL
+            .into_iter()
+            .filter(|s| *s != CodeScope::AdminStepUp)
+        {
+            assert_eq!(policies.get(scope), policy(1));
+        }
+    }
+
+    #[test]
     fn with_one_try_the_first_wrong_code_spends_it() {
-        let issued = policy(1).issue(&hasher(), 1, CodePurpose::Unlock, T0);
+        let issued = policy(1).issue(&hasher(), 1, CodeScope::Unlock, T0);
         let wrong = hasher().hash(
             1,
-            CodePurpose::Unlock,
+            CodeScope::Unlock,
             &VerificationCode::from_generated("x".into()),
         );
         assert_eq!(
@@ -221,10 +292,10 @@ mod tests {
 
     #[test]
     fn with_three_tries_wrong_codes_count_down() {
-        let issued = policy(3).issue(&hasher(), 1, CodePurpose::Unlock, T0);
+        let issued = policy(3).issue(&hasher(), 1, CodeScope::Unlock, T0);
         let wrong = hasher().hash(
             1,
-            CodePurpose::Unlock,
+            CodeScope::Unlock,
             &VerificationCode::from_generated("x".into()),
         );
         let mut active = stored(&issued);

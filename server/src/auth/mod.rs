@@ -5,6 +5,7 @@ pub mod audit;
 pub mod codes;
 pub mod lockout;
 pub mod password_hasher;
+pub mod second_factor;
 pub mod secret;
 pub mod send_limits;
 pub mod service;

@@ -6,26 +6,37 @@
 //! the same argon2 work), and a decoy phone ending, derived from the email with the server secret,
 //! wherever a real ending would be shown.
 
+mod admin;
+mod second_step;
+
 use super::audit::AuditKind;
-use super::codes::{CodeHasher, CodePolicy, CodeVerdict};
+use super::codes::{CodeHasher, CodePolicy, CodeVerdict, ScopePolicies};
 use super::lockout::{FailureOutcome, LockoutPolicy};
 use super::password_hasher::PasswordHasher;
+use super::second_factor::{ElevationPolicy, SignInCodePolicy};
 use super::secret::ServerSecret;
 use super::send_limits::{SendDecision, SendLimits, WINDOW};
-use super::sessions::{hash_token, SessionCheck, SessionPolicy, SessionToken};
+use super::sessions::{hash_token, SessionCheck, SessionPolicy, SessionToken, TokenHash};
 use crate::clock::Clock;
 use crate::domain::{
-    CodePurpose, Email, Password, PersonName, PhoneNumber, PhoneRegion, VerificationCode,
+    CodeScope, Email, Password, PersonName, PhoneNumber, PhoneRegion, VerificationCode,
 };
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::templates::MessageTemplates;
 use crate::sms::DeliveryChannel;
 use crate::store::{
-    AccountRecord, DeliveryState, Failure, NewAccount, NewAuditEvent, NewMessage, Store, WriteTx,
+    AccountRecord, DeliveryState, Failure, NewAccount, NewAuditEvent, NewMessage, Role,
+    SessionRecord, Store, WriteTx,
 };
 use app::error::{AppError, Field, FieldError};
-use app::ssr::{AccountService, LoginResult, OpenedSession, RequestContext, SignupForm};
-use app::types::{AccountView, ActivityItem, CodeDelivery, CodeSent, PhoneEnding};
+use app::ssr::{
+    AccountService, LoginResult, OpenedSession, PendingStep, PhoneVerified, RequestContext,
+    SignupForm,
+};
+use app::types::{
+    AccountSummary, AccountView, ActivityItem, AdminAccess, AdminAccountView, AdminAction,
+    CodeDelivery, CodeSent, PhoneEnding,
+};
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 use std::fmt::Display;
@@ -38,7 +49,12 @@ pub struct LatchkeyService {
     pub store: Store,
     pub passwords: PasswordHasher,
     pub code_hasher: CodeHasher,
-    pub code_policy: CodePolicy,
+    /// Each code scope's length, lifetime and tries.
+    pub code_policies: ScopePolicies,
+    /// `SIGN_IN_CODE`: whether sign-ins ask for a code.
+    pub sign_in_code: SignInCodePolicy,
+    /// How long an admin step-up opens the admin area.
+    pub elevation: ElevationPolicy,
     pub lockout: LockoutPolicy,
     pub sessions: SessionPolicy,
     pub send_limits: SendLimits,
@@ -106,8 +122,8 @@ impl LatchkeyService {
         PhoneEnding::of_number(&format!("{value:04}"))
     }
 
-    fn parse_code(&self, input: &str) -> Result<VerificationCode, AppError> {
-        VerificationCode::parse(input, self.code_policy.length)
+    fn parse_code(&self, scope: CodeScope, input: &str) -> Result<VerificationCode, AppError> {
+        VerificationCode::parse(input, self.code_policies.get(scope).length)
             .map_err(|error| AppError::field(Field::Code, error.to_string()))
     }
 
@@ -145,6 +161,7 @@ impl LatchkeyService {
             detail,
             client_ip: ctx.client_ip,
             user_agent: ctx.user_agent.as_deref(),
+            actor_id: None,
         };
         Store::record_event(conn, event, now)
             .await
@@ -195,19 +212,36 @@ impl LatchkeyService {
         self.store.begin_write().await.map_err(internal)
     }
 
-    /// Issues a code for `purpose`, replacing any earlier one, and queues its message; all inside
-    /// the caller's transaction, after the send limits allow it. The caller wakes the worker after
-    /// committing. `Ok(Err(..))` when a limit holds: nothing was issued or queued.
+    /// Issues a code for `purpose`, replacing any earlier one, and queues its message to the
+    /// account's phone; all inside the caller's transaction, after the send limits allow it. The
+    /// caller wakes the worker after committing. `Ok(Err(..))` when a limit holds: nothing was
+    /// issued or queued.
     async fn issue_code(
         &self,
         tx: &mut WriteTx,
         account: &AccountRecord,
-        purpose: CodePurpose,
+        purpose: CodeScope,
         channel: DeliveryChannel,
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> anyhow::Result<Result<(), AppError>> {
-        if self.destinations.check(&account.phone).is_err() {
+        self.issue_code_to(tx, account, &account.phone, purpose, channel, ctx, now)
+            .await
+    }
+
+    /// `issue_code`, to a number that is not (yet) the account's: a new number being confirmed.
+    #[allow(clippy::too_many_arguments)]
+    async fn issue_code_to(
+        &self,
+        tx: &mut WriteTx,
+        account: &AccountRecord,
+        to: &PhoneNumber,
+        purpose: CodeScope,
+        channel: DeliveryChannel,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<Result<(), AppError>> {
+        if self.destinations.check(to).is_err() {
             self.audit(
                 tx,
                 AuditKind::LimitHit,
@@ -221,7 +255,7 @@ impl LatchkeyService {
             return Ok(Err(AppError::UndeliverablePhone));
         }
         if let Some(refusal) = self
-            .check_send_limits(tx, Some(account.id), account.phone.e164(), ctx, now)
+            .check_send_limits(tx, Some(account.id), to.e164(), ctx, now)
             .await?
         {
             self.audit(
@@ -236,14 +270,16 @@ impl LatchkeyService {
             .map_err(|_| anyhow::anyhow!("could not record the send limit"))?;
             return Ok(Err(refusal.1));
         }
-        let issued = self
-            .code_policy
-            .issue(&self.code_hasher, account.id, purpose, now);
+        let policy = self.code_policies.get(purpose);
+        let issued = policy.issue(&self.code_hasher, account.id, purpose, now);
         Store::replace_code(tx, account.id, purpose, &issued, now).await?;
-        let spoken = self.templates.voice_message(purpose, &issued.code);
+        let spoken = self
+            .templates
+            .voice_message(purpose, &issued.code, policy.lifetime);
         let (body, fallback_body) = match channel {
             DeliveryChannel::Sms => (
-                self.templates.code_message(purpose, &issued.code),
+                self.templates
+                    .code_message(purpose, &issued.code, policy.lifetime),
                 self.voice_fallback.then_some(spoken.as_str()),
             ),
             DeliveryChannel::Voice => (spoken.clone(), None),
@@ -252,7 +288,7 @@ impl LatchkeyService {
             tx,
             NewMessage {
                 account_id: Some(account.id),
-                to_phone: account.phone.e164(),
+                to_phone: to.e164(),
                 body: &body,
                 purpose: purpose.as_str(),
                 channel,
@@ -282,7 +318,7 @@ impl LatchkeyService {
         &self,
         tx: &mut WriteTx,
         account: Option<AccountRecord>,
-        purpose: CodePurpose,
+        purpose: CodeScope,
         code: &VerificationCode,
         ctx: &RequestContext,
         now: OffsetDateTime,
@@ -399,7 +435,7 @@ impl LatchkeyService {
         &self,
         tx: &mut WriteTx,
         account_id: i64,
-        purpose: CodePurpose,
+        purpose: CodeScope,
         code: &VerificationCode,
         now: OffsetDateTime,
     ) -> anyhow::Result<bool> {
@@ -437,7 +473,7 @@ impl LatchkeyService {
         )
         .await?;
         Ok(OpenedSession {
-            set_cookie: self.sessions.set_cookie(&token),
+            cookies: vec![self.sessions.set_cookie(&token)],
         })
     }
 
@@ -453,7 +489,7 @@ impl AccountService for LatchkeyService {
         &self,
         ctx: &RequestContext,
         form: SignupForm,
-    ) -> Result<OpenedSession, AppError> {
+    ) -> Result<PendingStep, AppError> {
         let mut errors = FieldErrors::default();
         let first_name = errors.check(
             Field::FirstName,
@@ -516,13 +552,6 @@ impl AccountService for LatchkeyService {
         Store::forget_unknown_login(&mut tx, &self.email_key(&email))
             .await
             .map_err(internal)?;
-        Store::record_login(&mut tx, account_id, now)
-            .await
-            .map_err(internal)?;
-        let session = self
-            .open_session(&mut tx, account_id, ctx, now)
-            .await
-            .map_err(internal)?;
         self.audit(
             &mut tx,
             AuditKind::SignedUp,
@@ -532,9 +561,25 @@ impl AccountService for LatchkeyService {
             now,
         )
         .await?;
+        let Some(created) = Store::account_by_id(&mut tx, account_id)
+            .await
+            .map_err(internal)?
+        else {
+            return Err(internal(anyhow::anyhow!("the new account is missing")));
+        };
+        // The account is not active yet: the phone's code finishes the signup and signs in.
+        let step = self
+            .start_pending_sign_in(&mut tx, &created, CodeScope::PhoneVerification, ctx, now)
+            .await?;
         self.commit(tx).await?;
-        tracing::info!(account_id, "account created");
-        Ok(session)
+        if step.code_delayed_secs.is_none() {
+            self.delivery.notify_one();
+        }
+        tracing::info!(
+            account_id,
+            "account created; phone verification code queued"
+        );
+        Ok(step)
     }
 
     #[tracing::instrument(skip_all)]
@@ -603,6 +648,48 @@ impl AccountService for LatchkeyService {
             });
         }
         if matches && current.password_hash == account.password_hash {
+            if current.must_reset_password {
+                self.audit(
+                    &mut tx,
+                    AuditKind::LoginFailed,
+                    Some(current.id),
+                    ctx,
+                    Some("password reset required"),
+                    now,
+                )
+                .await?;
+                self.commit(tx).await?;
+                return Err(AppError::PasswordResetRequired);
+            }
+            let second_step = if current.phone_verified_at.is_none() {
+                Some(CodeScope::PhoneVerification)
+            } else if self.sign_in_code.applies(current.sign_in_code) {
+                Some(CodeScope::SignIn)
+            } else {
+                None
+            };
+            if let Some(scope) = second_step {
+                // The right password ends the run of failures; the code still has to follow.
+                Store::save_lock_state(&mut tx, current.id, LockoutPolicy::cleared())
+                    .await
+                    .map_err(internal)?;
+                let step = self
+                    .start_pending_sign_in(&mut tx, &current, scope, ctx, now)
+                    .await?;
+                self.commit(tx).await?;
+                if step.code_delayed_secs.is_none() {
+                    self.delivery.notify_one();
+                }
+                tracing::info!(
+                    account_id = current.id,
+                    scope = scope.as_str(),
+                    "password accepted; waiting for the code"
+                );
+                return Ok(match scope {
+                    CodeScope::PhoneVerification => LoginResult::VerifyPhone(step),
+                    _ => LoginResult::CodeRequired(step),
+                });
+            }
             Store::record_login(&mut tx, current.id, now)
                 .await
                 .map_err(internal)?;
@@ -657,7 +744,7 @@ impl AccountService for LatchkeyService {
                     .issue_code(
                         &mut tx,
                         &current,
-                        CodePurpose::Unlock,
+                        CodeScope::Unlock,
                         self.preferred_channel(&current),
                         ctx,
                         now,
@@ -696,12 +783,12 @@ impl AccountService for LatchkeyService {
     #[tracing::instrument(skip_all)]
     async fn unlock(&self, ctx: &RequestContext, email: &str, code: &str) -> Result<(), AppError> {
         let email = parse_email(email)?;
-        let code = self.parse_code(code)?;
+        let code = self.parse_code(CodeScope::Unlock, code)?;
         let account = self.account_outside_tx(&email).await?;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self
-            .redeem_code(&mut tx, account, CodePurpose::Unlock, &code, ctx, now)
+            .redeem_code(&mut tx, account, CodeScope::Unlock, &code, ctx, now)
             .await?
         else {
             self.commit(tx).await?;
@@ -741,7 +828,7 @@ impl AccountService for LatchkeyService {
         let locked = account.lock.is_locked();
         let channel = requested.unwrap_or(self.preferred_channel(&account));
         let sent = if locked {
-            self.issue_code(&mut tx, &account, CodePurpose::Unlock, channel, ctx, now)
+            self.issue_code(&mut tx, &account, CodeScope::Unlock, channel, ctx, now)
                 .await
                 .map_err(internal)?
         } else {
@@ -789,7 +876,7 @@ impl AccountService for LatchkeyService {
             .issue_code(
                 &mut tx,
                 &account,
-                CodePurpose::PasswordReset,
+                CodeScope::PasswordReset,
                 channel,
                 ctx,
                 now,
@@ -818,7 +905,10 @@ impl AccountService for LatchkeyService {
         let email = errors.check(Field::Email, Email::parse(email));
         let code = errors.check(
             Field::Code,
-            VerificationCode::parse(code, self.code_policy.length),
+            VerificationCode::parse(
+                code,
+                self.code_policies.get(CodeScope::PasswordReset).length,
+            ),
         );
         let password = errors.check(Field::Password, Password::parse_new(new_password));
         if let Some(password) = &password {
@@ -838,14 +928,7 @@ impl AccountService for LatchkeyService {
         let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(account) = self
-            .redeem_code(
-                &mut tx,
-                account,
-                CodePurpose::PasswordReset,
-                &code,
-                ctx,
-                now,
-            )
+            .redeem_code(&mut tx, account, CodeScope::PasswordReset, &code, ctx, now)
             .await?
         else {
             self.commit(tx).await?;
@@ -863,10 +946,16 @@ impl AccountService for LatchkeyService {
         Store::set_password_hash(&mut tx, account.id, &password_hash, now)
             .await
             .map_err(internal)?;
+        Store::set_must_reset_password(&mut tx, account.id, false)
+            .await
+            .map_err(internal)?;
+        Store::delete_pending_sign_ins_of(&mut tx, account.id)
+            .await
+            .map_err(internal)?;
         Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared())
             .await
             .map_err(internal)?;
-        Store::delete_code(&mut tx, account.id, CodePurpose::Unlock)
+        Store::delete_code(&mut tx, account.id, CodeScope::Unlock)
             .await
             .map_err(internal)?;
         let revoked = Store::delete_sessions_of(&mut tx, account.id)
@@ -934,8 +1023,10 @@ impl AccountService for LatchkeyService {
         flow: &str,
     ) -> Result<CodeDelivery, AppError> {
         let email = parse_email(email)?;
-        let purpose = CodePurpose::parse(flow).ok_or_else(|| AppError::MalformedRequest {
-            detail: "flow must be unlock or password_reset".to_owned(),
+        let purpose = CodeScope::parse(flow).ok_or_else(|| AppError::MalformedRequest {
+            detail: "flow must be a code scope: phone_verification, sign_in, unlock, \
+                     password_reset, phone_change or admin_step_up"
+                .to_owned(),
         })?;
         let state = match self.account_outside_tx(&email).await? {
             Some(account) => self
@@ -1023,13 +1114,125 @@ impl AccountService for LatchkeyService {
             last_login_at: account.last_login_at.map(format_time),
             previous_login_at: account.previous_login_at.map(format_time),
             recent_activity,
+            phone_verified: account.phone_verified_at.is_some(),
+            sign_in_code: self.sign_in_code.applies(account.sign_in_code),
+            sign_in_code_required: !self.sign_in_code.account_may_choose(),
+            is_admin: account.role == Role::Admin,
         })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn verify_phone(
+        &self,
+        ctx: &RequestContext,
+        code: &str,
+    ) -> Result<PhoneVerified, AppError> {
+        self.verify_phone_step(ctx, code).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn send_phone_verification(
+        &self,
+        ctx: &RequestContext,
+        channel: Option<&str>,
+    ) -> Result<CodeSent, AppError> {
+        self.send_phone_verification_step(ctx, channel).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn finish_sign_in(
+        &self,
+        ctx: &RequestContext,
+        code: &str,
+    ) -> Result<OpenedSession, AppError> {
+        self.finish_sign_in_step(ctx, code).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn resend_sign_in_code(
+        &self,
+        ctx: &RequestContext,
+        channel: Option<&str>,
+    ) -> Result<CodeSent, AppError> {
+        self.resend_sign_in_code_step(ctx, channel).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_sign_in_code(&self, ctx: &RequestContext, enabled: bool) -> Result<(), AppError> {
+        self.set_sign_in_code_step(ctx, enabled).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn start_phone_change(
+        &self,
+        ctx: &RequestContext,
+        current_password: &str,
+        new_phone: &str,
+    ) -> Result<CodeSent, AppError> {
+        self.start_phone_change_step(ctx, current_password, new_phone)
+            .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn confirm_phone_change(&self, ctx: &RequestContext, code: &str) -> Result<(), AppError> {
+        self.confirm_phone_change_step(ctx, code).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn admin_gate(&self, ctx: &RequestContext) -> Result<AdminAccess, AppError> {
+        self.admin_access_step(ctx).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn send_admin_code(&self, ctx: &RequestContext) -> Result<CodeSent, AppError> {
+        self.send_admin_code_step(ctx).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn admin_step_up(&self, ctx: &RequestContext, code: &str) -> Result<(), AppError> {
+        self.admin_step_up_step(ctx, code).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn admin_search(
+        &self,
+        ctx: &RequestContext,
+        query: &str,
+    ) -> Result<Vec<AccountSummary>, AppError> {
+        self.admin_search_step(ctx, query).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn admin_account(
+        &self,
+        ctx: &RequestContext,
+        account_id: i64,
+    ) -> Result<AdminAccountView, AppError> {
+        self.admin_account_step(ctx, account_id).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn admin_act(
+        &self,
+        ctx: &RequestContext,
+        account_id: i64,
+        action: AdminAction,
+    ) -> Result<(), AppError> {
+        self.admin_act_step(ctx, account_id, action).await
     }
 }
 
 impl LatchkeyService {
     /// The account of the session in `ctx`, after checking (and refreshing) the session.
     async fn signed_in_account(&self, ctx: &RequestContext) -> Result<AccountRecord, AppError> {
+        Ok(self.signed_in(ctx).await?.0)
+    }
+
+    /// The session in `ctx` (checked and refreshed), its account, and its token's hash.
+    async fn signed_in(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<(AccountRecord, SessionRecord, TokenHash), AppError> {
         let Some(token) = &ctx.session_token else {
             return Err(AppError::NotSignedIn);
         };
@@ -1055,10 +1258,11 @@ impl LatchkeyService {
             SessionCheck::Valid { touch: false } => {}
         }
         let mut conn = self.store.reader().await.map_err(internal)?;
-        Store::account_by_id(&mut conn, session.account_id)
+        let account = Store::account_by_id(&mut conn, session.account_id)
             .await
             .map_err(internal)?
-            .ok_or(AppError::NotSignedIn)
+            .ok_or(AppError::NotSignedIn)?;
+        Ok((account, session, hash))
     }
 }
 
@@ -1066,9 +1270,13 @@ impl LatchkeyService {
 const RECENT_ACTIVITY: u32 = 10;
 
 /// A security notice sent by text message (not a code).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Notice {
     PasswordChanged,
+    /// To the old number, after a change to a number ending in `new_ending`.
+    PhoneChanged {
+        new_ending: PhoneEnding,
+    },
 }
 
 impl LatchkeyService {
@@ -1146,6 +1354,10 @@ impl LatchkeyService {
             Notice::PasswordChanged => {
                 (self.templates.password_changed_notice(), "password_changed")
             }
+            Notice::PhoneChanged { new_ending } => (
+                self.templates.phone_changed_notice(new_ending.as_str()),
+                "phone_changed",
+            ),
         };
         Store::enqueue_message(
             tx,

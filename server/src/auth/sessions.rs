@@ -1,7 +1,7 @@
 //! Session rules: a random 256-bit token lives only in the browser's cookie, its SHA-256 only in the
 //! database; a session ends after an idle period or an absolute lifetime, whichever comes first.
 
-use app::ssr::SESSION_COOKIE;
+use app::ssr::{PENDING_COOKIE, SESSION_COOKIE};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -80,6 +80,24 @@ impl SessionPolicy {
     pub fn clear_cookie(&self) -> String {
         format!(
             "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            self.secure_suffix()
+        )
+    }
+
+    /// The `Set-Cookie` value that gives the browser a pending sign-in's `token` for `lifetime`.
+    pub fn set_pending_cookie(&self, token: &SessionToken, lifetime: Duration) -> String {
+        format!(
+            "{PENDING_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            token.0,
+            lifetime.whole_seconds(),
+            self.secure_suffix()
+        )
+    }
+
+    /// The `Set-Cookie` value that removes the pending sign-in cookie.
+    pub fn clear_pending_cookie(&self) -> String {
+        format!(
+            "{PENDING_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
             self.secure_suffix()
         )
     }

@@ -7,7 +7,7 @@ mod name;
 mod password;
 mod phone;
 
-pub use code::{CodePurpose, VerificationCode};
+pub use code::{CodeScope, VerificationCode};
 pub use email::Email;
 pub use name::PersonName;
 pub use password::Password;

@@ -2,7 +2,7 @@
 //! (the WebOTP / one-time-code autofill format) and stays within one 160-character SMS segment.
 //! Codes by phone call are read digit by digit, twice.
 
-use crate::domain::{CodePurpose, VerificationCode};
+use crate::domain::{CodeScope, VerificationCode};
 use time::Duration;
 
 #[derive(Debug, Clone)]
@@ -10,56 +10,67 @@ pub struct MessageTemplates {
     product: String,
     /// The host of the public URL, for the origin-bound line.
     host: String,
-    code_lifetime: Duration,
 }
 
 impl MessageTemplates {
-    pub fn new(
-        product: impl Into<String>,
-        host: impl Into<String>,
-        code_lifetime: Duration,
-    ) -> Self {
+    pub fn new(product: impl Into<String>, host: impl Into<String>) -> Self {
         Self {
             product: product.into(),
             host: host.into(),
-            code_lifetime,
         }
     }
 
-    pub fn code_message(&self, purpose: CodePurpose, code: &VerificationCode) -> String {
+    /// The text message carrying a `scope` code that works for `lifetime`.
+    pub fn code_message(
+        &self,
+        scope: CodeScope,
+        code: &VerificationCode,
+        lifetime: Duration,
+    ) -> String {
+        let product = &self.product;
         let code = code.expose();
-        let validity = describe(self.code_lifetime);
-        let first_line = match purpose {
-            CodePurpose::Unlock => format!(
-                "{}: your account was locked after failed sign-ins. Unlock code: {code} (valid {validity}).",
-                self.product
+        let validity = describe(lifetime);
+        let first_line = match scope {
+            CodeScope::PhoneVerification => {
+                format!("{product}: your phone verification code is {code} (valid {validity}).")
+            }
+            CodeScope::SignIn => format!(
+                "{product}: your sign-in code is {code} (valid {validity}). Not you signing in? Change your password."
             ),
-            CodePurpose::PasswordReset => format!(
-                "{}: your password reset code is {code} (valid {validity}). Didn't ask? Ignore this.",
-                self.product
+            CodeScope::Unlock => format!(
+                "{product}: your account was locked after failed sign-ins. Unlock code: {code} (valid {validity})."
+            ),
+            CodeScope::PasswordReset => format!(
+                "{product}: your password reset code is {code} (valid {validity}). Didn't ask? Ignore this."
+            ),
+            CodeScope::PhoneChange => format!(
+                "{product}: code to make this your account's number: {code} (valid {validity}). Didn't ask? Ignore this."
+            ),
+            CodeScope::AdminStepUp => format!(
+                "{product}: your admin access code is {code} (valid {validity}). Never share it."
             ),
         };
         format!("{first_line}\n\n@{} #{code}", self.host)
     }
-}
 
-impl MessageTemplates {
     /// What a call says: the code digit by digit, then again.
-    pub fn voice_message(&self, purpose: CodePurpose, code: &VerificationCode) -> String {
+    pub fn voice_message(
+        &self,
+        scope: CodeScope,
+        code: &VerificationCode,
+        lifetime: Duration,
+    ) -> String {
         let digits = code
             .expose()
             .chars()
             .map(String::from)
             .collect::<Vec<_>>()
             .join(", ");
-        let what = match purpose {
-            CodePurpose::Unlock => "unlock code",
-            CodePurpose::PasswordReset => "password reset code",
-        };
+        let what = scope.describe();
         format!(
             "This is {}. Your {what} is: {digits}. Again, your {what} is: {digits}. It is valid for {}.",
             self.product,
-            describe(self.code_lifetime)
+            describe(lifetime)
         )
     }
 
@@ -67,6 +78,14 @@ impl MessageTemplates {
     pub fn password_changed_notice(&self) -> String {
         format!(
             "{}: your password was just changed. If this wasn't you, reset it now at {} and check your account.",
+            self.product, self.host
+        )
+    }
+
+    /// Sent to the old number after the account's number changed to one ending in `new_ending`.
+    pub fn phone_changed_notice(&self, new_ending: &str) -> String {
+        format!(
+            "{}: your account's phone number was changed to one ending in {new_ending}. If this wasn't you, contact support at {} now.",
             self.product, self.host
         )
     }
@@ -94,14 +113,14 @@ mod tests {
     use super::*;
 
     fn templates() -> MessageTemplates {
-        MessageTemplates::new("Latchkey", "auth.example.com", Duration::hours(1))
+        MessageTemplates::new("Latchkey", "auth.example.com")
     }
 
     #[test]
     fn code_messages_end_with_the_origin_bound_line() {
         let code = VerificationCode::parse("123456", 6).expect("valid");
-        for purpose in CodePurpose::ALL {
-            let text = templates().code_message(purpose, &code);
+        for purpose in CodeScope::ALL {
+            let text = templates().code_message(purpose, &code, Duration::hours(1));
             assert!(text.ends_with("\n\n@auth.example.com #123456"), "{text}");
             assert!(text.contains("123456 (valid 1 hour)"), "{text}");
         }
@@ -110,10 +129,8 @@ mod tests {
     #[test]
     fn code_messages_fit_one_sms_segment() {
         let code = VerificationCode::parse("1234567890", 10).expect("valid");
-        let templates =
-            MessageTemplates::new("Latchkey", "auth.example.com", Duration::minutes(10));
-        for purpose in CodePurpose::ALL {
-            let text = templates.code_message(purpose, &code);
+        for purpose in CodeScope::ALL {
+            let text = templates().code_message(purpose, &code, Duration::minutes(10));
             assert!(text.is_ascii());
             assert!(text.len() <= 160, "{} characters: {text}", text.len());
         }
@@ -122,7 +139,7 @@ mod tests {
     #[test]
     fn calls_read_the_code_digit_by_digit_twice() {
         let code = VerificationCode::parse("123456", 6).expect("valid");
-        let text = templates().voice_message(CodePurpose::Unlock, &code);
+        let text = templates().voice_message(CodeScope::Unlock, &code, Duration::hours(1));
         assert_eq!(
             text,
             "This is Latchkey. Your unlock code is: 1, 2, 3, 4, 5, 6. Again, your unlock code is: \
@@ -131,14 +148,18 @@ mod tests {
     }
 
     #[test]
-    fn the_password_change_notice_fits_one_segment() {
+    fn notices_fit_one_segment() {
         let text = templates().password_changed_notice();
         assert!(text.starts_with("Latchkey: your password was just changed."));
-        assert!(
-            text.is_ascii() && text.len() <= 160,
-            "{} characters",
-            text.len()
-        );
+        let moved = templates().phone_changed_notice("5678");
+        assert!(moved.contains("ending in 5678"), "{moved}");
+        for text in [text, moved] {
+            assert!(
+                text.is_ascii() && text.len() <= 160,
+                "{} characters",
+                text.len()
+            );
+        }
     }
 
     #[test]

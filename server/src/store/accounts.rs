@@ -18,6 +18,30 @@ pub struct NewAccount<'a> {
     pub delivery_channel: DeliveryChannel,
 }
 
+/// What an account may do: every account is a user; admins may also open the admin area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    #[default]
+    User,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Admin => "admin",
+        }
+    }
+
+    fn parse(value: &str) -> Self {
+        match value {
+            "admin" => Self::Admin,
+            _ => Self::User,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AccountRecord {
     pub id: i64,
@@ -30,11 +54,23 @@ pub struct AccountRecord {
     pub delivery_channel: DeliveryChannel,
     pub last_login_at: Option<OffsetDateTime>,
     pub previous_login_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// When the phone was last proven with a code; `None`: the signup is unfinished.
+    pub phone_verified_at: Option<OffsetDateTime>,
+    /// The account's own choice of a code at every sign-in; `None`: the deployment default.
+    pub sign_in_code: Option<bool>,
+    pub role: Role,
+    /// The new number a phone change waits to confirm.
+    pub pending_phone: Option<PhoneNumber>,
+    /// An admin forced a password reset: the password does not sign in until it is reset.
+    pub must_reset_password: bool,
 }
 
 const COLUMNS: &str =
     "id, email, password_hash, phone_e164, first_name, last_name, failed_logins, \
-                       locked_at, last_login_at, previous_login_at, delivery_channel";
+                       locked_at, last_login_at, previous_login_at, delivery_channel, created_at, \
+                       phone_verified_at, sign_in_code, role, pending_phone_e164, \
+                       must_reset_password";
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<AccountRecord, sqlx::Error> {
     let failed: i64 = row.try_get("failed_logins")?;
@@ -63,6 +99,18 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<AccountRecord, sqlx::Error> {
         previous_login_at: row
             .try_get::<Option<i64>, _>("previous_login_at")?
             .map(from_unix_millis),
+        created_at: from_unix_millis(row.try_get("created_at")?),
+        phone_verified_at: row
+            .try_get::<Option<i64>, _>("phone_verified_at")?
+            .map(from_unix_millis),
+        sign_in_code: row
+            .try_get::<Option<i64>, _>("sign_in_code")?
+            .map(|choice| choice != 0),
+        role: Role::parse(&row.try_get::<String, _>("role")?),
+        pending_phone: row
+            .try_get::<Option<String>, _>("pending_phone_e164")?
+            .map(PhoneNumber::from_e164),
+        must_reset_password: row.try_get::<i64, _>("must_reset_password")? != 0,
     })
 }
 
@@ -196,4 +244,148 @@ impl Store {
             .context("could not save the delivery preference")?;
         Ok(())
     }
+
+    /// The phone was proven with a code now.
+    pub async fn mark_phone_verified(
+        conn: &mut AnyConnection,
+        account_id: i64,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE accounts SET phone_verified_at = $1 WHERE id = $2")
+            .bind(unix_millis(now))
+            .bind(account_id)
+            .execute(conn)
+            .await
+            .context("could not record the phone verification")?;
+        Ok(())
+    }
+
+    /// The account's own choice of a code at every sign-in.
+    pub async fn set_sign_in_code(
+        conn: &mut AnyConnection,
+        account_id: i64,
+        enabled: bool,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE accounts SET sign_in_code = $1 WHERE id = $2")
+            .bind(i64::from(enabled))
+            .bind(account_id)
+            .execute(conn)
+            .await
+            .context("could not save the sign-in code setting")?;
+        Ok(())
+    }
+
+    /// Gives the account with `email` the role; `Ok(None)` when there is no such account.
+    pub async fn set_role(
+        conn: &mut AnyConnection,
+        email: &Email,
+        role: Role,
+    ) -> anyhow::Result<Option<i64>> {
+        sqlx::query_scalar::<_, i64>(
+            "UPDATE accounts SET role = $1 WHERE email_normalized = $2 RETURNING id",
+        )
+        .bind(role.as_str())
+        .bind(email.normalized())
+        .fetch_optional(conn)
+        .await
+        .context("could not change the role")
+    }
+
+    /// Remembers the number a phone change waits to confirm.
+    pub async fn set_pending_phone(
+        conn: &mut AnyConnection,
+        account_id: i64,
+        phone: Option<&PhoneNumber>,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE accounts SET pending_phone_e164 = $1 WHERE id = $2")
+            .bind(phone.map(PhoneNumber::e164))
+            .bind(account_id)
+            .execute(conn)
+            .await
+            .context("could not save the new phone number")?;
+        Ok(())
+    }
+
+    /// The pending number becomes the account's (proven now).
+    pub async fn confirm_pending_phone(
+        conn: &mut AnyConnection,
+        account_id: i64,
+        phone: &PhoneNumber,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE accounts SET phone_e164 = $1, phone_verified_at = $2, \
+             pending_phone_e164 = NULL WHERE id = $3",
+        )
+        .bind(phone.e164())
+        .bind(unix_millis(now))
+        .bind(account_id)
+        .execute(conn)
+        .await
+        .context("could not change the phone number")?;
+        Ok(())
+    }
+
+    pub async fn set_must_reset_password(
+        conn: &mut AnyConnection,
+        account_id: i64,
+        required: bool,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE accounts SET must_reset_password = $1 WHERE id = $2")
+            .bind(i64::from(required))
+            .bind(account_id)
+            .execute(conn)
+            .await
+            .context("could not save the forced password reset")?;
+        Ok(())
+    }
+
+    /// Accounts whose email contains `email_part` (lower case), or whose phone ends in
+    /// `phone_digits`; at most `limit`, newest first.
+    pub async fn search_accounts(
+        conn: &mut AnyConnection,
+        search: AccountSearch<'_>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<AccountRecord>> {
+        let (condition, pattern) = match search {
+            AccountSearch::Email(part) => (
+                "email_normalized LIKE $1 ESCAPE '\\'",
+                format!("%{}%", escape_like(part)),
+            ),
+            AccountSearch::PhoneSuffix(digits) => ("phone_e164 LIKE $1", format!("%{digits}")),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM accounts WHERE {condition} ORDER BY id DESC LIMIT $2"
+        ))
+        .bind(pattern)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await
+        .context("could not search the accounts")?;
+        rows.iter()
+            .map(from_row)
+            .collect::<Result<_, _>>()
+            .context("could not read an account row")
+    }
+}
+
+/// What the admin search looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountSearch<'a> {
+    /// Part of an email address, lower case.
+    Email(&'a str),
+    /// The last digits of a phone number.
+    PhoneSuffix(&'a str),
+}
+
+/// Escapes `%`, `_` and the escape character itself for a `LIKE … ESCAPE '\'` pattern.
+fn escape_like(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

@@ -14,6 +14,8 @@ pub struct NewAuditEvent<'a> {
     pub detail: Option<&'a str>,
     pub client_ip: Option<IpAddr>,
     pub user_agent: Option<&'a str>,
+    /// The admin who acted, for an admin action on someone's account.
+    pub actor_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -23,6 +25,7 @@ pub struct AuditEvent {
     pub detail: Option<String>,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    pub actor_id: Option<i64>,
 }
 
 impl Store {
@@ -33,8 +36,8 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO audit_events (at, account_id, kind, detail, client_ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit_events (at, account_id, kind, detail, client_ip, user_agent, \
+             actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(unix_millis(now))
         .bind(event.account_id)
@@ -42,6 +45,7 @@ impl Store {
         .bind(event.detail)
         .bind(event.client_ip.map(|ip| ip.to_string()))
         .bind(event.user_agent)
+        .bind(event.actor_id)
         .execute(conn)
         .await
         .with_context(|| format!("could not record the {} event", event.kind.as_str()))?;
@@ -55,7 +59,7 @@ impl Store {
         limit: u32,
     ) -> anyhow::Result<Vec<AuditEvent>> {
         let rows = sqlx::query(
-            "SELECT at, kind, detail, client_ip, user_agent FROM audit_events \
+            "SELECT at, kind, detail, client_ip, user_agent, actor_id FROM audit_events \
              WHERE account_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
         )
         .bind(account_id)
@@ -75,6 +79,7 @@ impl Store {
                 detail: row.try_get("detail")?,
                 client_ip: row.try_get("client_ip")?,
                 user_agent: row.try_get("user_agent")?,
+                actor_id: row.try_get("actor_id")?,
             });
         }
         Ok(events)
@@ -100,5 +105,42 @@ impl Store {
             .await
             .context("could not prune expired sessions")?;
         Ok(done.rows_affected())
+    }
+
+    /// Deletes pending sign-ins that expired before `now`; returns how many.
+    pub async fn prune_pending_sign_ins(&self, now: OffsetDateTime) -> anyhow::Result<u64> {
+        let _gate = self.write_gate().await;
+        let done = sqlx::query("DELETE FROM pending_sign_ins WHERE expires_at <= $1")
+            .bind(unix_millis(now))
+            .execute(self.pool())
+            .await
+            .context("could not prune expired pending sign-ins")?;
+        Ok(done.rows_affected())
+    }
+
+    /// Per day (UTC, as days since 1970) since `since`: how many events of each of `kinds`.
+    pub async fn daily_event_counts(
+        &self,
+        since: OffsetDateTime,
+        kinds: &[AuditKind],
+    ) -> anyhow::Result<Vec<(i64, AuditKind, i64)>> {
+        let rows = sqlx::query(
+            "SELECT at / 86400000 AS day, kind, COUNT(*) AS n FROM audit_events \
+             WHERE at >= $1 GROUP BY at / 86400000, kind",
+        )
+        .bind(unix_millis(since))
+        .fetch_all(self.pool())
+        .await
+        .context("could not count the events per day")?;
+        let mut counts = Vec::new();
+        for row in rows {
+            let Some(kind) = AuditKind::parse(&row.try_get::<String, _>("kind")?) else {
+                continue;
+            };
+            if kinds.contains(&kind) {
+                counts.push((row.try_get("day")?, kind, row.try_get("n")?));
+            }
+        }
+        Ok(counts)
     }
 }

@@ -3,7 +3,7 @@
 use super::Store;
 use crate::auth::codes::{ActiveCode, CodeHash, IssuedCode};
 use crate::clock::{from_unix_millis, unix_millis};
-use crate::domain::CodePurpose;
+use crate::domain::CodeScope;
 use anyhow::Context;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
@@ -13,7 +13,7 @@ impl Store {
     pub async fn replace_code(
         conn: &mut AnyConnection,
         account_id: i64,
-        purpose: CodePurpose,
+        purpose: CodeScope,
         issued: &IssuedCode,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
@@ -42,7 +42,7 @@ impl Store {
     pub async fn take_code(
         conn: &mut AnyConnection,
         account_id: i64,
-        purpose: CodePurpose,
+        purpose: CodeScope,
     ) -> anyhow::Result<Option<(ActiveCode, OffsetDateTime)>> {
         let row = sqlx::query(
             "DELETE FROM verification_codes WHERE account_id = $1 AND purpose = $2 \
@@ -73,7 +73,7 @@ impl Store {
     pub async fn restore_code(
         conn: &mut AnyConnection,
         account_id: i64,
-        purpose: CodePurpose,
+        purpose: CodeScope,
         code: &ActiveCode,
         tries_left: u32,
         created_at: OffsetDateTime,
@@ -97,7 +97,7 @@ impl Store {
     pub async fn delete_code(
         conn: &mut AnyConnection,
         account_id: i64,
-        purpose: CodePurpose,
+        purpose: CodeScope,
     ) -> anyhow::Result<()> {
         sqlx::query("DELETE FROM verification_codes WHERE account_id = $1 AND purpose = $2")
             .bind(account_id)

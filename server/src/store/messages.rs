@@ -436,4 +436,83 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .context("could not read an outbox row")
     }
+
+    /// The account's newest real messages first (decoys left out), for the admin area.
+    pub async fn recent_messages_of(
+        &self,
+        account_id: i64,
+        limit: u32,
+    ) -> anyhow::Result<Vec<MessageSummary>> {
+        let rows = sqlx::query(
+            "SELECT created_at, purpose, channel, status, failure, to_phone FROM sms_messages \
+             WHERE account_id = $1 AND status <> 'decoy' ORDER BY id DESC LIMIT $2",
+        )
+        .bind(account_id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .context("could not read the account's messages")?;
+        rows.iter()
+            .map(|row| {
+                Ok(MessageSummary {
+                    created_at: from_unix_millis(row.try_get("created_at")?),
+                    purpose: row.try_get("purpose")?,
+                    channel: DeliveryChannel::parse(&row.try_get::<String, _>("channel")?)
+                        .unwrap_or_default(),
+                    status: row.try_get("status")?,
+                    failure: row.try_get("failure")?,
+                    to_phone: row.try_get("to_phone")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("could not read a message row")
+    }
+
+    /// Per day (UTC, as days since 1970) since `since`: messages sent (by when they were sent)
+    /// and messages that failed for good (by when they failed).
+    pub async fn daily_message_counts(
+        &self,
+        since: OffsetDateTime,
+    ) -> anyhow::Result<Vec<(i64, i64, i64)>> {
+        let since = unix_millis(since);
+        let sent: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT sent_at / 86400000 AS day, COUNT(*) FROM sms_messages \
+             WHERE status = 'sent' AND sent_at >= $1 GROUP BY sent_at / 86400000",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .context("could not count the messages sent per day")?;
+        let failed: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT updated_at / 86400000 AS day, COUNT(*) FROM sms_messages \
+             WHERE status = 'failed' AND updated_at >= $1 GROUP BY updated_at / 86400000",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await
+        .context("could not count the failed messages per day")?;
+        let mut days: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+        for (day, count) in sent {
+            days.entry(day).or_default().0 += count;
+        }
+        for (day, count) in failed {
+            days.entry(day).or_default().1 += count;
+        }
+        Ok(days
+            .into_iter()
+            .map(|(day, (sent, failed))| (day, sent, failed))
+            .collect())
+    }
+}
+
+/// One message as the admin area lists it.
+#[derive(Debug, Clone)]
+pub struct MessageSummary {
+    pub created_at: OffsetDateTime,
+    pub purpose: String,
+    pub channel: DeliveryChannel,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub status: String,
+    pub failure: Option<String>,
+    pub to_phone: String,
 }

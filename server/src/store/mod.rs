@@ -20,12 +20,15 @@ mod accounts;
 mod audit;
 mod codes;
 mod messages;
+mod pending_sign_ins;
 mod sessions;
 mod unknown_logins;
 
-pub use accounts::{AccountRecord, NewAccount};
+pub use accounts::{AccountRecord, AccountSearch, NewAccount, Role};
 pub use audit::{AuditEvent, NewAuditEvent};
-pub use messages::{ClaimedMessage, DeliveryState, Failure, NewMessage, OutboxEntry};
+pub use messages::{
+    ClaimedMessage, DeliveryState, Failure, MessageSummary, NewMessage, OutboxEntry,
+};
 pub use sessions::SessionRecord;
 
 use anyhow::Context;

@@ -13,6 +13,8 @@ pub struct SessionRecord {
     pub account_id: i64,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
+    /// Until when this session may use the admin area.
+    pub elevated_until: Option<OffsetDateTime>,
 }
 
 impl Store {
@@ -42,7 +44,8 @@ impl Store {
 
     pub async fn session(&self, hash: TokenHash) -> anyhow::Result<Option<SessionRecord>> {
         let row = sqlx::query(
-            "SELECT account_id, created_at, last_seen_at FROM sessions WHERE token_hash = $1",
+            "SELECT account_id, created_at, last_seen_at, elevated_until FROM sessions \
+             WHERE token_hash = $1",
         )
         .bind(hash.0.as_slice())
         .fetch_optional(self.pool())
@@ -53,6 +56,9 @@ impl Store {
             account_id: row.try_get("account_id")?,
             created_at: from_unix_millis(row.try_get("created_at")?),
             last_seen_at: from_unix_millis(row.try_get("last_seen_at")?),
+            elevated_until: row
+                .try_get::<Option<i64>, _>("elevated_until")?
+                .map(from_unix_millis),
         }))
     }
 
@@ -88,5 +94,29 @@ impl Store {
             .await
             .context("could not revoke the account's sessions")?;
         Ok(done.rows_affected())
+    }
+
+    /// Opens the admin area to this session until `until`.
+    pub async fn elevate_session(
+        conn: &mut AnyConnection,
+        hash: TokenHash,
+        until: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query("UPDATE sessions SET elevated_until = $1 WHERE token_hash = $2")
+            .bind(unix_millis(until))
+            .bind(hash.0.as_slice())
+            .execute(conn)
+            .await
+            .context("could not record the admin step-up")?;
+        Ok(())
+    }
+
+    /// How many sessions the account has (live or not yet pruned).
+    pub async fn count_sessions_of(&self, account_id: i64) -> anyhow::Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE account_id = $1")
+            .bind(account_id)
+            .fetch_one(self.pool())
+            .await
+            .context("could not count the account's sessions")
     }
 }

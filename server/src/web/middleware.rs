@@ -82,7 +82,7 @@ pub fn request_span(request: &Request<Body>) -> tracing::Span {
 }
 
 /// Pages that need a signed-in session.
-const SIGNED_IN_PAGES: [&str; 1] = ["/account"];
+const SIGNED_IN_PAGES: [&str; 4] = ["/account", "/account/phone", "/admin", "/admin/account"];
 
 /// Sends a browser without a valid session from a signed-in page to the login page, before the
 /// page is rendered (so the redirect is a real 302, whatever the rendering mode).

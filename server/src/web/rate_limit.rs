@@ -33,8 +33,15 @@ enum Kind {
 impl Kind {
     fn of(path: &str) -> Option<Self> {
         match path {
-            "/api/login" => Some(Self::Login),
-            "/api/unlock" | "/api/reset-password" => Some(Self::Code),
+            // Each of these checks a password.
+            "/api/login" | "/api/change-phone" => Some(Self::Login),
+            // Each of these checks a code.
+            "/api/unlock"
+            | "/api/reset-password"
+            | "/api/verify-phone"
+            | "/api/sign-in-code"
+            | "/api/confirm-phone-change"
+            | "/api/admin/step-up" => Some(Self::Code),
             "/api/signup" => Some(Self::Signup),
             _ => None,
         }
@@ -230,6 +237,15 @@ mod tests {
         assert_eq!(Kind::of("/api/login"), Some(Kind::Login));
         assert_eq!(Kind::of("/api/unlock"), Some(Kind::Code));
         assert_eq!(Kind::of("/api/reset-password"), Some(Kind::Code));
+        for path in [
+            "/api/verify-phone",
+            "/api/sign-in-code",
+            "/api/confirm-phone-change",
+            "/api/admin/step-up",
+        ] {
+            assert_eq!(Kind::of(path), Some(Kind::Code), "{path}");
+        }
+        assert_eq!(Kind::of("/api/change-phone"), Some(Kind::Login));
         assert_eq!(Kind::of("/api/signup"), Some(Kind::Signup));
         assert_eq!(Kind::of("/api/me"), None);
         assert_eq!(Kind::of("/api/request-reset"), None);

@@ -238,7 +238,11 @@ async fn twenty_parallel_resets_queue_one_message_under_the_cooldown() {
             .count(),
         19
     );
-    assert_eq!(app.count("SELECT COUNT(*) FROM sms_messages").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'password_reset'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]

@@ -30,6 +30,9 @@ async fn a_lock_and_unlock_leave_a_trail_with_ip_and_user_agent() {
         kinds(&app).await,
         [
             "signup",
+            "code_sent",
+            "phone_verified",
+            "login_succeeded",
             "login_failed",
             "login_failed",
             "login_failed",
@@ -64,7 +67,16 @@ async fn the_account_page_shows_recent_activity_newest_first() {
         .iter()
         .filter_map(|item| item["description"].as_str())
         .collect();
-    assert_eq!(descriptions, ["Wrong password entered", "Account created"]);
+    assert_eq!(
+        descriptions,
+        [
+            "Wrong password entered",
+            "Signed in",
+            "Phone number verified",
+            "Verification code sent",
+            "Account created"
+        ]
+    );
     assert_eq!(activity[0]["client_ip"], "127.0.0.1");
 
     let page = app

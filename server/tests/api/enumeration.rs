@@ -9,7 +9,7 @@ const PHONE: &str = "+14155552671";
 #[tokio::test]
 async fn an_unknown_email_locks_at_the_same_failure_with_a_decoy_ending() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let real = app.fail_logins("ada@example.com", 4).await;
     let unknown = app.fail_logins("nobody@example.com", 4).await;
     for (real, unknown) in real.into_iter().zip(unknown) {
@@ -85,7 +85,7 @@ fn assert_indistinguishable([a, b]: [Duration; 2], what: &str) {
 #[tokio::test]
 async fn a_wrong_password_takes_as_long_for_an_unknown_email_as_for_a_real_one() {
     let app = spawn_app_with(&[("LOCKOUT_THRESHOLD", "100")]).await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let times = medians(&app, ["ada@example.com", "nobody@example.com"], 25).await;
     assert_indistinguishable(times, "wrong password vs unknown email");
 }
@@ -93,8 +93,9 @@ async fn a_wrong_password_takes_as_long_for_an_unknown_email_as_for_a_real_one()
 #[tokio::test]
 async fn a_locked_account_answers_as_slowly_as_a_wrong_password() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
-    app.sign_up("bob@example.com", "+14155552672").await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
+    app.seed_account("bob@example.com", "+14155552672", "sms")
+        .await;
     app.fail_logins("ada@example.com", 3).await;
     // ada is locked (her answer needs no argon2); bob's wrong passwords are checked every time.
     let mut times = [Vec::new(), Vec::new()];
@@ -121,7 +122,7 @@ async fn a_locked_account_answers_as_slowly_as_a_wrong_password() {
 #[tokio::test]
 async fn the_send_limits_answer_alike_for_real_and_unknown_emails() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     for path in ["/api/request-reset", "/api/resend-code"] {
         for email in ["ada@example.com", "nobody@example.com"] {
             app.wait_out_cooldown().await;
@@ -149,7 +150,7 @@ async fn the_send_limits_answer_alike_for_real_and_unknown_emails() {
 #[tokio::test]
 async fn right_after_a_lock_a_resend_is_refused_alike_for_real_and_unknown_emails() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     for email in ["ada@example.com", "nobody@example.com"] {
         let lock = app
             .fail_logins(email, 3)
@@ -172,7 +173,7 @@ async fn right_after_a_lock_a_resend_is_refused_alike_for_real_and_unknown_email
 #[tokio::test]
 async fn a_lock_whose_code_is_held_back_says_when_to_ask_again_alike_for_both() {
     let app = spawn_app_with(&[("SMS_MAX_PER_HOUR", "1")]).await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.post("/api/request-reset", &[("email", "bob@example.com")])
         .await;
     for email in ["ada@example.com", "nobody@example.com"] {

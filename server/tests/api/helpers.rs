@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Every state-changing endpoint of the API.
-pub const ENDPOINTS: [&str; 7] = [
+pub const ENDPOINTS: [&str; 17] = [
     "/api/signup",
     "/api/login",
     "/api/unlock",
@@ -23,6 +23,25 @@ pub const ENDPOINTS: [&str; 7] = [
     "/api/request-reset",
     "/api/reset-password",
     "/api/logout",
+    "/api/verify-phone",
+    "/api/send-verification",
+    "/api/sign-in-code",
+    "/api/resend-sign-in-code",
+    "/api/sign-in-code-setting",
+    "/api/change-phone",
+    "/api/confirm-phone-change",
+    "/api/admin/send-code",
+    "/api/admin/step-up",
+    "/api/admin/act",
+];
+
+/// The endpoints of `ENDPOINTS` whose every field is optional.
+pub const ENDPOINTS_WITHOUT_REQUIRED_FIELDS: [&str; 5] = [
+    "/api/logout",
+    "/api/send-verification",
+    "/api/resend-sign-in-code",
+    "/api/sign-in-code-setting",
+    "/api/admin/send-code",
 ];
 
 pub struct TestApp {
@@ -33,6 +52,8 @@ pub struct TestApp {
     pub store: Store,
     pub worker: DeliveryWorker,
     pub maintenance: Maintenance,
+    /// The database this server uses (for running the `server admin` command against it).
+    pub database_url: String,
     _data: tempfile::TempDir,
 }
 
@@ -78,6 +99,7 @@ pub async fn spawn_app_serving(
         vars.insert((*name).to_owned(), (*value).to_owned());
     }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test settings");
+    let database_url = config.database_url.clone();
     let clock = Arc::new(ManualClock::starting_now());
     let application = Application::build(config, leptos_options, clock.clone() as Arc<dyn Clock>)
         .await
@@ -94,6 +116,7 @@ pub async fn spawn_app_serving(
         store,
         worker,
         maintenance,
+        database_url,
         _data: data,
     }
 }
@@ -162,10 +185,82 @@ impl TestApp {
             .expect("the request is answered")
     }
 
-    /// Signs up a fresh account (and stays signed in as it).
+    /// Signs up a fresh account, verifies its phone with the code from the outbox (which signs
+    /// in), and moves the clock past the send cooldown that code started, so the test begins with
+    /// a quiet, signed-in account.
     pub async fn sign_up(&self, email: &str, phone: &str) {
+        self.sign_up_with(&self.client, email, phone).await;
+        self.wait_out_cooldown().await;
+    }
+
+    /// `sign_up` as `client`, without moving the clock.
+    pub async fn sign_up_with(&self, client: &reqwest::Client, email: &str, phone: &str) {
+        let ending = self.start_sign_up_with(client, email, phone).await;
+        let code = self
+            .latest_code_to_ending(&ending, "phone_verification")
+            .await;
+        let verified = self
+            .post_with(client, "/api/verify-phone", &[("code", &code)])
+            .await;
+        assert_eq!(
+            verified.status(),
+            StatusCode::OK,
+            "{}",
+            verified.text().await.unwrap_or_default()
+        );
+    }
+
+    /// An account that finished signing up, written straight to the store (no verification code
+    /// is sent), then signed in over HTTP: for tests about a provider, where a signup's own
+    /// message would be in the way. `delivery` is `sms` or `voice`.
+    pub async fn seed_account(&self, email: &str, phone: &str, delivery: &str) {
+        use server::domain::{Email, Password, PersonName, PhoneNumber, PhoneRegion};
+        let hash = server::auth::password_hasher::PasswordHasher::new(1)
+            .expect("a hasher")
+            .hash(&Password::parse_new(PASSWORD).expect("a valid password"))
+            .await
+            .expect("hashed");
+        let email_value = Email::parse(email).expect("a valid email");
+        let phone_value = PhoneNumber::parse(phone, PhoneRegion::parse("US").expect("US"))
+            .expect("a valid phone");
+        let first = PersonName::parse("Ada", "first name").expect("a name");
+        let last = PersonName::parse("Lovelace", "last name").expect("a name");
+        let now = self.clock.now();
+        let mut tx = self.store.begin_write().await.expect("a transaction");
+        let id = Store::insert_account(
+            &mut tx,
+            server::store::NewAccount {
+                email: &email_value,
+                password_hash: &hash,
+                phone: &phone_value,
+                first_name: &first,
+                last_name: &last,
+                delivery_channel: server::sms::DeliveryChannel::parse(delivery)
+                    .expect("sms or voice"),
+            },
+            now,
+        )
+        .await
+        .expect("inserted")
+        .expect("a new email");
+        Store::mark_phone_verified(&mut tx, id, now)
+            .await
+            .expect("verified");
+        tx.commit().await.expect("committed");
+        let response = self.log_in(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// Posts the signup form only (the phone is not verified yet); returns the phone ending.
+    pub async fn start_sign_up_with(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        phone: &str,
+    ) -> String {
         let response = self
-            .post(
+            .post_with(
+                client,
                 "/api/signup",
                 &[
                     ("email", email),
@@ -183,6 +278,23 @@ impl TestApp {
             "{}",
             response.text().await.unwrap_or_default()
         );
+        json(response).await["phone_ending"]
+            .as_str()
+            .expect("the phone ending")
+            .to_owned()
+    }
+
+    /// The code in the newest `purpose` message to a number ending in `ending`.
+    pub async fn latest_code_to_ending(&self, ending: &str, purpose: &str) -> String {
+        let outbox = self.outbox().await;
+        let message = outbox
+            .iter()
+            .find(|entry| {
+                entry["purpose"] == purpose
+                    && entry["to"].as_str().is_some_and(|to| to.ends_with(ending))
+            })
+            .unwrap_or_else(|| panic!("no {purpose} message to …{ending} in {outbox:?}"));
+        code_in(message["body"].as_str().unwrap_or_default())
     }
 
     /// Moves the clock past the send cooldown, so that another code may be sent to the account.

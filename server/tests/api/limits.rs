@@ -22,7 +22,7 @@ async fn request_reset(app: &TestApp, email: &str) -> reqwest::Response {
 #[tokio::test]
 async fn a_second_code_within_the_cooldown_is_refused_with_the_wait_and_nothing_is_queued() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     assert_eq!(
         request_reset(&app, "ada@example.com").await.status(),
         StatusCode::OK
@@ -48,7 +48,7 @@ async fn a_second_code_within_the_cooldown_is_refused_with_the_wait_and_nothing_
 #[tokio::test]
 async fn the_sixth_code_in_an_hour_waits_until_the_first_leaves_the_window() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     for _ in 0..5 {
         assert_eq!(
             request_reset(&app, "ada@example.com").await.status(),
@@ -74,8 +74,8 @@ async fn the_sixth_code_in_an_hour_waits_until_the_first_leaves_the_window() {
 #[tokio::test]
 async fn one_destination_shares_its_limits_across_accounts() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
-    app.sign_up("ada.work@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
+    app.seed_account("ada.work@example.com", PHONE, "sms").await;
     assert_eq!(
         request_reset(&app, "ada@example.com").await.status(),
         StatusCode::OK
@@ -88,8 +88,12 @@ async fn one_destination_shares_its_limits_across_accounts() {
 async fn the_per_client_cap_holds_across_accounts() {
     let app = spawn_app_with(&[("SEND_MAX_PER_IP_PER_HOUR", "2")]).await;
     for i in 0..3 {
-        app.sign_up(&format!("user{i}@example.com"), &format!("+141555520{i}0"))
-            .await;
+        app.seed_account(
+            &format!("user{i}@example.com"),
+            &format!("+141555520{i}0"),
+            "sms",
+        )
+        .await;
     }
     assert_eq!(
         request_reset(&app, "user0@example.com").await.status(),
@@ -107,8 +111,9 @@ async fn the_per_client_cap_holds_across_accounts() {
 #[tokio::test]
 async fn the_global_budget_stops_all_sending_and_a_lock_still_holds_without_a_message() {
     let app = spawn_app_with(&[("SMS_MAX_PER_HOUR", "1")]).await;
-    app.sign_up("ada@example.com", PHONE).await;
-    app.sign_up("bob@example.com", "+14155552672").await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
+    app.seed_account("bob@example.com", "+14155552672", "sms")
+        .await;
     assert_eq!(
         request_reset(&app, "ada@example.com").await.status(),
         StatusCode::OK
@@ -244,7 +249,7 @@ async fn a_rate_limited_plain_form_post_goes_back_to_its_page_with_the_message()
 #[tokio::test]
 async fn the_unlock_page_says_when_a_held_back_code_can_be_asked_for() {
     let app = spawn_app_with(&[("SMS_MAX_PER_HOUR", "1")]).await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     assert_eq!(
         request_reset(&app, "ada@example.com").await.status(),
         StatusCode::OK

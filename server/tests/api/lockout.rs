@@ -9,7 +9,7 @@ const PHONE: &str = "+14155552671";
 #[tokio::test]
 async fn a_wrong_password_counts_but_does_not_lock_before_the_third() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     for response in app.fail_logins("ada@example.com", 2).await {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(error_kind(response).await, "invalid_credentials");
@@ -21,7 +21,7 @@ async fn a_wrong_password_counts_but_does_not_lock_before_the_third() {
 #[tokio::test]
 async fn the_third_wrong_password_locks_the_account_and_texts_a_code() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let mut responses = app.fail_logins("ada@example.com", 3).await;
     let third = responses.pop().expect("three responses");
     assert_eq!(third.status(), StatusCode::OK);
@@ -44,7 +44,7 @@ async fn the_third_wrong_password_locks_the_account_and_texts_a_code() {
 #[tokio::test]
 async fn while_locked_even_the_right_password_is_not_checked_and_no_new_code_is_sent() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     assert_eq!(app.outbox().await.len(), 1);
 
@@ -61,7 +61,7 @@ async fn while_locked_even_the_right_password_is_not_checked_and_no_new_code_is_
 #[tokio::test]
 async fn the_code_unlocks_the_account_once_and_then_the_password_works() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let code = app.latest_code(PHONE, "unlock").await;
 
@@ -86,7 +86,7 @@ async fn the_code_unlocks_the_account_once_and_then_the_password_works() {
 #[tokio::test]
 async fn a_wrong_code_invalidates_the_code_so_a_new_one_must_be_requested() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let code = app.latest_code(PHONE, "unlock").await;
 
@@ -110,7 +110,7 @@ async fn a_wrong_code_invalidates_the_code_so_a_new_one_must_be_requested() {
 #[tokio::test]
 async fn the_code_expires_exactly_at_its_lifetime() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let code = app.latest_code(PHONE, "unlock").await;
 
@@ -128,7 +128,7 @@ async fn the_code_expires_exactly_at_its_lifetime() {
 #[tokio::test]
 async fn a_code_just_inside_its_lifetime_still_works() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let code = app.latest_code(PHONE, "unlock").await;
 
@@ -140,7 +140,7 @@ async fn a_code_just_inside_its_lifetime_still_works() {
 #[tokio::test]
 async fn a_resent_code_replaces_the_previous_one() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let first = app.latest_code(PHONE, "unlock").await;
     app.wait_out_cooldown().await;
@@ -158,7 +158,7 @@ async fn a_resent_code_replaces_the_previous_one() {
 #[tokio::test]
 async fn the_lockout_threshold_and_code_length_are_configurable() {
     let app = spawn_app_with(&[("LOCKOUT_THRESHOLD", "5"), ("CODE_LENGTH", "8")]).await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let responses = app.fail_logins("ada@example.com", 5).await;
     let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
     assert_eq!(statuses, [401, 401, 401, 401, 200]);
@@ -168,7 +168,7 @@ async fn the_lockout_threshold_and_code_length_are_configurable() {
 #[tokio::test]
 async fn the_unlock_message_names_the_product_and_its_validity() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let outbox = app.outbox().await;
     let body = outbox[0]["body"].as_str().unwrap_or_default();
@@ -189,7 +189,7 @@ async fn the_unlock_message_names_the_product_and_its_validity() {
 async fn an_unlock_code_never_resets_a_password_and_a_reset_code_never_unlocks() {
     // Three tries per code, so that the cross-purpose attempts below do not spend the codes.
     let app = spawn_app_with(&[("CODE_MAX_TRIES", "3")]).await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let unlock_code = app.latest_code(PHONE, "unlock").await;
     let as_reset = app
@@ -238,7 +238,7 @@ async fn an_unlock_code_never_resets_a_password_and_a_reset_code_never_unlocks()
 #[tokio::test]
 async fn with_one_try_a_code_for_the_wrong_purpose_spends_the_live_code() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let unlock_code = app.latest_code(PHONE, "unlock").await;
     app.wait_out_cooldown().await;
@@ -258,7 +258,7 @@ async fn with_one_try_a_code_for_the_wrong_purpose_spends_the_live_code() {
 #[tokio::test]
 async fn an_unknown_email_is_answered_like_a_wrong_password() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let unknown = app.log_in("nobody@example.com", PASSWORD).await;
     let wrong = app.log_in("ada@example.com", "not the password").await;
     assert_eq!(unknown.status(), wrong.status());

@@ -2,10 +2,12 @@
 //! SQLite file, or a new PostgreSQL database when `LATCHKEY_TEST_POSTGRES` names a server), the
 //! development outbox and a manual clock, and drives it over HTTP exactly as docs/API.md describes.
 
+mod admin;
 mod adversarial;
 mod audit;
 mod bad_input;
 mod browser_security;
+mod code_scopes;
 mod concurrency;
 mod durability;
 mod enumeration;
@@ -14,10 +16,13 @@ mod limits;
 mod lockout;
 mod mock_provider;
 mod password_reset;
+mod phone_change;
+mod phone_verification;
 mod providers;
 mod pumping_guard;
 mod sessions;
 mod shared_database;
+mod sign_in_codes;
 mod signup;
 mod startup;
 mod static_assets;

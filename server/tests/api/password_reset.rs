@@ -23,7 +23,7 @@ async fn reset(app: &TestApp, code: &str) -> reqwest::Response {
 #[tokio::test]
 async fn a_reset_code_changes_the_password_and_the_old_one_stops_working() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let response = app
         .post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
@@ -43,7 +43,7 @@ async fn a_reset_code_changes_the_password_and_the_old_one_stops_working() {
 #[tokio::test]
 async fn a_reset_revokes_every_session_of_the_account() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     assert_eq!(app.me().await.status(), StatusCode::OK);
 
     app.post("/api/request-reset", &[("email", "ada@example.com")])
@@ -70,7 +70,7 @@ async fn a_reset_revokes_every_session_of_the_account() {
 #[tokio::test]
 async fn a_reset_clears_a_lock_and_its_unlock_code() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
     let unlock_code = app.latest_code(PHONE, "unlock").await;
 
@@ -96,7 +96,7 @@ async fn a_reset_clears_a_lock_and_its_unlock_code() {
 #[tokio::test]
 async fn a_reset_code_works_once_and_expires_after_an_hour() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;
@@ -116,7 +116,7 @@ async fn a_reset_code_works_once_and_expires_after_an_hour() {
 #[tokio::test]
 async fn a_wrong_reset_code_changes_nothing_and_spends_the_code() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;
@@ -134,7 +134,7 @@ async fn a_wrong_reset_code_changes_nothing_and_spends_the_code() {
 #[tokio::test]
 async fn a_reset_for_an_unknown_email_looks_the_same_and_sends_nothing() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let known = app
         .post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
@@ -158,7 +158,7 @@ async fn a_reset_for_an_unknown_email_looks_the_same_and_sends_nothing() {
 #[tokio::test]
 async fn a_too_short_new_password_is_refused_before_the_code_is_spent() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;
@@ -181,7 +181,7 @@ async fn a_too_short_new_password_is_refused_before_the_code_is_spent() {
 #[tokio::test]
 async fn a_new_password_with_the_name_in_it_is_refused_only_after_the_code_and_keeps_the_code() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;
@@ -223,7 +223,7 @@ async fn a_new_password_with_the_name_in_it_is_refused_only_after_the_code_and_k
 #[tokio::test]
 async fn a_common_new_password_is_refused() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", PHONE).await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
     let response = app
         .post(
             "/api/reset-password",

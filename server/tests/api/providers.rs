@@ -119,7 +119,7 @@ fn spoken_code(text: &str) -> String {
 async fn a_lockout_code_reaches_the_provider_and_unlocks_the_account() {
     let mock = MockProvider::start(vec![("/Messages.json", 201, TWILIO_SENT)]).await;
     let app = app_through_twilio(&mock, &[]).await;
-    app.sign_up(EMAIL, PHONE).await;
+    app.seed_account(EMAIL, PHONE, "sms").await;
     app.fail_logins(EMAIL, 3).await;
     app.deliver_all().await;
 
@@ -176,7 +176,7 @@ async fn an_outage_is_retried_with_backoff_then_the_next_provider_delivers() {
         ("VONAGE_FROM", "Latchkey".to_owned()),
     ]);
     let app = app_with(&settings).await;
-    app.sign_up(EMAIL, PHONE).await;
+    app.seed_account(EMAIL, PHONE, "sms").await;
     app.fail_logins(EMAIL, 3).await;
 
     // The first attempt fails and waits about 2 s before the next one.
@@ -222,7 +222,7 @@ async fn a_number_that_cannot_receive_is_a_permanent_failure_the_person_is_told_
     ])
     .await;
     let app = app_through_twilio(&mock, &[("SEND_COOLDOWN", "0")]).await;
-    app.sign_up(EMAIL, PHONE).await;
+    app.seed_account(EMAIL, PHONE, "sms").await;
     app.fail_logins(EMAIL, 3).await;
     app.deliver_all().await;
 
@@ -281,7 +281,7 @@ async fn refused_credentials_at_the_only_provider_fail_the_message_as_undelivere
     )])
     .await;
     let app = app_through_twilio(&mock, &[]).await;
-    app.sign_up(EMAIL, PHONE).await;
+    app.seed_account(EMAIL, PHONE, "sms").await;
     assert_eq!(
         delivery_status(&app, EMAIL, "unlock").await["failed"],
         false,
@@ -308,7 +308,7 @@ async fn a_failed_text_falls_back_to_a_call_when_configured() {
     ])
     .await;
     let app = app_through_twilio(&mock, &[("SMS_VOICE_FALLBACK", "true")]).await;
-    app.sign_up(EMAIL, PHONE).await;
+    app.seed_account(EMAIL, PHONE, "sms").await;
     app.fail_logins(EMAIL, 3).await;
     app.deliver_all().await;
 
@@ -340,8 +340,9 @@ async fn a_failed_text_falls_back_to_a_call_when_configured() {
 async fn test_numbers_are_captured_in_the_outbox_and_never_reach_the_provider() {
     let mock = MockProvider::start(vec![("/Messages.json", 201, TWILIO_SENT)]).await;
     let app = app_through_twilio(&mock, &[("SMS_TEST_NUMBERS", PHONE)]).await;
-    app.sign_up(EMAIL, PHONE).await;
-    app.sign_up("grace@example.com", "+14155552672").await;
+    app.seed_account(EMAIL, PHONE, "sms").await;
+    app.seed_account("grace@example.com", "+14155552672", "sms")
+        .await;
     app.fail_logins(EMAIL, 3).await;
     app.fail_logins("grace@example.com", 3).await;
 
@@ -362,6 +363,14 @@ async fn codes_go_by_call_for_people_who_chose_voice() {
     let app = spawn_app().await;
     let response = app.post("/api/signup", &SIGNUP_BY_CALL).await;
     assert_eq!(response.status(), StatusCode::OK);
+    // Even the signup's phone verification code is read aloud.
+    let outbox = app.outbox().await;
+    assert_eq!(outbox[0]["purpose"], "phone_verification");
+    assert_eq!(outbox[0]["channel"], "voice");
+    let code = spoken_code(outbox[0]["body"].as_str().unwrap_or_default());
+    let verified = app.post("/api/verify-phone", &[("code", &code)]).await;
+    assert_eq!(verified.status(), StatusCode::OK);
+    app.wait_out_cooldown().await;
     let me: Value = app
         .client
         .get(app.url("/api/me"))
@@ -399,7 +408,7 @@ async fn codes_go_by_call_for_people_who_chose_voice() {
 #[tokio::test]
 async fn the_delivery_preference_is_changed_on_the_account_and_recorded() {
     let app = spawn_app().await;
-    app.sign_up(EMAIL, PHONE).await;
+    app.seed_account(EMAIL, PHONE, "sms").await;
     let change = |channel: &'static str| {
         let app = &app;
         async move {

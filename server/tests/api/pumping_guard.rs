@@ -55,7 +55,8 @@ async fn with_a_country_list_numbers_elsewhere_are_refused_at_signup() {
 #[tokio::test]
 async fn a_stored_number_that_is_no_longer_allowed_gets_no_code() {
     let app = spawn_app().await;
-    app.sign_up("ada@example.com", "+14155552671").await;
+    app.seed_account("ada@example.com", "+14155552671", "sms")
+        .await;
     // As if the number had been stored under an older, looser policy.
     sqlx::query("UPDATE accounts SET phone_e164 = '+18005550199'")
         .execute(app.store.pool())

@@ -53,7 +53,8 @@ async fn the_outbox_page_exists_only_while_the_outbox_is_the_provider() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
     }
     // Delivery still works through the log provider.
-    log.sign_up("ada@example.com", "+14155552671").await;
+    log.seed_account("ada@example.com", "+14155552671", "sms")
+        .await;
     log.fail_logins("ada@example.com", 3).await;
     log.deliver_all().await;
     let sent: (String, String) = sqlx::query_as("SELECT status, provider FROM sms_messages")

@@ -1,0 +1,58 @@
+import { expect, test } from "@playwright/test";
+import {
+  BAD_CODE,
+  enterVerificationCode,
+  latestCode,
+  logIn,
+  newUser,
+  signOut,
+  signUp,
+  startSignUp,
+} from "./helpers";
+
+test("a signup is active only after the code sent to the phone, with resend", async ({ page }) => {
+  const user = newUser("verify");
+  await startSignUp(page, user);
+  const first = await latestCode(page.request, user.phoneE164, "phone_verification");
+
+  // A wrong code is refused (and, with one try per code, spends it).
+  await enterVerificationCode(page, first.code === "000000" ? "111111" : "000000");
+  await expect(page.getByRole("alert").filter({ hasText: BAD_CODE })).toBeVisible();
+  await page.goto("/account");
+  await expect(page).toHaveURL(/\/login$/);
+
+  // The signup can be finished later: the password leads back to verification, with a new code.
+  await logIn(page, user.email, user.password);
+  await expect(page).toHaveURL(/\/verify-phone\?/);
+  const second = await latestCode(page.request, user.phoneE164, "phone_verification", { newerThan: first.id });
+  await page.getByRole("button", { name: "Resend code" }).click();
+  await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
+  const third = await latestCode(page.request, user.phoneE164, "phone_verification", { newerThan: second.id });
+  await enterVerificationCode(page, third.code);
+  await expect(page).toHaveURL(/\/account\?notice=phone-verified$/);
+  await expect(page.getByText("Your phone number is verified.")).toBeVisible();
+  await expect(page.locator(".details")).toContainText(`${user.last4} · verified`);
+});
+
+test("with sign-in codes on, the password leads to a code and the code to the account", async ({ page }) => {
+  const user = newUser("signincode");
+  await signUp(page, user);
+  await page.getByLabel("Ask for a code every time I sign in").check();
+  await page.getByRole("button", { name: "Save sign-in setting" }).click();
+  await expect(page.getByText("Your sign-in settings have been saved.")).toBeVisible();
+  await expect(page.getByLabel("Ask for a code every time I sign in")).toBeChecked();
+  await signOut(page);
+
+  await logIn(page, user.email, user.password);
+  await expect(page).toHaveURL(/\/sign-in-code\?/);
+  await expect(page.getByText(`Enter the code we sent to the mobile number ending in ${user.last4}.`)).toBeVisible();
+  // No session yet.
+  const me = await page.request.get("/api/me");
+  expect(me.status()).toBe(401);
+
+  const { code } = await latestCode(page.request, user.phoneE164, "sign_in");
+  await page.getByLabel("Sign-in code").fill(code);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByRole("heading", { name: `Hello, ${user.firstName}` })).toBeVisible();
+});

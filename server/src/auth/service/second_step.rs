@@ -1,0 +1,481 @@
+//! The flows where a code follows a password or a session: phone verification (finishing a
+//! signup, or re-verifying a signed-in account's phone), the code at every sign-in, the choice of
+//! that code, and changing the phone number.
+
+use super::{internal, LatchkeyService, Notice};
+use crate::auth::audit::AuditKind;
+use crate::auth::second_factor::PendingSignIn;
+use crate::auth::sessions::{hash_token, SessionToken};
+use crate::domain::{CodeScope, Password, PhoneNumber};
+use crate::store::{AccountRecord, Store, WriteTx};
+use app::error::{AppError, Field};
+use app::ssr::{OpenedSession, PendingStep, PhoneVerified, RequestContext};
+use app::types::CodeSent;
+use time::OffsetDateTime;
+
+impl LatchkeyService {
+    /// Sends the code of `scope` and starts a pending sign-in that waits for it; the browser gets
+    /// the pending cookie. A send limit that holds back the code leaves the pending sign-in in
+    /// place (a new code can be asked for after the wait).
+    pub(super) async fn start_pending_sign_in(
+        &self,
+        tx: &mut WriteTx,
+        account: &AccountRecord,
+        scope: CodeScope,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<PendingStep, AppError> {
+        let sent = self
+            .issue_code(
+                tx,
+                account,
+                scope,
+                self.preferred_channel(account),
+                ctx,
+                now,
+            )
+            .await
+            .map_err(internal)?;
+        let code_delayed_secs = match sent {
+            Ok(()) => None,
+            Err(AppError::TooManyCodes { retry_after_secs }) => Some(retry_after_secs),
+            Err(other) => return Err(other),
+        };
+        let lifetime = self.code_policies.get(scope).lifetime;
+        let token = SessionToken::generate();
+        let pending = PendingSignIn {
+            account_id: account.id,
+            scope,
+            expires_at: now + lifetime,
+        };
+        Store::insert_pending_sign_in(tx, token.hash(), pending, now)
+            .await
+            .map_err(internal)?;
+        Ok(PendingStep {
+            cookie: self.sessions.set_pending_cookie(&token, lifetime),
+            phone_ending: account.phone.ending(),
+            code_delayed_secs,
+        })
+    }
+
+    /// The live pending sign-in of `scope` in `ctx`, and its account, read inside `tx`.
+    async fn pending_account(
+        &self,
+        tx: &mut WriteTx,
+        ctx: &RequestContext,
+        scope: CodeScope,
+        now: OffsetDateTime,
+    ) -> Result<Option<AccountRecord>, AppError> {
+        let Some(token) = &ctx.pending_token else {
+            return Ok(None);
+        };
+        let pending = Store::pending_sign_in(tx, hash_token(token))
+            .await
+            .map_err(internal)?;
+        let Some(pending) = pending.filter(|p| p.scope == scope && p.is_live(now)) else {
+            return Ok(None);
+        };
+        Store::account_by_id(tx, pending.account_id)
+            .await
+            .map_err(internal)
+    }
+
+    /// Finishes a pending sign-in whose code was right: the session opens, the pending cookie goes.
+    async fn complete_sign_in(
+        &self,
+        tx: &mut WriteTx,
+        account: &AccountRecord,
+        ctx: &RequestContext,
+        how: &str,
+        now: OffsetDateTime,
+    ) -> Result<OpenedSession, AppError> {
+        Store::delete_pending_sign_ins_of(tx, account.id)
+            .await
+            .map_err(internal)?;
+        Store::record_login(tx, account.id, now)
+            .await
+            .map_err(internal)?;
+        let mut session = self
+            .open_session(tx, account.id, ctx, now)
+            .await
+            .map_err(internal)?;
+        session.cookies.push(self.sessions.clear_pending_cookie());
+        self.audit(
+            tx,
+            AuditKind::LoginSucceeded,
+            Some(account.id),
+            ctx,
+            Some(how),
+            now,
+        )
+        .await?;
+        Ok(session)
+    }
+
+    pub(super) async fn verify_phone_step(
+        &self,
+        ctx: &RequestContext,
+        code: &str,
+    ) -> Result<PhoneVerified, AppError> {
+        let code = self.parse_code(CodeScope::PhoneVerification, code)?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        // A pending signup in this browser comes first (it may be signed in as someone else);
+        // without one, the signed-in account re-verifies its phone.
+        let pending = self
+            .pending_account(&mut tx, ctx, CodeScope::PhoneVerification, now)
+            .await?;
+        let signing_in = pending.is_some();
+        let account = match pending {
+            Some(account) => account,
+            None => {
+                drop(tx);
+                let account = self
+                    .signed_in_account(ctx)
+                    .await
+                    .map_err(|error| match error {
+                        AppError::NotSignedIn => AppError::NoPendingSignIn,
+                        other => other,
+                    })?;
+                tx = self.begin().await?;
+                account
+            }
+        };
+        let Some(account) = self
+            .redeem_code(
+                &mut tx,
+                Some(account),
+                CodeScope::PhoneVerification,
+                &code,
+                ctx,
+                now,
+            )
+            .await?
+        else {
+            self.commit(tx).await?;
+            return Err(AppError::InvalidCode);
+        };
+        Store::mark_phone_verified(&mut tx, account.id, now)
+            .await
+            .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::PhoneVerified,
+            Some(account.id),
+            ctx,
+            None,
+            now,
+        )
+        .await?;
+        let outcome = if signing_in {
+            let session = self
+                .complete_sign_in(&mut tx, &account, ctx, "phone verified", now)
+                .await?;
+            PhoneVerified::SignedIn(session)
+        } else {
+            PhoneVerified::Reverified
+        };
+        self.commit(tx).await?;
+        tracing::info!(account_id = account.id, "phone verified");
+        Ok(outcome)
+    }
+
+    pub(super) async fn send_phone_verification_step(
+        &self,
+        ctx: &RequestContext,
+        channel: Option<&str>,
+    ) -> Result<CodeSent, AppError> {
+        let requested = self.requested_channel(channel)?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        let account = match self
+            .pending_account(&mut tx, ctx, CodeScope::PhoneVerification, now)
+            .await?
+        {
+            Some(account) => account,
+            None => {
+                drop(tx);
+                let account = self
+                    .signed_in_account(ctx)
+                    .await
+                    .map_err(|error| match error {
+                        AppError::NotSignedIn => AppError::NoPendingSignIn,
+                        other => other,
+                    })?;
+                tx = self.begin().await?;
+                account
+            }
+        };
+        self.send_code_now(
+            tx,
+            &account,
+            CodeScope::PhoneVerification,
+            requested,
+            ctx,
+            now,
+        )
+        .await
+    }
+
+    /// Issues a code of `scope` to the account's phone, commits, and wakes the worker.
+    pub(super) async fn send_code_now(
+        &self,
+        mut tx: WriteTx,
+        account: &AccountRecord,
+        scope: CodeScope,
+        channel: Option<crate::sms::DeliveryChannel>,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, AppError> {
+        let channel = channel.unwrap_or(self.preferred_channel(account));
+        let sent = self
+            .issue_code(&mut tx, account, scope, channel, ctx, now)
+            .await
+            .map_err(internal)?;
+        self.commit(tx).await?;
+        sent?;
+        self.delivery.notify_one();
+        tracing::info!(
+            account_id = account.id,
+            scope = scope.as_str(),
+            "code queued"
+        );
+        Ok(CodeSent {
+            phone_ending: account.phone.ending(),
+        })
+    }
+
+    pub(super) async fn finish_sign_in_step(
+        &self,
+        ctx: &RequestContext,
+        code: &str,
+    ) -> Result<OpenedSession, AppError> {
+        let code = self.parse_code(CodeScope::SignIn, code)?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        let account = self
+            .pending_account(&mut tx, ctx, CodeScope::SignIn, now)
+            .await?
+            .ok_or(AppError::NoPendingSignIn)?;
+        let Some(account) = self
+            .redeem_code(&mut tx, Some(account), CodeScope::SignIn, &code, ctx, now)
+            .await?
+        else {
+            self.commit(tx).await?;
+            return Err(AppError::InvalidCode);
+        };
+        let session = self
+            .complete_sign_in(&mut tx, &account, ctx, "with a sign-in code", now)
+            .await?;
+        self.commit(tx).await?;
+        tracing::info!(account_id = account.id, "signed in with a code");
+        Ok(session)
+    }
+
+    pub(super) async fn resend_sign_in_code_step(
+        &self,
+        ctx: &RequestContext,
+        channel: Option<&str>,
+    ) -> Result<CodeSent, AppError> {
+        let requested = self.requested_channel(channel)?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        let account = self
+            .pending_account(&mut tx, ctx, CodeScope::SignIn, now)
+            .await?
+            .ok_or(AppError::NoPendingSignIn)?;
+        self.send_code_now(tx, &account, CodeScope::SignIn, requested, ctx, now)
+            .await
+    }
+
+    pub(super) async fn set_sign_in_code_step(
+        &self,
+        ctx: &RequestContext,
+        enabled: bool,
+    ) -> Result<(), AppError> {
+        let account = self.signed_in_account(ctx).await?;
+        if !enabled && !self.sign_in_code.account_may_choose() {
+            return Err(AppError::field(
+                Field::Code,
+                "This service asks everyone for a code at every sign-in; it cannot be turned off.",
+            ));
+        }
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        Store::set_sign_in_code(&mut tx, account.id, enabled)
+            .await
+            .map_err(internal)?;
+        let detail = if enabled { "on" } else { "off" };
+        self.audit(
+            &mut tx,
+            AuditKind::SignInCodeChanged,
+            Some(account.id),
+            ctx,
+            Some(detail),
+            now,
+        )
+        .await?;
+        self.commit(tx).await?;
+        tracing::info!(
+            account_id = account.id,
+            enabled,
+            "sign-in code setting saved"
+        );
+        Ok(())
+    }
+
+    pub(super) async fn start_phone_change_step(
+        &self,
+        ctx: &RequestContext,
+        current_password: &str,
+        new_phone: &str,
+    ) -> Result<CodeSent, AppError> {
+        let account = self.signed_in_account(ctx).await?;
+        let phone = PhoneNumber::parse(new_phone, self.phone_region)
+            .map_err(|error| AppError::field(Field::Phone, error.to_string()))?;
+        self.destinations
+            .check(&phone)
+            .map_err(|error| AppError::field(Field::Phone, error.to_string()))?;
+        if phone == account.phone {
+            return Err(AppError::field(
+                Field::Phone,
+                "This is already the number on your account.",
+            ));
+        }
+        let password = Password::parse_attempt(current_password)
+            .map_err(|error| AppError::field(Field::Password, error.to_string()))?;
+        let matches = self
+            .passwords
+            .verify(&password, &account.password_hash)
+            .await
+            .map_err(internal)?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        if !matches {
+            self.audit(
+                &mut tx,
+                AuditKind::LoginFailed,
+                Some(account.id),
+                ctx,
+                Some("wrong current password for a phone change"),
+                now,
+            )
+            .await?;
+            self.commit(tx).await?;
+            return Err(AppError::field(
+                Field::Password,
+                "That is not your current password.",
+            ));
+        }
+        Store::set_pending_phone(&mut tx, account.id, Some(&phone))
+            .await
+            .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::PhoneChangeRequested,
+            Some(account.id),
+            ctx,
+            Some(&format!(
+                "to a number ending in {}",
+                phone.ending().as_str()
+            )),
+            now,
+        )
+        .await?;
+        let sent = self
+            .issue_code_to(
+                &mut tx,
+                &account,
+                &phone,
+                CodeScope::PhoneChange,
+                crate::sms::DeliveryChannel::Sms,
+                ctx,
+                now,
+            )
+            .await
+            .map_err(internal)?;
+        self.commit(tx).await?;
+        sent?;
+        self.delivery.notify_one();
+        tracing::info!(account_id = account.id, "phone change code queued");
+        Ok(CodeSent {
+            phone_ending: phone.ending(),
+        })
+    }
+
+    pub(super) async fn confirm_phone_change_step(
+        &self,
+        ctx: &RequestContext,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let code = self.parse_code(CodeScope::PhoneChange, code)?;
+        let account = self.signed_in_account(ctx).await?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        // Re-read inside the write lock: the pending number is the one the live code went to.
+        let Some(account) = Store::account_by_id(&mut tx, account.id)
+            .await
+            .map_err(internal)?
+        else {
+            return Err(AppError::NotSignedIn);
+        };
+        let Some(new_phone) = account.pending_phone.clone() else {
+            return Err(AppError::InvalidCode);
+        };
+        let Some(account) = self
+            .redeem_code(
+                &mut tx,
+                Some(account),
+                CodeScope::PhoneChange,
+                &code,
+                ctx,
+                now,
+            )
+            .await?
+        else {
+            self.commit(tx).await?;
+            return Err(AppError::InvalidCode);
+        };
+        Store::confirm_pending_phone(&mut tx, account.id, &new_phone, now)
+            .await
+            .map_err(internal)?;
+        // Codes sent to the old number must not work any more.
+        for scope in CodeScope::ALL {
+            Store::delete_code(&mut tx, account.id, scope)
+                .await
+                .map_err(internal)?;
+        }
+        let detail = format!(
+            "number ending in {} replaced by one ending in {}",
+            account.phone.ending().as_str(),
+            new_phone.ending().as_str()
+        );
+        self.audit(
+            &mut tx,
+            AuditKind::PhoneChanged,
+            Some(account.id),
+            ctx,
+            Some(&detail),
+            now,
+        )
+        .await?;
+        // The notice goes to the old number: its owner learns of a change they did not make.
+        let notified = self
+            .queue_notice(
+                &mut tx,
+                &account,
+                Notice::PhoneChanged {
+                    new_ending: new_phone.ending(),
+                },
+                ctx,
+                now,
+            )
+            .await?;
+        self.commit(tx).await?;
+        if notified {
+            self.delivery.notify_one();
+        }
+        tracing::info!(account_id = account.id, "phone number changed");
+        Ok(())
+    }
+}
