@@ -3,10 +3,10 @@
 //! the database the server's settings name, with the change written to the audit log.
 
 use crate::auth::audit::AuditKind;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::Email;
 use crate::store::{NewAuditEvent, Role, Store};
-use time::OffsetDateTime;
 
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub async fn set_role(config: &Config, email: &str, role: Role) -> anyhow::Resul
             user_agent: None,
             actor_id: None,
         },
-        OffsetDateTime::now_utc(),
+        SystemClock.now(),
     )
     .await?;
     tx.commit().await?;

@@ -103,11 +103,10 @@ impl LatchkeyService {
     async fn audit_admin_action(
         &self,
         tx: &mut WriteTx,
-        kind: AuditKind,
+        (kind, detail): (AuditKind, &str),
         account_id: i64,
         admin: &AccountRecord,
         ctx: &RequestContext,
-        detail: &str,
         now: OffsetDateTime,
     ) -> Result<(), AppError> {
         let detail = format!("{detail} (by admin #{})", admin.id);
@@ -350,11 +349,10 @@ impl LatchkeyService {
                     .map_err(internal)?;
                 self.audit_admin_action(
                     &mut tx,
-                    AuditKind::AdminUnlocked,
+                    (AuditKind::AdminUnlocked, "unlocked"),
                     account.id,
                     &admin,
                     ctx,
-                    "unlocked",
                     now,
                 )
                 .await?;
@@ -366,11 +364,13 @@ impl LatchkeyService {
                 let ended = self.end_all_sessions(&mut tx, account.id).await?;
                 self.audit_admin_action(
                     &mut tx,
-                    AuditKind::AdminForcedReset,
+                    (
+                        AuditKind::AdminForcedReset,
+                        &format!("password reset required; {ended} session(s) ended"),
+                    ),
                     account.id,
                     &admin,
                     ctx,
-                    &format!("password reset required; {ended} session(s) ended"),
                     now,
                 )
                 .await?;
@@ -379,11 +379,13 @@ impl LatchkeyService {
                 let ended = self.end_all_sessions(&mut tx, account.id).await?;
                 self.audit_admin_action(
                     &mut tx,
-                    AuditKind::AdminRevokedSessions,
+                    (
+                        AuditKind::AdminRevokedSessions,
+                        &format!("{ended} session(s) ended"),
+                    ),
                     account.id,
                     &admin,
                     ctx,
-                    &format!("{ended} session(s) ended"),
                     now,
                 )
                 .await?;
