@@ -212,10 +212,7 @@ impl LatchkeyService {
         self.store.begin_write().await.map_err(internal)
     }
 
-    /// Issues a code for `purpose`, replacing any earlier one, and queues its message to the
-    /// account's phone; all inside the caller's transaction, after the send limits allow it. The
-    /// caller wakes the worker after committing. `Ok(Err(..))` when a limit holds: nothing was
-    /// issued or queued.
+    /// Issues a code for `purpose` to the account's phone; see `issue`.
     async fn issue_code(
         &self,
         tx: &mut WriteTx,
@@ -225,22 +222,31 @@ impl LatchkeyService {
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> anyhow::Result<Result<(), AppError>> {
-        self.issue_code_to(tx, account, &account.phone, purpose, channel, ctx, now)
-            .await
+        self.issue(
+            tx,
+            CodeRequest::to_account(account, purpose, channel),
+            ctx,
+            now,
+        )
+        .await
     }
 
-    /// `issue_code`, to a number that is not (yet) the account's: a new number being confirmed.
-    #[allow(clippy::too_many_arguments)]
-    async fn issue_code_to(
+    /// Issues the requested code, replacing any earlier one of its scope, and queues its message;
+    /// all inside the caller's transaction, after the send limits allow it. The caller wakes the
+    /// worker after committing. `Ok(Err(..))` when a limit holds: nothing was issued or queued.
+    async fn issue(
         &self,
         tx: &mut WriteTx,
-        account: &AccountRecord,
-        to: &PhoneNumber,
-        purpose: CodeScope,
-        channel: DeliveryChannel,
+        request: CodeRequest<'_>,
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> anyhow::Result<Result<(), AppError>> {
+        let CodeRequest {
+            account,
+            to,
+            scope: purpose,
+            channel,
+        } = request;
         if self.destinations.check(to).is_err() {
             self.audit(
                 tx,
@@ -345,6 +351,51 @@ impl LatchkeyService {
         .await?;
         tracing::info!(account_id, purpose = purpose.as_str(), "code rejected");
         Ok(None)
+    }
+
+    /// Issues the requested code, commits, and wakes the worker: the answer to "send me a code".
+    async fn send_code_now(
+        &self,
+        mut tx: WriteTx,
+        request: CodeRequest<'_>,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<CodeSent, AppError> {
+        let (account_id, scope, phone_ending) =
+            (request.account.id, request.scope, request.to.ending());
+        let sent = self
+            .issue(&mut tx, request, ctx, now)
+            .await
+            .map_err(internal)?;
+        self.commit(tx).await?;
+        sent?;
+        self.delivery.notify_one();
+        tracing::info!(account_id, scope = scope.as_str(), "code queued");
+        Ok(CodeSent { phone_ending })
+    }
+
+    /// `redeem_code` for a known account: the transaction and the account when the code is
+    /// accepted; otherwise the rejection (and the spent try) is committed and the answer is
+    /// `InvalidCode`.
+    async fn redeem_or_refuse(
+        &self,
+        mut tx: WriteTx,
+        account: Option<AccountRecord>,
+        scope: CodeScope,
+        code: &VerificationCode,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<(WriteTx, AccountRecord), AppError> {
+        match self
+            .redeem_code(&mut tx, account, scope, code, ctx, now)
+            .await?
+        {
+            Some(account) => Ok((tx, account)),
+            None => {
+                self.commit(tx).await?;
+                Err(AppError::InvalidCode)
+            }
+        }
     }
 
     /// Applies the send limits to a message for `account_id` at `to_phone`; `Some((limit, error))`
@@ -786,14 +837,10 @@ impl AccountService for LatchkeyService {
         let code = self.parse_code(CodeScope::Unlock, code)?;
         let account = self.account_outside_tx(&email).await?;
         let now = self.clock.now();
-        let mut tx = self.begin().await?;
-        let Some(account) = self
-            .redeem_code(&mut tx, account, CodeScope::Unlock, &code, ctx, now)
-            .await?
-        else {
-            self.commit(tx).await?;
-            return Err(AppError::InvalidCode);
-        };
+        let tx = self.begin().await?;
+        let (mut tx, account) = self
+            .redeem_or_refuse(tx, account, CodeScope::Unlock, &code, ctx, now)
+            .await?;
         Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared())
             .await
             .map_err(internal)?;
@@ -872,24 +919,8 @@ impl AccountService for LatchkeyService {
             now,
         )
         .await?;
-        let sent = self
-            .issue_code(
-                &mut tx,
-                &account,
-                CodeScope::PasswordReset,
-                channel,
-                ctx,
-                now,
-            )
-            .await
-            .map_err(internal)?;
-        self.commit(tx).await?;
-        sent?;
-        self.delivery.notify_one();
-        tracing::info!(account_id = account.id, "password reset code queued");
-        Ok(CodeSent {
-            phone_ending: account.phone.ending(),
-        })
+        let request = CodeRequest::to_account(&account, CodeScope::PasswordReset, channel);
+        self.send_code_now(tx, request, ctx, now).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -926,14 +957,10 @@ impl AccountService for LatchkeyService {
         let password_hash = self.passwords.hash(&password).await.map_err(internal)?;
         let account = self.account_outside_tx(&email).await?;
         let now = self.clock.now();
-        let mut tx = self.begin().await?;
-        let Some(account) = self
-            .redeem_code(&mut tx, account, CodeScope::PasswordReset, &code, ctx, now)
-            .await?
-        else {
-            self.commit(tx).await?;
-            return Err(AppError::InvalidCode);
-        };
+        let tx = self.begin().await?;
+        let (mut tx, account) = self
+            .redeem_or_refuse(tx, account, CodeScope::PasswordReset, &code, ctx, now)
+            .await?;
         // Only now, with a right code, is the password compared with the email and the name: before,
         // the answer would tell anyone who knows the email what the account holder is called.
         // Refused here, the transaction is dropped, so the code is not spent.
@@ -1268,6 +1295,27 @@ impl LatchkeyService {
 
 /// Events shown on the account page.
 const RECENT_ACTIVITY: u32 = 10;
+
+/// A code to issue: for which account, to which number (the account's own, or a new one being
+/// confirmed), in which scope, and by which channel.
+struct CodeRequest<'a> {
+    account: &'a AccountRecord,
+    to: &'a PhoneNumber,
+    scope: CodeScope,
+    channel: DeliveryChannel,
+}
+
+impl<'a> CodeRequest<'a> {
+    /// A code to the account's own phone.
+    fn to_account(account: &'a AccountRecord, scope: CodeScope, channel: DeliveryChannel) -> Self {
+        Self {
+            account,
+            to: &account.phone,
+            scope,
+            channel,
+        }
+    }
+}
 
 /// A security notice sent by text message (not a code).
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 
 #[tokio::test]
-async fn signup_stores_the_phone_as_e164_and_opens_a_session() {
+async fn signup_stores_the_phone_as_e164_and_the_verified_phone_opens_a_session() {
     let app = spawn_app_with(&[("DEFAULT_PHONE_REGION", "US")]).await;
     app.sign_up("  Ada@Example.com ", "(415) 555-2671").await;
 

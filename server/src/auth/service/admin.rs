@@ -2,7 +2,7 @@
 //! session for a while), account search and view, the actions on an account (each audited with
 //! the admin's id), and the 30-day counts.
 
-use super::{format_time, internal, LatchkeyService};
+use super::{format_time, internal, CodeRequest, LatchkeyService};
 use crate::auth::audit::AuditKind;
 use crate::auth::lockout::LockoutPolicy;
 use crate::auth::second_factor::ElevationPolicy;
@@ -193,8 +193,9 @@ impl LatchkeyService {
         let (admin, _, _) = self.admin_session(ctx).await?;
         let now = self.clock.now();
         let tx = self.begin().await?;
-        self.send_code_now(tx, &admin, CodeScope::AdminStepUp, None, ctx, now)
-            .await
+        let channel = self.preferred_channel(&admin);
+        let request = CodeRequest::to_account(&admin, CodeScope::AdminStepUp, channel);
+        self.send_code_now(tx, request, ctx, now).await
     }
 
     pub(super) async fn admin_step_up_step(
@@ -205,21 +206,10 @@ impl LatchkeyService {
         let code = self.parse_code(CodeScope::AdminStepUp, code)?;
         let (admin, _, hash) = self.admin_session(ctx).await?;
         let now = self.clock.now();
-        let mut tx = self.begin().await?;
-        let Some(admin) = self
-            .redeem_code(
-                &mut tx,
-                Some(admin),
-                CodeScope::AdminStepUp,
-                &code,
-                ctx,
-                now,
-            )
-            .await?
-        else {
-            self.commit(tx).await?;
-            return Err(AppError::InvalidCode);
-        };
+        let tx = self.begin().await?;
+        let (mut tx, admin) = self
+            .redeem_or_refuse(tx, Some(admin), CodeScope::AdminStepUp, &code, ctx, now)
+            .await?;
         let until = self.elevation.grant(now);
         Store::elevate_session(&mut tx, hash, until)
             .await

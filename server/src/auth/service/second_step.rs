@@ -2,11 +2,12 @@
 //! signup, or re-verifying a signed-in account's phone), the code at every sign-in, the choice of
 //! that code, and changing the phone number.
 
-use super::{internal, LatchkeyService, Notice};
+use super::{internal, CodeRequest, LatchkeyService, Notice};
 use crate::auth::audit::AuditKind;
 use crate::auth::second_factor::PendingSignIn;
 use crate::auth::sessions::{hash_token, SessionToken};
 use crate::domain::{CodeScope, Password, PhoneNumber};
+use crate::sms::DeliveryChannel;
 use crate::store::{AccountRecord, Store, WriteTx};
 use app::error::{AppError, Field};
 use app::ssr::{OpenedSession, PendingStep, PhoneVerified, RequestContext};
@@ -119,42 +120,17 @@ impl LatchkeyService {
     ) -> Result<PhoneVerified, AppError> {
         let code = self.parse_code(CodeScope::PhoneVerification, code)?;
         let now = self.clock.now();
-        let mut tx = self.begin().await?;
-        // A pending signup in this browser comes first (it may be signed in as someone else);
-        // without one, the signed-in account re-verifies its phone.
-        let pending = self
-            .pending_account(&mut tx, ctx, CodeScope::PhoneVerification, now)
-            .await?;
-        let signing_in = pending.is_some();
-        let account = match pending {
-            Some(account) => account,
-            None => {
-                drop(tx);
-                let account = self
-                    .signed_in_account(ctx)
-                    .await
-                    .map_err(|error| match error {
-                        AppError::NotSignedIn => AppError::NoPendingSignIn,
-                        other => other,
-                    })?;
-                tx = self.begin().await?;
-                account
-            }
-        };
-        let Some(account) = self
-            .redeem_code(
-                &mut tx,
+        let (tx, account, signing_in) = self.verification_account(ctx, now).await?;
+        let (mut tx, account) = self
+            .redeem_or_refuse(
+                tx,
                 Some(account),
                 CodeScope::PhoneVerification,
                 &code,
                 ctx,
                 now,
             )
-            .await?
-        else {
-            self.commit(tx).await?;
-            return Err(AppError::InvalidCode);
-        };
+            .await?;
         Store::mark_phone_verified(&mut tx, account.id, now)
             .await
             .map_err(internal)?;
@@ -187,62 +163,37 @@ impl LatchkeyService {
     ) -> Result<CodeSent, AppError> {
         let requested = self.requested_channel(channel)?;
         let now = self.clock.now();
+        let (tx, account, _) = self.verification_account(ctx, now).await?;
+        let channel = requested.unwrap_or(self.preferred_channel(&account));
+        let request = CodeRequest::to_account(&account, CodeScope::PhoneVerification, channel);
+        self.send_code_now(tx, request, ctx, now).await
+    }
+
+    /// Whose phone a verification code is for: the pending signup in this browser first (the
+    /// browser may be signed in as someone else), else the signed-in account. Also whether the
+    /// code finishes a sign-in, and the write transaction to carry on in.
+    async fn verification_account(
+        &self,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<(WriteTx, AccountRecord, bool), AppError> {
         let mut tx = self.begin().await?;
-        let account = match self
+        if let Some(account) = self
             .pending_account(&mut tx, ctx, CodeScope::PhoneVerification, now)
             .await?
         {
-            Some(account) => account,
-            None => {
-                drop(tx);
-                let account = self
-                    .signed_in_account(ctx)
-                    .await
-                    .map_err(|error| match error {
-                        AppError::NotSignedIn => AppError::NoPendingSignIn,
-                        other => other,
-                    })?;
-                tx = self.begin().await?;
-                account
-            }
-        };
-        self.send_code_now(
-            tx,
-            &account,
-            CodeScope::PhoneVerification,
-            requested,
-            ctx,
-            now,
-        )
-        .await
-    }
-
-    /// Issues a code of `scope` to the account's phone, commits, and wakes the worker.
-    pub(super) async fn send_code_now(
-        &self,
-        mut tx: WriteTx,
-        account: &AccountRecord,
-        scope: CodeScope,
-        channel: Option<crate::sms::DeliveryChannel>,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
-    ) -> Result<CodeSent, AppError> {
-        let channel = channel.unwrap_or(self.preferred_channel(account));
-        let sent = self
-            .issue_code(&mut tx, account, scope, channel, ctx, now)
+            return Ok((tx, account, true));
+        }
+        // Checking the session may refresh it, a write of its own: not inside this transaction.
+        drop(tx);
+        let account = self
+            .signed_in_account(ctx)
             .await
-            .map_err(internal)?;
-        self.commit(tx).await?;
-        sent?;
-        self.delivery.notify_one();
-        tracing::info!(
-            account_id = account.id,
-            scope = scope.as_str(),
-            "code queued"
-        );
-        Ok(CodeSent {
-            phone_ending: account.phone.ending(),
-        })
+            .map_err(|error| match error {
+                AppError::NotSignedIn => AppError::NoPendingSignIn,
+                other => other,
+            })?;
+        Ok((self.begin().await?, account, false))
     }
 
     pub(super) async fn finish_sign_in_step(
@@ -257,13 +208,9 @@ impl LatchkeyService {
             .pending_account(&mut tx, ctx, CodeScope::SignIn, now)
             .await?
             .ok_or(AppError::NoPendingSignIn)?;
-        let Some(account) = self
-            .redeem_code(&mut tx, Some(account), CodeScope::SignIn, &code, ctx, now)
-            .await?
-        else {
-            self.commit(tx).await?;
-            return Err(AppError::InvalidCode);
-        };
+        let (mut tx, account) = self
+            .redeem_or_refuse(tx, Some(account), CodeScope::SignIn, &code, ctx, now)
+            .await?;
         let session = self
             .complete_sign_in(&mut tx, &account, ctx, "with a sign-in code", now)
             .await?;
@@ -284,8 +231,9 @@ impl LatchkeyService {
             .pending_account(&mut tx, ctx, CodeScope::SignIn, now)
             .await?
             .ok_or(AppError::NoPendingSignIn)?;
-        self.send_code_now(tx, &account, CodeScope::SignIn, requested, ctx, now)
-            .await
+        let channel = requested.unwrap_or(self.preferred_channel(&account));
+        let request = CodeRequest::to_account(&account, CodeScope::SignIn, channel);
+        self.send_code_now(tx, request, ctx, now).await
     }
 
     pub(super) async fn set_sign_in_code_step(
@@ -382,25 +330,13 @@ impl LatchkeyService {
             now,
         )
         .await?;
-        let sent = self
-            .issue_code_to(
-                &mut tx,
-                &account,
-                &phone,
-                CodeScope::PhoneChange,
-                crate::sms::DeliveryChannel::Sms,
-                ctx,
-                now,
-            )
-            .await
-            .map_err(internal)?;
-        self.commit(tx).await?;
-        sent?;
-        self.delivery.notify_one();
-        tracing::info!(account_id = account.id, "phone change code queued");
-        Ok(CodeSent {
-            phone_ending: phone.ending(),
-        })
+        let request = CodeRequest {
+            account: &account,
+            to: &phone,
+            scope: CodeScope::PhoneChange,
+            channel: DeliveryChannel::Sms,
+        };
+        self.send_code_now(tx, request, ctx, now).await
     }
 
     pub(super) async fn confirm_phone_change_step(
@@ -422,20 +358,9 @@ impl LatchkeyService {
         let Some(new_phone) = account.pending_phone.clone() else {
             return Err(AppError::InvalidCode);
         };
-        let Some(account) = self
-            .redeem_code(
-                &mut tx,
-                Some(account),
-                CodeScope::PhoneChange,
-                &code,
-                ctx,
-                now,
-            )
-            .await?
-        else {
-            self.commit(tx).await?;
-            return Err(AppError::InvalidCode);
-        };
+        let (mut tx, account) = self
+            .redeem_or_refuse(tx, Some(account), CodeScope::PhoneChange, &code, ctx, now)
+            .await?;
         Store::confirm_pending_phone(&mut tx, account.id, &new_phone, now)
             .await
             .map_err(internal)?;
