@@ -65,6 +65,9 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// `AUDIT_RETENTION`: how long security events are kept.
     pub audit_retention: Duration,
+    /// `UNVERIFIED_SIGNUP_RETENTION`: how long a signup whose phone was never verified is kept
+    /// before it is deleted (and its email can be registered again).
+    pub unverified_signup_retention: Duration,
     /// `SMS_ALLOWED_COUNTRIES`: the countries codes may be sent to; `None` (unset): all.
     pub sms_allowed_countries: Option<Vec<PhoneRegion>>,
     /// `TRUSTED_PROXY_HEADER`: the header a trusted reverse proxy puts the client IP in (such as
@@ -439,6 +442,11 @@ impl Config {
             sms_voice_fallback,
             sms_test_numbers,
             audit_retention: duration(&get, "AUDIT_RETENTION", Duration::days(90))?,
+            unverified_signup_retention: duration(
+                &get,
+                "UNVERIFIED_SIGNUP_RETENTION",
+                Duration::days(7),
+            )?,
             sms_allowed_countries,
             send_limits: SendLimits {
                 cooldown: cooldown(&get, "SEND_COOLDOWN", Duration::seconds(60))?,
@@ -671,6 +679,7 @@ mod tests {
         }
         assert_eq!(config.sign_in_code, SignInCodePolicy::Off);
         assert_eq!(config.admin_elevation_ttl, Duration::minutes(10));
+        assert_eq!(config.unverified_signup_retention, Duration::days(7));
         assert_eq!(config.sms_providers.len(), 1);
         assert!(config.sms_providers[0].is_outbox());
         assert!(!config.sms_voice_fallback);
@@ -816,6 +825,7 @@ mod tests {
             ("TRUSTED_PROXY_HEADER", "X Forwarded"),
             ("SMS_ALLOWED_COUNTRIES", "US,Atlantis"),
             ("AUDIT_RETENTION", "forever"),
+            ("UNVERIFIED_SIGNUP_RETENTION", "never"),
         ] {
             let error = config(&[(variable, value)]).expect_err(value);
             assert_eq!(error.variable, variable, "{error}");

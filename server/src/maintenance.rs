@@ -1,5 +1,6 @@
 //! Periodic clean-up: audit events older than `AUDIT_RETENTION`, sessions past their absolute
-//! lifetime, expired pending sign-ins, and the failure counts of unknown emails once they are as old as the audit log keeps;
+//! lifetime, expired pending sign-ins, signups never finished within `UNVERIFIED_SIGNUP_RETENTION`
+//! (so that an email cannot be held by a signup on someone else's phone), and the failure counts of unknown emails once they are as old as the audit log keeps;
 //! and the background checkpoint of SQLite's write-ahead log.
 
 use crate::clock::Clock;
@@ -14,6 +15,7 @@ pub struct Maintenance {
     clock: Arc<dyn Clock>,
     audit_retention: Duration,
     session_lifetime: Duration,
+    unverified_signup_retention: Duration,
 }
 
 /// What one pass removed.
@@ -23,6 +25,7 @@ pub struct Pruned {
     pub sessions: u64,
     pub unknown_logins: u64,
     pub pending_sign_ins: u64,
+    pub unverified_signups: u64,
 }
 
 impl Maintenance {
@@ -31,12 +34,14 @@ impl Maintenance {
         clock: Arc<dyn Clock>,
         audit_retention: Duration,
         session_lifetime: Duration,
+        unverified_signup_retention: Duration,
     ) -> Self {
         Self {
             store,
             clock,
             audit_retention,
             session_lifetime,
+            unverified_signup_retention,
         }
     }
 
@@ -53,6 +58,10 @@ impl Maintenance {
                 .prune_unknown_logins(now - self.audit_retention)
                 .await?,
             pending_sign_ins: self.store.prune_pending_sign_ins(now).await?,
+            unverified_signups: self
+                .store
+                .prune_unverified_signups(now - self.unverified_signup_retention)
+                .await?,
         };
         if pruned != Pruned::default() {
             tracing::info!(?pruned, "pruned old records");

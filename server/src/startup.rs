@@ -150,6 +150,7 @@ impl Application {
             Arc::clone(&clock),
             config.audit_retention,
             config.session_absolute_timeout,
+            config.unverified_signup_retention,
         );
         Ok(Self {
             listener,

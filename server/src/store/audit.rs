@@ -107,6 +107,19 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    /// Deletes accounts created before `before` whose phone was never verified (their codes,
+    /// sessions and pending sign-ins go with them); returns how many.
+    pub async fn prune_unverified_signups(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
+        let _gate = self.write_gate().await;
+        let done =
+            sqlx::query("DELETE FROM accounts WHERE phone_verified_at IS NULL AND created_at < $1")
+                .bind(unix_millis(before))
+                .execute(self.pool())
+                .await
+                .context("could not prune unfinished signups")?;
+        Ok(done.rows_affected())
+    }
+
     /// Deletes pending sign-ins that expired before `now`; returns how many.
     pub async fn prune_pending_sign_ins(&self, now: OffsetDateTime) -> anyhow::Result<u64> {
         let _gate = self.write_gate().await;

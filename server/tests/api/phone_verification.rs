@@ -160,6 +160,24 @@ async fn a_pending_signup_expires_with_its_code() {
 }
 
 #[tokio::test]
+async fn a_signup_never_finished_is_deleted_and_its_email_can_sign_up_again() {
+    let app = spawn_app_with(&[("UNVERIFIED_SIGNUP_RETENTION", "2d")]).await;
+    app.start_sign_up_with(&new_client(), EMAIL, "+14155550199")
+        .await;
+    app.sign_up("grace@example.com", "+14155552672").await;
+    app.clock.advance(Duration::days(2) - Duration::minutes(5));
+    let pruned = app.maintenance.run_once().await.expect("a pass");
+    assert_eq!(pruned.unverified_signups, 0);
+    app.clock.advance(Duration::minutes(5));
+    let pruned = app.maintenance.run_once().await.expect("a pass");
+    assert_eq!(pruned.unverified_signups, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 1);
+    // The email is free again: its owner signs up with their own phone.
+    app.sign_up_with(&new_client(), EMAIL, PHONE).await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM accounts").await, 2);
+}
+
+#[tokio::test]
 async fn the_signup_code_counts_toward_the_send_limits() {
     let app = spawn_app().await;
     app.start_sign_up_with(&app.client, EMAIL, PHONE).await;
