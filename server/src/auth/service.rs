@@ -398,6 +398,76 @@ impl LatchkeyService {
         }
     }
 
+    /// Counts a wrong password against `account` (read inside `tx`) and commits: the failure is
+    /// audited (with `detail`), and the failure that reaches the threshold locks the account and
+    /// queues its unlock code, as for a sign-in.
+    async fn count_wrong_password(
+        &self,
+        mut tx: WriteTx,
+        account: &AccountRecord,
+        ctx: &RequestContext,
+        detail: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<WrongPassword, AppError> {
+        let (state, outcome) = self.lockout.after_failure(account.lock, now);
+        Store::save_lock_state(&mut tx, account.id, state)
+            .await
+            .map_err(internal)?;
+        self.audit(
+            &mut tx,
+            AuditKind::LoginFailed,
+            Some(account.id),
+            ctx,
+            detail,
+            now,
+        )
+        .await?;
+        match outcome {
+            FailureOutcome::Counted { remaining } => {
+                self.commit(tx).await?;
+                tracing::info!(account_id = account.id, remaining, "wrong password counted");
+                Ok(WrongPassword::Counted)
+            }
+            FailureOutcome::JustLocked => {
+                self.audit(
+                    &mut tx,
+                    AuditKind::AccountLocked,
+                    Some(account.id),
+                    ctx,
+                    None,
+                    now,
+                )
+                .await?;
+                let channel = self.preferred_channel(account);
+                let sent = self
+                    .issue_code(&mut tx, account, CodeScope::Unlock, channel, ctx, now)
+                    .await
+                    .map_err(internal)?;
+                self.commit(tx).await?;
+                if sent.is_ok() {
+                    self.delivery.notify_one();
+                    tracing::warn!(
+                        account_id = account.id,
+                        "account locked after wrong passwords; unlock code queued"
+                    );
+                } else {
+                    // The lock stands; the unlock page says when a code can be asked for.
+                    tracing::warn!(
+                        account_id = account.id,
+                        "account locked after wrong passwords; unlock code held back"
+                    );
+                }
+                Ok(WrongPassword::JustLocked {
+                    code_delayed_secs: sent.err().and_then(|error| error.retry_after_secs()),
+                })
+            }
+            FailureOutcome::AlreadyLocked => {
+                self.commit(tx).await?;
+                Ok(WrongPassword::AlreadyLocked)
+            }
+        }
+    }
+
     /// Applies the send limits to a message for `account_id` at `to_phone`; `Some((limit, error))`
     /// when one holds.
     async fn check_send_limits(
@@ -762,72 +832,19 @@ impl AccountService for LatchkeyService {
             return Ok(LoginResult::SignedIn(session));
         }
 
-        let (state, outcome) = self.lockout.after_failure(current.lock, now);
-        Store::save_lock_state(&mut tx, current.id, state)
-            .await
-            .map_err(internal)?;
-        self.audit(
-            &mut tx,
-            AuditKind::LoginFailed,
-            Some(current.id),
-            ctx,
-            None,
-            now,
-        )
-        .await?;
-        match outcome {
-            FailureOutcome::Counted { remaining } => {
-                self.commit(tx).await?;
-                tracing::info!(account_id = current.id, remaining, "failed sign-in counted");
-                Err(AppError::InvalidCredentials)
-            }
-            FailureOutcome::JustLocked => {
-                self.audit(
-                    &mut tx,
-                    AuditKind::AccountLocked,
-                    Some(current.id),
-                    ctx,
-                    None,
-                    now,
-                )
-                .await?;
-                let sent = self
-                    .issue_code(
-                        &mut tx,
-                        &current,
-                        CodeScope::Unlock,
-                        self.preferred_channel(&current),
-                        ctx,
-                        now,
-                    )
-                    .await
-                    .map_err(internal)?;
-                self.commit(tx).await?;
-                if sent.is_ok() {
-                    self.delivery.notify_one();
-                    tracing::warn!(
-                        account_id = current.id,
-                        "account locked after failed sign-ins; unlock code queued"
-                    );
-                } else {
-                    // The lock stands; the unlock page says when a code can be asked for.
-                    tracing::warn!(
-                        account_id = current.id,
-                        "account locked after failed sign-ins; unlock code held back"
-                    );
-                }
-                Ok(LoginResult::Locked {
-                    phone_ending: current.phone.ending(),
-                    code_delayed_secs: sent.err().and_then(|error| error.retry_after_secs()),
-                })
-            }
-            FailureOutcome::AlreadyLocked => {
-                self.commit(tx).await?;
-                Ok(LoginResult::Locked {
-                    phone_ending: current.phone.ending(),
-                    code_delayed_secs: None,
-                })
-            }
+        match self
+            .count_wrong_password(tx, &current, ctx, None, now)
+            .await?
+        {
+            WrongPassword::Counted => Err(AppError::InvalidCredentials),
+            WrongPassword::JustLocked { code_delayed_secs } => Ok(LoginResult::Locked {
+                phone_ending: current.phone.ending(),
+                code_delayed_secs,
+            }),
+            WrongPassword::AlreadyLocked => Ok(LoginResult::Locked {
+                phone_ending: current.phone.ending(),
+                code_delayed_secs: None,
+            }),
         }
     }
 
@@ -1295,6 +1312,17 @@ impl LatchkeyService {
 
 /// Events shown on the account page.
 const RECENT_ACTIVITY: u32 = 10;
+
+/// What counting a wrong password did.
+enum WrongPassword {
+    Counted,
+    /// This failure locked the account; `code_delayed_secs` when a send limit held back its
+    /// unlock code.
+    JustLocked {
+        code_delayed_secs: Option<u64>,
+    },
+    AlreadyLocked,
+}
 
 /// A code to issue: for which account, to which number (the account's own, or a new one being
 /// confirmed), in which scope, and by which channel.

@@ -113,6 +113,47 @@ async fn bad_numbers_and_the_same_number_are_refused_and_nothing_is_sent() {
 }
 
 #[tokio::test]
+async fn wrong_current_passwords_count_toward_the_lock() {
+    let app = spawn_app().await;
+    app.sign_up(EMAIL, OLD).await;
+    for attempt in 1..=3 {
+        let response = start(&app, "not my password", NEW).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::BAD_REQUEST,
+            "attempt {attempt}"
+        );
+        let message = json(response).await["fields"][0]["message"].clone();
+        if attempt < 3 {
+            assert_eq!(message, "That is not your current password.");
+        } else {
+            assert!(
+                message.as_str().unwrap_or_default().contains("locked"),
+                "{message}"
+            );
+        }
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL")
+            .await,
+        1
+    );
+    // The unlock code went to the phone on file, as after wrong sign-ins.
+    let code = app.latest_code(OLD, "unlock").await;
+    // While locked, even the right password changes nothing.
+    let refused = start(&app, PASSWORD, NEW).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'phone_change'")
+            .await,
+        0
+    );
+    assert_eq!(app.unlock(EMAIL, &code).await.status(), StatusCode::OK);
+    app.wait_out_cooldown().await;
+    assert_eq!(start(&app, PASSWORD, NEW).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn signed_out_nothing_can_be_changed() {
     let app = spawn_app().await;
     let response = start(&app, PASSWORD, NEW).await;

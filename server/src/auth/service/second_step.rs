@@ -2,7 +2,7 @@
 //! signup, or re-verifying a signed-in account's phone), the code at every sign-in, the choice of
 //! that code, and changing the phone number.
 
-use super::{internal, CodeRequest, LatchkeyService, Notice};
+use super::{internal, CodeRequest, LatchkeyService, Notice, WrongPassword};
 use crate::auth::audit::AuditKind;
 use crate::auth::second_factor::PendingSignIn;
 use crate::auth::sessions::{hash_token, SessionToken};
@@ -13,6 +13,10 @@ use app::error::{AppError, Field};
 use app::ssr::{OpenedSession, PendingStep, PhoneVerified, RequestContext};
 use app::types::CodeSent;
 use time::OffsetDateTime;
+
+/// Why a locked account's phone cannot be changed.
+const LOCKED: &str = "Your account is locked after wrong passwords. Unlock it with the code we \
+                      sent to your phone, then try again.";
 
 impl LatchkeyService {
     /// Sends the code of `scope` and starts a pending sign-in that waits for it; the browser gets
@@ -292,28 +296,45 @@ impl LatchkeyService {
         }
         let password = Password::parse_attempt(current_password)
             .map_err(|error| AppError::field(Field::Password, error.to_string()))?;
+        if account.lock.is_locked() {
+            // As at sign-in, a locked account's password is not checked.
+            return Err(AppError::field(Field::Password, LOCKED));
+        }
         let matches = self
             .passwords
             .verify(&password, &account.password_hash)
             .await
             .map_err(internal)?;
+        let checked_hash = account.password_hash;
         let now = self.clock.now();
         let mut tx = self.begin().await?;
-        if !matches {
-            self.audit(
-                &mut tx,
-                AuditKind::LoginFailed,
-                Some(account.id),
-                ctx,
-                Some("wrong current password for a phone change"),
-                now,
-            )
-            .await?;
-            self.commit(tx).await?;
-            return Err(AppError::field(
-                Field::Password,
-                "That is not your current password.",
-            ));
+        // Re-read inside the write lock: the lock state and the password may have changed.
+        let Some(account) = Store::account_by_id(&mut tx, account.id)
+            .await
+            .map_err(internal)?
+        else {
+            return Err(AppError::NotSignedIn);
+        };
+        if account.lock.is_locked() {
+            return Err(AppError::field(Field::Password, LOCKED));
+        }
+        if !matches || account.password_hash != checked_hash {
+            // A wrong password counts toward the lock, as at sign-in: a stolen session is no way
+            // to guess the password.
+            let counted = self
+                .count_wrong_password(
+                    tx,
+                    &account,
+                    ctx,
+                    Some("wrong current password for a phone change"),
+                    now,
+                )
+                .await?;
+            let message = match counted {
+                WrongPassword::Counted => "That is not your current password.",
+                WrongPassword::JustLocked { .. } | WrongPassword::AlreadyLocked => LOCKED,
+            };
+            return Err(AppError::field(Field::Password, message));
         }
         Store::set_pending_phone(&mut tx, account.id, Some(&phone))
             .await
