@@ -122,6 +122,9 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)
             .with_context(|| format!("DATABASE_URL is not a valid {} URL", backend.name()))?;
+        if backend == Backend::Postgres {
+            check_postgres_answers(&options).await?;
+        }
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .after_connect(move |conn, _meta| {
@@ -221,6 +224,29 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// How long startup waits for PostgreSQL to accept one connection.
+const POSTGRES_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Opens (and closes) one connection, so that a database that cannot be reached fails startup
+/// at once with the reason (refused, unknown host, bad password…), instead of after the pool's
+/// acquire timeout with only "pool timed out".
+async fn check_postgres_answers(options: &AnyConnectOptions) -> anyhow::Result<()> {
+    use sqlx::{ConnectOptions, Connection};
+    let connection = tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, options.connect())
+        .await
+        .with_context(|| {
+            format!(
+                "could not open the PostgreSQL database: no answer within {} s",
+                POSTGRES_CONNECT_TIMEOUT.as_secs()
+            )
+        })?
+        .context("could not open the PostgreSQL database")?;
+    connection
+        .close()
+        .await
+        .context("could not close the first PostgreSQL connection")
 }
 
 /// Every SQLite connection: write-ahead log, foreign keys, and a busy timeout for the rare writer

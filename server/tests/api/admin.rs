@@ -120,6 +120,19 @@ async fn nobody_but_an_elevated_admin_gets_in() {
     }
     let (status, _) = get_json(&app, "/api/admin/search?q=ada").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // The page tells a signed-in user it is only for administrators, with 403.
+    let page = app
+        .client
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(page.status(), StatusCode::FORBIDDEN);
+    assert!(page
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("This page is only for administrators."));
     // The page itself sends a visitor without a session to sign in.
     let page = new_client()
         .get(app.url("/admin"))

@@ -26,6 +26,35 @@ fn a_bad_setting_stops_startup_with_a_message_naming_the_variable() {
     );
 }
 
+#[test]
+fn an_unreachable_postgresql_stops_startup_at_once_with_the_reason() {
+    // A port nothing listens on: the connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .current_dir(data.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env(
+            "DATABASE_URL",
+            format!("postgres://latchkey@{closed}/latchkey"),
+        )
+        .env("SERVER_SECRET", "ab".repeat(32))
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .output()
+        .expect("the server runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("could not open the PostgreSQL database"),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+}
+
 #[tokio::test]
 async fn the_outbox_page_exists_only_while_the_outbox_is_the_provider() {
     let outbox = spawn_app().await;
