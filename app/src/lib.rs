@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path, SsrMode,
+    path,
 };
 use pages::{
     AccountPage, AdminAccountPage, AdminPage, ChangePhonePage, ForgotPasswordPage, HomePage,
@@ -92,17 +92,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                     <Route path=path!("/verify-phone") view=VerifyPhonePage/>
                     <Route path=path!("/sign-in-code") view=SignInCodePage/>
-                    // Without a session the server redirects before rendering (see the server's
-                    // `require_session` middleware); `<Redirect>` covers client-side navigation.
-                    // In-order streaming puts the account in place without needing JavaScript.
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::InOrder/>
+                    // The server loads these pages' data before rendering them, and redirects a
+                    // visitor without a session to /login (see the server's `signed_in_pages`).
+                    <Route path=path!("/account") view=AccountPage/>
                     <Route path=path!("/account/phone") view=ChangePhonePage/>
-                    <Route path=path!("/admin") view=AdminPage ssr=SsrMode::InOrder/>
-                    <Route
-                        path=path!("/admin/account")
-                        view=AdminAccountPage
-                        ssr=SsrMode::InOrder
-                    />
+                    <Route path=path!("/admin") view=AdminPage/>
+                    <Route path=path!("/admin/account") view=AdminAccountPage/>
                 </Routes>
             </main>
         </Router>

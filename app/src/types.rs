@@ -1,6 +1,7 @@
 //! Values shared by the server functions and the pages: what a response carries, and the
 //! page addresses (with their query strings) that one flow hands to the next.
 
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 /// The last four digits of a phone number, the only part of it ever shown.
@@ -163,6 +164,21 @@ pub struct AccountView {
     pub sign_in_code_required: bool,
     /// The account may open the admin area.
     pub is_admin: bool,
+}
+
+/// What the server loaded for a signed-in page before rendering it (it puts this in the
+/// request's extensions), so that the page renders in one pass with nothing to wait for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageData {
+    /// `/account`.
+    Account(Result<AccountView, AppError>),
+    /// `/admin`: the gate, and the results of `?q=` when the area is open and a search was made.
+    Admin {
+        access: Result<AdminAccess, AppError>,
+        results: Option<Result<Vec<AccountSummary>, AppError>>,
+    },
+    /// `/admin/account?id=…`.
+    AdminAccount(Result<AdminAccountView, AppError>),
 }
 
 /// The admin area as the signed-in admin may see it now.

@@ -2,35 +2,36 @@
 //! codes are sent, whether every sign-in asks for one, the last sign-ins, recent security
 //! activity, and logout.
 
-use super::{query_ending, query_notice};
-use crate::api::{me, Logout, SendVerification, SetDelivery, SetSignInCode};
+use super::{loaded_page, query_ending, query_notice};
+use crate::api::{Logout, SendVerification, SetDelivery, SetSignInCode};
 use crate::components::{latest_error, DeliveryChoice, FormMessage, NoticeBanner, SubmitButton};
 use crate::error::AppError;
-use crate::types::{paths, AccountView, DeliveryChannel};
+use crate::types::{paths, AccountView, DeliveryChannel, PageData};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    let account = Resource::new(|| (), |_| me());
+    // The server loads the account before rendering (and redirects without a session), so the
+    // page renders in one pass.
+    let account = match loaded_page() {
+        Some(PageData::Account(account)) => account,
+        _ => Err(AppError::NotSignedIn),
+    };
     view! {
         <Title text="Your account · Latchkey"/>
         <NoticeBanner notice=query_notice() ending=query_ending()/>
-        <Suspense fallback=|| view! { <section class="card"><p>"Loading…"</p></section> }>
-            {move || Suspend::new(async move {
-                match account.await {
-                    Ok(view) => view! { <AccountDetails account=view/> }.into_any(),
-                    Err(AppError::NotSignedIn) => view! { <Redirect path=paths::LOGIN/> }.into_any(),
-                    Err(error) => view! {
-                        <section class="card">
-                            <p class="form-error" role="alert">{error.user_message()}</p>
-                        </section>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
+        {match account {
+            Ok(view) => view! { <AccountDetails account=view/> }.into_any(),
+            Err(AppError::NotSignedIn) => view! { <Redirect path=paths::LOGIN/> }.into_any(),
+            Err(error) => view! {
+                <section class="card">
+                    <p class="form-error" role="alert">{error.user_message()}</p>
+                </section>
+            }
+            .into_any(),
+        }}
     }
 }
 

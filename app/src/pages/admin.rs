@@ -1,12 +1,14 @@
 //! The admin area: the step-up gate (an admin access code, even when signed in), then account
-//! search, the 30-day counts as small charts, and one account with its actions.
+//! search, the 30-day counts as small charts, and one account with its actions. The server loads
+//! each page's data before rendering it (`PageData`).
 
-use super::{query_ending, query_notice, query_value};
-use crate::api::{admin_account, admin_gate, admin_search, AdminAct, AdminStepUp, SendAdminCode};
+use super::{loaded_page, query_ending, query_notice, query_value};
+use crate::api::{AdminAct, AdminStepUp, SendAdminCode};
 use crate::components::{latest_error, FormMessage, NoticeBanner, SubmitButton, TextField};
 use crate::error::{AppError, Field};
 use crate::types::{
-    paths, AccountSummary, AdminAccess, AdminAccountView, AdminAction, AdminOverview, PhoneEnding,
+    paths, AccountSummary, AdminAccess, AdminAccountView, AdminAction, AdminOverview, PageData,
+    PhoneEnding,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,25 +26,25 @@ fn error_view(error: AppError) -> AnyView {
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let access = Resource::new(|| (), |_| admin_gate());
+    // The server loads the gate (and any search) before rendering: the page renders in one pass.
+    let (access, results) = match loaded_page() {
+        Some(PageData::Admin { access, results }) => (access, results),
+        _ => (Err(AppError::NotSignedIn), None),
+    };
     view! {
         <Title text="Admin · Latchkey"/>
         <section class="card wide">
             <h1>"Admin"</h1>
             <NoticeBanner notice=query_notice() ending=query_ending()/>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match access.await {
-                        Ok(AdminAccess::StepUpRequired { phone_ending }) => {
-                            view! { <StepUpGate ending=phone_ending/> }.into_any()
-                        }
-                        Ok(AdminAccess::Open { elevated_until, overview }) => {
-                            view! { <Dashboard elevated_until overview/> }.into_any()
-                        }
-                        Err(error) => error_view(error),
-                    }
-                })}
-            </Suspense>
+            {match access {
+                Ok(AdminAccess::StepUpRequired { phone_ending }) => {
+                    view! { <StepUpGate ending=phone_ending/> }.into_any()
+                }
+                Ok(AdminAccess::Open { elevated_until, overview }) => {
+                    view! { <Dashboard elevated_until overview results/> }.into_any()
+                }
+                Err(error) => error_view(error),
+            }}
         </section>
     }
 }
@@ -79,18 +81,12 @@ fn StepUpGate(ending: PhoneEnding) -> impl IntoView {
 }
 
 #[component]
-fn Dashboard(elevated_until: String, overview: AdminOverview) -> impl IntoView {
+fn Dashboard(
+    elevated_until: String,
+    overview: AdminOverview,
+    results: Option<Result<Vec<AccountSummary>, AppError>>,
+) -> impl IntoView {
     let query = query_value("q");
-    let results = Resource::new(
-        move || query.get(),
-        |query| async move {
-            if query.trim().is_empty() {
-                Ok(Vec::new())
-            } else {
-                admin_search(query).await
-            }
-        },
-    );
     view! {
         <p class="muted">"Admin access until " {elevated_until} "."</p>
         <h2>"Find an account"</h2>
@@ -101,24 +97,18 @@ fn Dashboard(elevated_until: String, overview: AdminOverview) -> impl IntoView {
             </div>
             <button type="submit" class="primary">"Search"</button>
         </form>
-        <Suspense fallback=|| view! { <p>"Searching…"</p> }>
-            {move || Suspend::new(async move {
-                match results.await {
-                    Ok(accounts) => view! { <SearchResults accounts searched=!query.get_untracked().trim().is_empty()/> }.into_any(),
-                    Err(error) => error_view(error),
-                }
-            })}
-        </Suspense>
+        {match results {
+            None => ().into_any(),
+            Some(Ok(accounts)) => view! { <SearchResults accounts/> }.into_any(),
+            Some(Err(error)) => error_view(error),
+        }}
         <h2>"Last 30 days"</h2>
         <Charts overview/>
     }
 }
 
 #[component]
-fn SearchResults(accounts: Vec<AccountSummary>, searched: bool) -> impl IntoView {
-    if !searched {
-        return ().into_any();
-    }
+fn SearchResults(accounts: Vec<AccountSummary>) -> impl IntoView {
     if accounts.is_empty() {
         return view! { <p class="muted search-results">"No account matches."</p> }.into_any();
     }
@@ -228,28 +218,18 @@ fn BarChart(label: &'static str, values: Vec<u64>, days: Vec<String>) -> impl In
 
 #[component]
 pub fn AdminAccountPage() -> impl IntoView {
-    let id = query_value("id");
-    let account = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id.trim().parse::<i64>() {
-                Ok(id) => admin_account(id).await,
-                Err(_) => Err(AppError::NotFound),
-            }
-        },
-    );
+    let account = match loaded_page() {
+        Some(PageData::AdminAccount(account)) => account,
+        _ => Err(AppError::NotSignedIn),
+    };
     view! {
         <Title text="Account · Admin · Latchkey"/>
         <section class="card wide">
             <NoticeBanner notice=query_notice() ending=query_ending()/>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match account.await {
-                        Ok(account) => view! { <AccountDetails account/> }.into_any(),
-                        Err(error) => error_view(error),
-                    }
-                })}
-            </Suspense>
+            {match account {
+                Ok(account) => view! { <AccountDetails account/> }.into_any(),
+                Err(error) => error_view(error),
+            }}
             <p class="links"><a href=paths::ADMIN>"Back to the admin area"</a></p>
         </section>
     }

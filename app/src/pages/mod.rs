@@ -26,7 +26,7 @@ pub use signup::SignupPage;
 pub use unlock::UnlockPage;
 pub use verify_phone::VerifyPhonePage;
 
-use crate::types::Notice;
+use crate::types::{Notice, PageData};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -55,4 +55,18 @@ fn query_ending() -> Signal<Option<String>> {
 fn query_wait() -> Signal<Option<u64>> {
     let wait = query_value("wait");
     Signal::derive(move || wait.get().parse().ok())
+}
+
+/// What the server loaded for this page before rendering it (see `PageData`); `None` when the
+/// page is rendered without it.
+fn loaded_page() -> Option<PageData> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<PageData>().cloned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
 }

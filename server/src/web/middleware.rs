@@ -80,38 +80,3 @@ pub fn request_span(request: &Request<Body>) -> tracing::Span {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
 }
-
-/// Pages that need a signed-in session.
-const SIGNED_IN_PAGES: [&str; 4] = ["/account", "/account/phone", "/admin", "/admin/account"];
-
-/// Sends a browser without a valid session from a signed-in page to the login page, before the
-/// page is rendered (so the redirect is a real 302, whatever the rendering mode). The admin pages
-/// answer a signed-in account without the admin role with 403 (the page says why).
-pub async fn require_session(
-    State(service): State<std::sync::Arc<dyn app::ssr::AccountService>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let path = request.uri().path();
-    if request.method() != axum::http::Method::GET || !SIGNED_IN_PAGES.contains(&path) {
-        return next.run(request).await;
-    }
-    let admin_page = path.starts_with("/admin");
-    let ctx = app::ssr::RequestContext {
-        session_token: app::ssr::session_token_from(request.headers()),
-        ..Default::default()
-    };
-    match service.current_account(&ctx).await {
-        Err(AppError::NotSignedIn) => (
-            StatusCode::FOUND,
-            [(header::LOCATION, HeaderValue::from_static("/login"))],
-        )
-            .into_response(),
-        Ok(account) if admin_page && !account.is_admin => {
-            let mut response = next.run(request).await;
-            *response.status_mut() = StatusCode::FORBIDDEN;
-            response
-        }
-        _ => next.run(request).await,
-    }
-}

@@ -8,6 +8,7 @@ mod health;
 mod middleware;
 pub mod origin;
 pub mod rate_limit;
+mod signed_in_pages;
 
 use crate::store::Store;
 use app::ssr::AccountService;
@@ -75,7 +76,7 @@ pub fn router(state: WebState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.service),
-            middleware::require_session,
+            signed_in_pages::load,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.rate_limiter,

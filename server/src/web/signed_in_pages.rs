@@ -1,0 +1,81 @@
+//! The pages that need a signed-in session (`/account`, `/account/phone`, `/admin`,
+//! `/admin/account`): before such a page is rendered, this middleware checks the session and
+//! loads the page's data through the `AccountService`, into the request's extensions as a
+//! `PageData`. The page then renders in one pass, with nothing to wait for. Without a session the
+//! answer is a 302 to `/login`; the admin pages answer a signed-in account without the admin role
+//! with 403 (the page says why).
+
+use app::error::AppError;
+use app::ssr::{AccountService, RequestContext};
+use app::types::{AdminAccess, PageData};
+use axum::{
+    extract::{Query, Request, State},
+    http::{header, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub async fn load(
+    State(service): State<Arc<dyn AccountService>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let page = match path {
+        "/account" | "/account/phone" | "/admin" | "/admin/account" => path.to_owned(),
+        _ => return next.run(request).await,
+    };
+    if request.method() != Method::GET {
+        return next.run(request).await;
+    }
+    let ctx = RequestContext {
+        session_token: app::ssr::session_token_from(request.headers()),
+        ..Default::default()
+    };
+    let account = match service.current_account(&ctx).await {
+        Err(AppError::NotSignedIn) => {
+            return (
+                StatusCode::FOUND,
+                [(header::LOCATION, HeaderValue::from_static("/login"))],
+            )
+                .into_response()
+        }
+        other => other,
+    };
+    let is_admin = account.as_ref().is_ok_and(|account| account.is_admin);
+    let query: HashMap<String, String> = Query::try_from_uri(request.uri())
+        .map(|Query(query)| query)
+        .unwrap_or_default();
+    let data = match page.as_str() {
+        "/account" => Some(PageData::Account(account)),
+        "/admin" => {
+            let access = service.admin_gate(&ctx).await;
+            let search = query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty());
+            let results = match (&access, search) {
+                (Ok(AdminAccess::Open { .. }), Some(q)) => {
+                    Some(service.admin_search(&ctx, q).await)
+                }
+                _ => None,
+            };
+            Some(PageData::Admin { access, results })
+        }
+        "/admin/account" => {
+            let account = match query.get("id").and_then(|id| id.trim().parse::<i64>().ok()) {
+                Some(id) => service.admin_account(&ctx, id).await,
+                None => Err(AppError::NotFound),
+            };
+            Some(PageData::AdminAccount(account))
+        }
+        _ => None,
+    };
+    if let Some(data) = data {
+        request.extensions_mut().insert(data);
+    }
+    let mut response = next.run(request).await;
+    if page.starts_with("/admin") && !is_admin {
+        *response.status_mut() = StatusCode::FORBIDDEN;
+    }
+    response
+}
