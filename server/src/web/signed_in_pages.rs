@@ -3,7 +3,7 @@
 //! loads the page's data through the `AccountService`, into the request's extensions as a
 //! `PageData`. The page then renders in one pass, with nothing to wait for. Without a session the
 //! answer is a 302 to `/login`; the admin pages answer a signed-in account without the admin role
-//! with 403 (the page says why).
+//! with 403, and an account that does not exist with 404 (the page says why).
 
 use app::error::AppError;
 use app::ssr::{AccountService, RequestContext};
@@ -48,6 +48,7 @@ pub async fn load(
     let query: HashMap<String, String> = Query::try_from_uri(request.uri())
         .map(|Query(query)| query)
         .unwrap_or_default();
+    let mut status = None;
     let data = match page.as_str() {
         "/account" => Some(PageData::Account(account)),
         "/admin" => {
@@ -66,6 +67,9 @@ pub async fn load(
                 Some(id) => service.admin_account(&ctx, id).await,
                 None => Err(AppError::NotFound),
             };
+            if account == Err(AppError::NotFound) {
+                status = Some(StatusCode::NOT_FOUND);
+            }
             Some(PageData::AdminAccount(account))
         }
         _ => None,
@@ -73,9 +77,12 @@ pub async fn load(
     if let Some(data) = data {
         request.extensions_mut().insert(data);
     }
-    let mut response = next.run(request).await;
     if page.starts_with("/admin") && !is_admin {
-        *response.status_mut() = StatusCode::FORBIDDEN;
+        status = Some(StatusCode::FORBIDDEN);
+    }
+    let mut response = next.run(request).await;
+    if let Some(status) = status {
+        *response.status_mut() = status;
     }
     response
 }

@@ -280,6 +280,28 @@ async fn an_admin_sees_an_account_and_every_action_is_audited_with_the_admin() {
     assert_eq!(messages[1]["purpose"], "phone_verification");
     let (status, _) = get_json(&app, "/api/admin/account?id=999999").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    for id in ["999999", "not-a-number"] {
+        let page = app
+            .client
+            .get(app.url(&format!("/admin/account?id={id}")))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(page.status(), StatusCode::NOT_FOUND, "{id}");
+        assert!(page
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("There is no such account."));
+    }
+    let page = app
+        .client
+        .get(app.url(&format!("/admin/account?id={user_id}")))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap_or_default().contains(USER));
 
     let act = |action: &'static str| {
         let app = &app;
