@@ -398,6 +398,30 @@ impl LatchkeyService {
         }
     }
 
+    /// Verifies `password` against `account` (before the write lock: hashing is slow), then opens
+    /// the write transaction and reads the account again inside it, since another request may
+    /// have locked it or changed the password meanwhile. Returns the transaction, the account as
+    /// it is now, and whether the password matches the one it still has; `None` if it is gone.
+    async fn verify_then_lock(
+        &self,
+        account: &AccountRecord,
+        password: &Password,
+    ) -> Result<Option<(WriteTx, AccountRecord, bool)>, AppError> {
+        let matches = self
+            .passwords
+            .verify(password, &account.password_hash)
+            .await
+            .map_err(internal)?;
+        let mut tx = self.begin().await?;
+        let current = Store::account_by_id(&mut tx, account.id)
+            .await
+            .map_err(internal)?;
+        Ok(current.map(|current| {
+            let still_matches = matches && current.password_hash == account.password_hash;
+            (tx, current, still_matches)
+        }))
+    }
+
     /// Counts a wrong password against `account` (read inside `tx`) and commits: the failure is
     /// audited (with `detail`), and the failure that reaches the threshold locks the account and
     /// queues its unlock code, as for a sign-in.
@@ -737,21 +761,11 @@ impl AccountService for LatchkeyService {
             });
         }
 
-        let matches = self
-            .passwords
-            .verify(&password, &account.password_hash)
-            .await
-            .map_err(internal)?;
-        let now = self.clock.now();
-        let mut tx = self.begin().await?;
-        // Re-read inside the write lock: another request may have locked the account or changed
-        // the password while this one was hashing.
-        let Some(current) = Store::account_by_id(&mut tx, account.id)
-            .await
-            .map_err(internal)?
+        let Some((mut tx, current, matches)) = self.verify_then_lock(&account, &password).await?
         else {
             return Err(AppError::InvalidCredentials);
         };
+        let now = self.clock.now();
         if current.lock.is_locked() {
             self.audit(
                 &mut tx,
@@ -768,7 +782,7 @@ impl AccountService for LatchkeyService {
                 code_delayed_secs: None,
             });
         }
-        if matches && current.password_hash == account.password_hash {
+        if matches {
             if current.must_reset_password {
                 self.audit(
                     &mut tx,

@@ -300,25 +300,15 @@ impl LatchkeyService {
             // As at sign-in, a locked account's password is not checked.
             return Err(AppError::field(Field::Password, LOCKED));
         }
-        let matches = self
-            .passwords
-            .verify(&password, &account.password_hash)
-            .await
-            .map_err(internal)?;
-        let checked_hash = account.password_hash;
-        let now = self.clock.now();
-        let mut tx = self.begin().await?;
-        // Re-read inside the write lock: the lock state and the password may have changed.
-        let Some(account) = Store::account_by_id(&mut tx, account.id)
-            .await
-            .map_err(internal)?
+        let Some((mut tx, account, matches)) = self.verify_then_lock(&account, &password).await?
         else {
             return Err(AppError::NotSignedIn);
         };
+        let now = self.clock.now();
         if account.lock.is_locked() {
             return Err(AppError::field(Field::Password, LOCKED));
         }
-        if !matches || account.password_hash != checked_hash {
+        if !matches {
             // A wrong password counts toward the lock, as at sign-in: a stolen session is no way
             // to guess the password.
             let counted = self
