@@ -112,7 +112,7 @@ export const BAD_CODE = "That code is wrong or has expired. Request a new code a
 
 type OutboxEntry = { id: number; to: string; purpose: string; body: string; channel: string };
 
-export type CodePurpose = "unlock" | "password_reset" | "phone_verification" | "sign_in" | "admin_step_up";
+export type CodePurpose = "unlock" | "password_reset" | "phone_verification" | "sign_in" | "phone_change" | "admin_step_up";
 
 /** The code in the newest outbox message to `phone` for `purpose`, waiting for delivery. */
 export async function latestCode(

@@ -56,3 +56,31 @@ test("with sign-in codes on, the password leads to a code and the code to the ac
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByRole("heading", { name: `Hello, ${user.firstName}` })).toBeVisible();
 });
+
+test("a new phone number takes the password and a code sent to it, and the old number is told", async ({ page }) => {
+  const user = newUser("newphone");
+  await signUp(page, user);
+  let next = newUser("newphone-number");
+  while (next.last4 === user.last4) {
+    next = newUser("newphone-number");
+  }
+  await page.getByRole("link", { name: "Change" }).click();
+  await expect(page).toHaveURL(/\/account\/phone$/);
+  await page.getByLabel("Current password").fill(user.password);
+  await page.getByLabel("New mobile number").fill(next.phoneTyped);
+  await page.getByRole("button", { name: "Send code to the new number" }).click();
+  await expect(
+    page.getByText(`We sent a code to the new number ending in ${next.last4}. Enter it to confirm the change.`),
+  ).toBeVisible();
+
+  const { code } = await latestCode(page.request, next.phoneE164, "phone_change");
+  await page.getByLabel("Code sent to the new number").fill(code);
+  await page.getByRole("button", { name: "Change phone number" }).click();
+  await expect(page).toHaveURL(/\/account\?notice=phone-changed$/);
+  await expect(page.getByText("Your phone number has been changed. We told your old number too.")).toBeVisible();
+  await expect(page.locator(".details")).toContainText(`${next.last4} · verified`);
+
+  const outbox = (await (await page.request.get("/dev/outbox.json")).json()) as { to: string; purpose: string; body: string }[];
+  const notice = outbox.find((entry) => entry.purpose === "phone_changed" && entry.to === user.phoneE164);
+  expect(notice?.body).toContain(`ending in ${next.last4}`);
+});
