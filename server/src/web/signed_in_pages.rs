@@ -23,34 +23,29 @@ pub async fn load(
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    let page = match path {
-        "/account" | "/account/phone" | "/admin" | "/admin/account" => path.to_owned(),
-        _ => return next.run(request).await,
-    };
-    if request.method() != Method::GET {
+    if request.method() != Method::GET
+        || !matches!(
+            path,
+            "/account" | "/account/phone" | "/admin" | "/admin/account"
+        )
+    {
         return next.run(request).await;
     }
     let ctx = RequestContext {
         session_token: app::ssr::session_token_from(request.headers()),
         ..Default::default()
     };
-    let account = match service.current_account(&ctx).await {
-        Err(AppError::NotSignedIn) => {
-            return (
-                StatusCode::FOUND,
-                [(header::LOCATION, HeaderValue::from_static("/login"))],
-            )
-                .into_response()
-        }
-        other => other,
-    };
-    let is_admin = account.as_ref().is_ok_and(|account| account.is_admin);
     let query: HashMap<String, String> = Query::try_from_uri(request.uri())
         .map(|Query(query)| query)
         .unwrap_or_default();
-    let mut status = None;
-    let data = match page.as_str() {
-        "/account" => Some(PageData::Account(account)),
+    // Each page's own service call checks the session (and, for the admin pages, the role); its
+    // error decides the answer, so no page reads the session twice.
+    let (data, error) = match path {
+        "/account" => {
+            let account = service.current_account(&ctx).await;
+            let error = account.as_ref().err().cloned();
+            (Some(PageData::Account(account)), error)
+        }
         "/admin" => {
             let access = service.admin_gate(&ctx).await;
             let search = query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty());
@@ -60,25 +55,35 @@ pub async fn load(
                 }
                 _ => None,
             };
-            Some(PageData::Admin { access, results })
+            let error = access.as_ref().err().cloned();
+            (Some(PageData::Admin { access, results }), error)
         }
         "/admin/account" => {
             let account = match query.get("id").and_then(|id| id.trim().parse::<i64>().ok()) {
                 Some(id) => service.admin_account(&ctx, id).await,
-                None => Err(AppError::NotFound),
+                // No such account; but a visitor without a session or the role learns that first.
+                None => service.admin_gate(&ctx).await.and(Err(AppError::NotFound)),
             };
-            if account == Err(AppError::NotFound) {
-                status = Some(StatusCode::NOT_FOUND);
-            }
-            Some(PageData::AdminAccount(account))
+            let error = account.as_ref().err().cloned();
+            (Some(PageData::AdminAccount(account)), error)
         }
+        // `/account/phone` has no data of its own: only the session is checked.
+        _ => (None, service.current_account(&ctx).await.err()),
+    };
+    let status = match error {
+        Some(AppError::NotSignedIn) => {
+            return (
+                StatusCode::FOUND,
+                [(header::LOCATION, HeaderValue::from_static("/login"))],
+            )
+                .into_response()
+        }
+        Some(AppError::Forbidden) => Some(StatusCode::FORBIDDEN),
+        Some(AppError::NotFound) => Some(StatusCode::NOT_FOUND),
         _ => None,
     };
     if let Some(data) = data {
         request.extensions_mut().insert(data);
-    }
-    if page.starts_with("/admin") && !is_admin {
-        status = Some(StatusCode::FORBIDDEN);
     }
     let mut response = next.run(request).await;
     if let Some(status) = status {
