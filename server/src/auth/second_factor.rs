@@ -53,11 +53,6 @@ pub struct PendingSignIn {
 }
 
 impl PendingSignIn {
-    /// The scopes whose code completes a sign-in.
-    pub fn completes_sign_in(scope: CodeScope) -> bool {
-        matches!(scope, CodeScope::SignIn | CodeScope::PhoneVerification)
-    }
-
     pub fn is_live(&self, now: OffsetDateTime) -> bool {
         now < self.expires_at
     }
@@ -131,18 +126,6 @@ mod tests {
             T0 + Duration::minutes(10)
         ));
         assert!(!ElevationPolicy::is_elevated(None, T0));
-    }
-
-    #[test]
-    fn only_phone_verification_and_sign_in_codes_finish_a_sign_in() {
-        let finishing: Vec<CodeScope> = CodeScope::ALL
-            .into_iter()
-            .filter(|scope| PendingSignIn::completes_sign_in(*scope))
-            .collect();
-        assert_eq!(
-            finishing,
-            vec![CodeScope::PhoneVerification, CodeScope::SignIn]
-        );
     }
 
     #[test]
