@@ -226,8 +226,8 @@ pub async fn cheap_under_load(
     })
 }
 
-/// Right unlock codes for locked accounts (the first half of them), in rounds: the accounts are
-/// locked again with new codes between rounds, outside the measured time.
+/// Right unlock codes for locked accounts (the first half of them), in rounds: before each
+/// round the accounts are locked again with new codes, outside the measured time.
 pub async fn verifications(
     base: &str,
     seeded: &Seeded,
@@ -238,9 +238,9 @@ pub async fn verifications(
     let url = format!("{base}/api/unlock");
     let half = seeded.locked.len() / 2;
     let accounts = &seeded.locked[..half];
-    let mut codes = seeded.codes[..half].to_vec();
     let mut total = Run::default();
     while total.elapsed < duration {
+        let codes = seeded.relock(accounts).await?;
         let batch: Arc<Vec<(String, String)>> = Arc::new(
             accounts
                 .iter()
@@ -260,9 +260,6 @@ pub async fn verifications(
             })
             .await;
         total.merge(run);
-        if total.elapsed < duration {
-            codes = seeded.relock(accounts).await?;
-        }
     }
     Ok(total)
 }

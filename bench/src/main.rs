@@ -14,9 +14,16 @@ mod seed;
 
 use anyhow::Context;
 use options::Options;
-use report::{Report, ScaleReport};
+use report::{Report, ScaleReport, SignInRun};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// Verifications timed for each measurement of one argon2id verification (the median is kept).
+const ARGON2_SAMPLES: usize = 15;
+
+/// Code verification runs per scale; the median is reported, since one run moves by several per
+/// cent with the machine's load.
+const VERIFICATION_RUNS: usize = 3;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -61,25 +68,38 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         eprintln!("seeding {accounts} accounts…");
         let data = tempfile::tempdir().context("no temporary directory")?;
         let seeded = seed::seed(data.path(), accounts).await?;
-        // The limit is measured right before the sign-ins it is compared with: on a shared
-        // machine one verification's time drifts by several per cent over minutes.
+        // The limit is measured around the sign-ins it is compared with: on a shared machine
+        // one verification's time drifts by several per cent over minutes.
         eprintln!("{accounts} accounts: timing argon2id verifications…");
-        let argon2 = seed::argon2_verification_time().await?;
-        let argon2_all_cores = seed::argon2_parallel_rate(cores, options.duration).await?;
+        let timer = seed::Argon2Timer::new().await?;
+        let mut argon2_times = vec![timer.verification_time(ARGON2_SAMPLES).await?];
+        let argon2_all_cores = timer.parallel_rate(cores, options.duration).await?;
         let server = process::ServerProcess::start(options, data.path())?;
         let base = server.base_url().to_owned();
         load::wait_until_ready(&base).await?;
-        let mut scale = ScaleReport::new(accounts, cores, argon2, argon2_all_cores);
+        let mut scale = ScaleReport::new(accounts, cores, argon2_all_cores);
 
         for &concurrency in &options.concurrency {
             eprintln!("{accounts} accounts: sign-ins at concurrency {concurrency}…");
+            let before = timer.verification_time(ARGON2_SAMPLES).await?;
             let run = load::sign_ins(&base, &seeded, concurrency, options.duration).await?;
-            scale.sign_ins.push((concurrency, run));
+            let after = timer.verification_time(ARGON2_SAMPLES).await?;
+            argon2_times.extend([before, after]);
+            scale.sign_ins.push(SignInRun {
+                concurrency,
+                run,
+                argon2: (before + after) / 2,
+            });
         }
+        argon2_times.sort();
+        scale.argon2 = argon2_times[argon2_times.len() / 2];
         eprintln!("{accounts} accounts: cheap requests while sign-ins saturate the cores…");
         scale.cheap = load::cheap_under_load(&base, &seeded, cores * 4, options.duration).await?;
-        eprintln!("{accounts} accounts: code verifications…");
-        scale.verifications = load::verifications(&base, &seeded, 8, options.duration).await?;
+        for round in 1..=VERIFICATION_RUNS {
+            eprintln!("{accounts} accounts: code verifications ({round} of {VERIFICATION_RUNS})…");
+            let run = load::verifications(&base, &seeded, 8, options.duration).await?;
+            scale.add_verification_run(run);
+        }
         eprintln!("{accounts} accounts: unlock-code requests…");
         scale.code_requests = load::code_requests(&base, &seeded, 8, options.duration).await?;
         if report.page_weight.is_none() {

@@ -9,30 +9,51 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
+/// Sign-ins at one concurrency, with the argon2id verification time measured around them.
+pub struct SignInRun {
+    pub concurrency: usize,
+    pub run: Run,
+    /// One verification's time: the mean of its median just before and just after the run.
+    pub argon2: Duration,
+}
+
+impl SignInRun {
+    /// The share of the sign-in limit (cores ÷ `argon2`) this run reached.
+    pub fn share_of_limit(&self, cores: usize) -> f64 {
+        self.run.per_second() / sign_in_limit(cores, self.argon2)
+    }
+}
+
+/// Sign-ins per second a machine with `cores` could do if it did nothing but verify passwords.
+fn sign_in_limit(cores: usize, argon2: Duration) -> f64 {
+    cores as f64 / argon2.as_secs_f64().max(f64::EPSILON)
+}
+
 pub struct ScaleReport {
     pub accounts: usize,
     pub cores: usize,
-    /// One argon2id verification, timed before this scale's sign-ins.
+    /// One argon2id verification: the median of every measurement made at this scale.
     pub argon2: Duration,
     /// Verifications per second with every core verifying (no server involved).
     pub argon2_all_cores: f64,
-    pub sign_ins: Vec<(usize, Run)>,
+    pub sign_ins: Vec<SignInRun>,
     pub cheap: CheapRun,
-    pub verifications: Run,
+    /// Every code verification run, slowest first; the median one is reported.
+    pub verification_runs: Vec<Run>,
     pub code_requests: Run,
     pub peak_memory_kib: Option<u64>,
 }
 
 impl ScaleReport {
-    pub fn new(accounts: usize, cores: usize, argon2: Duration, argon2_all_cores: f64) -> Self {
+    pub fn new(accounts: usize, cores: usize, argon2_all_cores: f64) -> Self {
         Self {
             accounts,
             cores,
-            argon2,
+            argon2: Duration::ZERO,
             argon2_all_cores,
             sign_ins: Vec::new(),
             cheap: CheapRun::default(),
-            verifications: Run::default(),
+            verification_runs: Vec::new(),
             code_requests: Run::default(),
             peak_memory_kib: None,
         }
@@ -40,16 +61,32 @@ impl ScaleReport {
 
     /// Sign-ins per second the machine could do if it did nothing but verify passwords.
     pub fn sign_in_limit(&self) -> f64 {
-        self.cores as f64 / self.argon2.as_secs_f64().max(f64::EPSILON)
+        sign_in_limit(self.cores, self.argon2)
     }
 
-    /// The best sign-in rate at a concurrency of at least the core count.
-    fn saturated_sign_ins(&self, cores: usize) -> f64 {
+    /// The run with the best share of its limit at a concurrency of at least the core count.
+    fn saturated_sign_ins(&self) -> Option<&SignInRun> {
         self.sign_ins
             .iter()
-            .filter(|(concurrency, _)| *concurrency >= cores)
-            .map(|(_, run)| run.per_second())
-            .fold(0.0, f64::max)
+            .filter(|run| run.concurrency >= self.cores)
+            .max_by(|a, b| {
+                a.share_of_limit(self.cores)
+                    .total_cmp(&b.share_of_limit(self.cores))
+            })
+    }
+
+    /// The median code verification run.
+    pub fn verifications(&self) -> Run {
+        self.verification_runs
+            .get(self.verification_runs.len() / 2)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn add_verification_run(&mut self, run: Run) {
+        self.verification_runs.push(run);
+        self.verification_runs
+            .sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
     }
 }
 
@@ -63,6 +100,15 @@ pub struct Report {
 
 fn ms(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1000.0)
+}
+
+/// ", N errors" when a run had failed requests.
+fn errors(run: &Run) -> String {
+    if run.errors > 0 {
+        format!(", {} errors", run.errors)
+    } else {
+        String::new()
+    }
 }
 
 fn kb(bytes: usize) -> String {
@@ -105,7 +151,8 @@ impl Report {
         let _ = writeln!(
             out,
             "Machine: {} cores, {}. Each run: {:.1} s. The sign-in limit is cores ÷ one argon2id \
-             verification's time, measured just before each column's sign-ins.\n",
+             verification's time; each sign-in run is compared with the time measured just \
+             before and just after it.\n",
             self.cores,
             self.cpu,
             self.duration.as_secs_f64()
@@ -146,29 +193,30 @@ impl Report {
         let concurrencies: Vec<usize> = self
             .scales
             .first()
-            .map(|scale| scale.sign_ins.iter().map(|(c, _)| *c).collect())
+            .map(|scale| scale.sign_ins.iter().map(|run| run.concurrency).collect())
             .unwrap_or_default();
         for concurrency in concurrencies {
             row(
                 &mut out,
-                &format!("sign-ins/s at concurrency {concurrency} (p50 / p99 ms; share of limit)"),
+                &format!(
+                    "sign-ins/s at concurrency {concurrency} (p50 / p99 ms; share of the limit \
+                     around the run)"
+                ),
                 &|scale| {
                     scale
                         .sign_ins
                         .iter()
-                        .find(|(c, _)| *c == concurrency)
-                        .map(|(_, run)| {
+                        .find(|run| run.concurrency == concurrency)
+                        .map(|sign_ins| {
+                            let run = &sign_ins.run;
                             format!(
-                                "{:.1} ({} / {}; {:.0}%){}",
+                                "{:.1} ({} / {}; {:.0}% of {:.1}){}",
                                 run.per_second(),
                                 ms(run.percentile(0.5)),
                                 ms(run.percentile(0.99)),
-                                100.0 * run.per_second() / scale.sign_in_limit(),
-                                if run.errors > 0 {
-                                    format!(", {} errors", run.errors)
-                                } else {
-                                    String::new()
-                                }
+                                100.0 * sign_ins.share_of_limit(scale.cores),
+                                sign_in_limit(scale.cores, sign_ins.argon2),
+                                errors(run)
                             )
                         })
                         .unwrap_or_default()
@@ -178,15 +226,17 @@ impl Report {
         row(
             &mut out,
             &format!(
-                "best sign-ins/s at concurrency ≥ {} (share of limit)",
+                "best share of the limit at concurrency ≥ {} (sign-ins/s)",
                 self.cores
             ),
-            &|scale| {
-                let best = scale.saturated_sign_ins(self.cores);
-                format!(
-                    "**{best:.1} ({:.0}%)**",
-                    100.0 * best / scale.sign_in_limit()
-                )
+            &|scale| match scale.saturated_sign_ins() {
+                Some(best) => format!(
+                    "**{:.0}%** ({:.1} at concurrency {})",
+                    100.0 * best.share_of_limit(scale.cores),
+                    best.run.per_second(),
+                    best.concurrency
+                ),
+                None => "—".to_owned(),
             },
         );
         row(
@@ -214,20 +264,27 @@ impl Report {
         row(&mut out, "sign-ins/s meanwhile", &|scale| {
             format!("{:.1}", scale.cheap.sign_ins.per_second())
         });
-        row(&mut out, "code verifications/s (p50 / p99 ms)", &|scale| {
-            let run = &scale.verifications;
-            format!(
-                "{:.0} ({} / {}){}",
-                run.per_second(),
-                ms(run.percentile(0.5)),
-                ms(run.percentile(0.99)),
-                if run.errors > 0 {
-                    format!(", {} errors", run.errors)
-                } else {
-                    String::new()
-                }
-            )
-        });
+        row(
+            &mut out,
+            "code verifications/s (p50 / p99 ms; the median of the runs, and their range)",
+            &|scale| {
+                let run = scale.verifications();
+                let rates: Vec<f64> = scale
+                    .verification_runs
+                    .iter()
+                    .map(Run::per_second)
+                    .collect();
+                format!(
+                    "{:.0} ({} / {}; {:.0}–{:.0}){}",
+                    run.per_second(),
+                    ms(run.percentile(0.5)),
+                    ms(run.percentile(0.99)),
+                    rates.first().copied().unwrap_or_default(),
+                    rates.last().copied().unwrap_or_default(),
+                    errors(&run)
+                )
+            },
+        );
         row(
             &mut out,
             "unlock-code requests/s (p50 / p99 ms)",
@@ -238,11 +295,7 @@ impl Report {
                     run.per_second(),
                     ms(run.percentile(0.5)),
                     ms(run.percentile(0.99)),
-                    if run.errors > 0 {
-                        format!(", {} errors", run.errors)
-                    } else {
-                        String::new()
-                    }
+                    errors(run)
                 )
             },
         );
@@ -285,10 +338,12 @@ impl Report {
                     "argon2_verification_ms": scale.argon2.as_secs_f64() * 1000.0,
                     "sign_in_limit_per_second": scale.sign_in_limit(),
                     "argon2_all_cores_per_second": scale.argon2_all_cores,
-                    "sign_ins": scale.sign_ins.iter().map(|(concurrency, run)| {
-                        let mut value = run_json(run);
-                        value["concurrency"] = json!(concurrency);
-                        value["share_of_limit"] = json!(run.per_second() / scale.sign_in_limit());
+                    "sign_ins": scale.sign_ins.iter().map(|sign_ins| {
+                        let mut value = run_json(&sign_ins.run);
+                        value["concurrency"] = json!(sign_ins.concurrency);
+                        value["argon2_verification_ms"] =
+                            json!(sign_ins.argon2.as_secs_f64() * 1000.0);
+                        value["share_of_limit"] = json!(sign_ins.share_of_limit(scale.cores));
                         value
                     }).collect::<Vec<_>>(),
                     "cheap_under_load": {
@@ -296,7 +351,8 @@ impl Report {
                         "healthz": run_json(&scale.cheap.health),
                         "sign_ins": run_json(&scale.cheap.sign_ins),
                     },
-                    "code_verifications": run_json(&scale.verifications),
+                    "code_verifications": run_json(&scale.verifications()),
+                    "code_verification_runs": scale.verification_runs.iter().map(run_json).collect::<Vec<_>>(),
                     "unlock_code_requests": run_json(&scale.code_requests),
                     "peak_resident_kib": scale.peak_memory_kib,
                 })

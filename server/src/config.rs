@@ -2,6 +2,7 @@
 //! a default; a bad value stops startup with a message naming the variable.
 
 use crate::auth::codes::{CodePolicy, ScopePolicies};
+use crate::auth::password_hasher::HashingPriority;
 use crate::auth::second_factor::SignInCodePolicy;
 use crate::auth::send_limits::SendLimits;
 use crate::domain::CodeScope;
@@ -45,6 +46,9 @@ pub struct Config {
     pub sign_in_code: SignInCodePolicy,
     /// `ADMIN_ELEVATION_TTL`: how long an admin step-up code opens the admin area for.
     pub admin_elevation_ttl: Duration,
+    /// `PASSWORD_HASHING_PRIORITY`: `idle` (the default; hashing yields to all other work) or
+    /// `normal` (hashing shares the CPU evenly with other processes on the host).
+    pub hashing_priority: HashingPriority,
     /// `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`.
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
@@ -479,6 +483,15 @@ impl Config {
                 })?,
             },
             admin_elevation_ttl: duration(&get, "ADMIN_ELEVATION_TTL", Duration::minutes(10))?,
+            hashing_priority: match get("PASSWORD_HASHING_PRIORITY") {
+                None => HashingPriority::Idle,
+                Some(value) => HashingPriority::parse(&value).ok_or_else(|| {
+                    invalid(
+                        "PASSWORD_HASHING_PRIORITY",
+                        format!("`{value}` must be idle or normal"),
+                    )
+                })?,
+            },
             session_idle_timeout,
             session_absolute_timeout,
             default_phone_region,
@@ -788,6 +801,24 @@ mod tests {
         }
         assert_eq!(config_error("SIGN_IN_CODE"), "SIGN_IN_CODE");
         assert_eq!(config_error("ADMIN_ELEVATION_TTL"), "ADMIN_ELEVATION_TTL");
+    }
+
+    #[test]
+    fn password_hashing_runs_at_idle_priority_unless_set_to_normal() {
+        let priority = |pairs: &[(&str, &str)]| config(pairs).map(|c| c.hashing_priority);
+        assert_eq!(priority(&[]), Ok(HashingPriority::Idle));
+        assert_eq!(
+            priority(&[("PASSWORD_HASHING_PRIORITY", "normal")]),
+            Ok(HashingPriority::Normal)
+        );
+        assert_eq!(
+            priority(&[("PASSWORD_HASHING_PRIORITY", " Idle ")]),
+            Ok(HashingPriority::Idle)
+        );
+        assert_eq!(
+            config_error("PASSWORD_HASHING_PRIORITY"),
+            "PASSWORD_HASHING_PRIORITY"
+        );
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Application {
         }
         let service = LatchkeyService {
             store: store.clone(),
-            passwords: PasswordHasher::new(cores)?,
+            passwords: PasswordHasher::new(cores, config.hashing_priority)?,
             code_hasher: CodeHasher::new(server_secret.clone()),
             code_policies: config.code_policies,
             sign_in_code: config.sign_in_code,

@@ -866,9 +866,9 @@ impl AccountService for LatchkeyService {
     async fn unlock(&self, ctx: &RequestContext, email: &str, code: &str) -> Result<(), AppError> {
         let email = parse_email(email)?;
         let code = self.parse_code(CodeScope::Unlock, code)?;
-        let account = self.account_outside_tx(&email).await?;
         let now = self.clock.now();
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
+        let account = self.account_for(&mut tx, &email).await?;
         let (mut tx, account) = self
             .redeem_or_refuse(tx, account, CodeScope::Unlock, &code, ctx, now)
             .await?;
@@ -986,9 +986,9 @@ impl AccountService for LatchkeyService {
 
         // Hash before taking the write lock; the hash is thrown away if the code is refused.
         let password_hash = self.passwords.hash(&password).await.map_err(internal)?;
-        let account = self.account_outside_tx(&email).await?;
         let now = self.clock.now();
-        let tx = self.begin().await?;
+        let mut tx = self.begin().await?;
+        let account = self.account_for(&mut tx, &email).await?;
         let (mut tx, account) = self
             .redeem_or_refuse(tx, account, CodeScope::PasswordReset, &code, ctx, now)
             .await?;

@@ -87,10 +87,9 @@ impl Store {
 
     /// Deletes events older than `before`; returns how many.
     pub async fn prune_events(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(unix_millis(before))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .context("could not prune the audit log")?;
         Ok(done.rows_affected())
@@ -98,10 +97,9 @@ impl Store {
 
     /// Deletes sessions created before `before` (past any absolute lifetime); returns how many.
     pub async fn prune_sessions(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM sessions WHERE created_at < $1")
             .bind(unix_millis(before))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .context("could not prune expired sessions")?;
         Ok(done.rows_affected())
@@ -110,11 +108,10 @@ impl Store {
     /// Deletes accounts created before `before` whose phone was never verified (their codes,
     /// sessions and pending sign-ins go with them); returns how many.
     pub async fn prune_unverified_signups(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let _gate = self.write_gate().await;
         let done =
             sqlx::query("DELETE FROM accounts WHERE phone_verified_at IS NULL AND created_at < $1")
                 .bind(unix_millis(before))
-                .execute(self.pool())
+                .execute(self.writer())
                 .await
                 .context("could not prune unfinished signups")?;
         Ok(done.rows_affected())
@@ -122,10 +119,9 @@ impl Store {
 
     /// Deletes pending sign-ins that expired before `now`; returns how many.
     pub async fn prune_pending_sign_ins(&self, now: OffsetDateTime) -> anyhow::Result<u64> {
-        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM pending_sign_ins WHERE expires_at <= $1")
             .bind(unix_millis(now))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .context("could not prune expired pending sign-ins")?;
         Ok(done.rows_affected())

@@ -202,7 +202,6 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let _gate = self.write_gate().await;
         let row = sqlx::query(&format!(
             "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
              next_attempt_at = $1, updated_at = $2 \
@@ -214,7 +213,7 @@ impl Store {
         .bind(unix_millis(now + lease))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await
         .context("could not claim a queued message")?;
         let Some(row) = row else { return Ok(None) };
@@ -242,7 +241,6 @@ impl Store {
         provider_message_id: Option<&str>,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let _gate = self.write_gate().await;
         sqlx::query(
             "UPDATE sms_messages SET status = 'sent', body = NULL, fallback_body = NULL, provider = $1, \
              provider_message_id = $2, last_error = NULL, sent_at = $3, updated_at = $4 WHERE id = $5",
@@ -252,7 +250,7 @@ impl Store {
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .context("could not mark the message sent")?;
         Ok(())
@@ -266,7 +264,6 @@ impl Store {
         at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let _gate = self.write_gate().await;
         sqlx::query(
             "UPDATE sms_messages SET status = 'queued', provider = $1, last_error = $2, \
              next_attempt_at = $3, updated_at = $4 WHERE id = $5",
@@ -276,7 +273,7 @@ impl Store {
         .bind(unix_millis(at))
         .bind(unix_millis(now))
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .context("could not reschedule the message")?;
         Ok(())
@@ -291,7 +288,6 @@ impl Store {
         next_stage: usize,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        let _gate = self.write_gate().await;
         sqlx::query(
             "UPDATE sms_messages SET status = 'queued', stage = $1, attempts = 0, provider = $2, \
              last_error = $3, next_attempt_at = $4, updated_at = $5 WHERE id = $6",
@@ -302,7 +298,7 @@ impl Store {
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await
         .context("could not move the message to the next provider")?;
         Ok(())
@@ -394,7 +390,6 @@ impl Store {
         channel: DeliveryChannel,
         now: OffsetDateTime,
     ) -> anyhow::Result<i64> {
-        let _gate = self.write_gate().await;
         let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO dev_outbox (message_id, to_phone, body, purpose, channel, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -405,7 +400,7 @@ impl Store {
         .bind(purpose)
         .bind(channel.as_str())
         .bind(unix_millis(now))
-        .fetch_one(self.pool())
+        .fetch_one(self.writer())
         .await
         .context("could not write to the development outbox")?;
         Ok(id)

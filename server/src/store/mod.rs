@@ -11,10 +11,14 @@
 //! statements outside a transaction are atomic on their own (claiming a queued message uses
 //! `FOR UPDATE SKIP LOCKED` in PostgreSQL).
 //!
-//! SQLite only: writers queue for the write lock in this process, on an async lock (the write
-//! gate), instead of in SQLite's busy handler, which polls with sleeps of up to 100 ms. The
-//! write-ahead log is copied back into the database by a background task (`checkpoint`, every
-//! second), so that no writer waits for a checkpoint and its fsync while holding the gate.
+//! SQLite only: every write goes through one connection, the writer (a pool of one), so writers
+//! queue for it in this process, asynchronously, instead of in SQLite's busy handler, which
+//! polls with sleeps of up to 100 ms. Only the writer changes the database, so its page cache
+//! (`WRITER_CACHE_KIB`) stays valid from one transaction to the next; SQLite empties a
+//! connection's cache whenever another connection has written. Reads outside a transaction use
+//! the other connections. The write-ahead log is copied back into the database by a background
+//! task (`checkpoint`, every second), so that no writer waits for a checkpoint and its fsync
+//! while holding the writer.
 
 mod accounts;
 mod audit;
@@ -37,8 +41,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Transaction};
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
-use std::sync::Arc;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// SQLite: the writer's page cache, in KiB (a reading connection keeps SQLite's default, 2 MiB).
+/// Pages are cached as they are read, so a small database never fills it.
+const WRITER_CACHE_KIB: u32 = 64 * 1024;
 
 /// WAL pages past which a committing SQLite writer checkpoints the log itself (default: 1000).
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 20_000;
@@ -74,10 +80,9 @@ impl Backend {
     }
 }
 
-/// A write transaction; in SQLite it also holds the write gate until it is committed or dropped.
+/// A write transaction; in SQLite it holds the writer until it is committed or dropped.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
-    _gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
@@ -102,10 +107,11 @@ impl DerefMut for WriteTx {
 
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads outside a write transaction (and, in PostgreSQL, everything).
     pool: AnyPool,
+    /// SQLite: the one connection that writes; PostgreSQL: the same pool. See the module comment.
+    writer: AnyPool,
     backend: Backend,
-    /// SQLite only: held by whoever writes; see the module comment.
-    gate: Option<Arc<Mutex<()>>>,
 }
 
 impl Store {
@@ -125,19 +131,28 @@ impl Store {
         if backend == Backend::Postgres {
             check_postgres_answers(&options).await?;
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(sqlite_pragmas().as_str()).await?;
-                    }
-                    Ok(())
+        let open_pool = |connections: u32, cache_kib: Option<u32>| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                // A SQLite connection is a file handle in this process: nothing to ping, and
+                // nothing grows stale (the writer keeps its warm cache).
+                .test_before_acquire(backend == Backend::Postgres)
+                .max_lifetime((backend == Backend::Postgres).then_some(POSTGRES_MAX_LIFETIME))
+                .idle_timeout((backend == Backend::Postgres).then_some(POSTGRES_IDLE_TIMEOUT))
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            conn.execute(sqlite_pragmas(cache_kib).as_str()).await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
+                .connect_with(options.clone())
+        };
+        let could_not_open = || format!("could not open the {} database", backend.name());
+        let pool = open_pool(max_connections, None)
             .await
-            .with_context(|| format!("could not open the {} database", backend.name()))?;
+            .with_context(could_not_open)?;
         let migrations = match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
@@ -146,10 +161,16 @@ impl Store {
             .run(&pool)
             .await
             .context("could not apply the database migrations")?;
+        let writer = match backend {
+            Backend::Sqlite => open_pool(1, Some(WRITER_CACHE_KIB))
+                .await
+                .with_context(could_not_open)?,
+            Backend::Postgres => pool.clone(),
+        };
         Ok(Self {
             pool,
+            writer,
             backend,
-            gate: (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(()))),
         })
     }
 
@@ -159,13 +180,12 @@ impl Store {
 
     /// Starts a transaction that no other write transaction overlaps (see the module comment).
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
-        let gate = self.write_gate().await;
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         }
         .context("could not start a write transaction")?;
-        let mut tx = WriteTx { tx, _gate: gate };
+        let mut tx = WriteTx { tx };
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(POSTGRES_WRITE_LOCK)
@@ -176,13 +196,10 @@ impl Store {
         Ok(tx)
     }
 
-    /// SQLite's write gate, for a single statement that writes outside a transaction; nothing in
-    /// PostgreSQL.
-    async fn write_gate(&self) -> Option<OwnedMutexGuard<()>> {
-        match &self.gate {
-            Some(gate) => Some(Arc::clone(gate).lock_owned().await),
-            None => None,
-        }
+    /// Where a single statement that writes outside a transaction runs: SQLite's writer, or
+    /// PostgreSQL's pool.
+    fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// SQLite: copies what it can of the write-ahead log into the database without blocking
@@ -222,9 +239,14 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
+
+/// sqlx's defaults for recycling PostgreSQL connections (SQLite's are never recycled).
+const POSTGRES_MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+const POSTGRES_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// How long startup waits for PostgreSQL to accept one connection.
 const POSTGRES_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -249,12 +271,16 @@ async fn check_postgres_answers(options: &AnyConnectOptions) -> anyhow::Result<(
         .context("could not close the first PostgreSQL connection")
 }
 
-/// Every SQLite connection: write-ahead log, foreign keys, and a busy timeout for the rare writer
-/// outside this process (another instance on the same file, the `sqlite3` shell).
-fn sqlite_pragmas() -> String {
+/// Every SQLite connection: write-ahead log, foreign keys, a busy timeout for the rare writer
+/// outside this process (another instance on the same file, the `sqlite3` shell), and the page
+/// cache size in KiB when it is not the default.
+fn sqlite_pragmas(cache_kib: Option<u32>) -> String {
+    let cache = cache_kib
+        .map(|kib| format!(" PRAGMA cache_size = -{kib};"))
+        .unwrap_or_default();
     format!(
         "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};"
+         PRAGMA busy_timeout = 10000; PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};{cache}"
     )
 }
 
@@ -287,6 +313,28 @@ mod tests {
         );
         assert_eq!(Backend::of_url("mysql://u@localhost/latchkey"), None);
         assert_eq!(Backend::of_url("data/latchkey.db"), None);
+    }
+
+    #[tokio::test]
+    async fn sqlite_writes_go_through_one_connection_with_a_larger_cache() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::connect(&format!("sqlite://{}/x.db", dir.path().display()), 4).await?;
+        let cache_size = "PRAGMA cache_size";
+        let mut tx = store.begin_write().await?;
+        let writer_cache: i64 = sqlx::query_scalar(cache_size).fetch_one(&mut *tx).await?;
+        assert_eq!(writer_cache, -i64::from(WRITER_CACHE_KIB));
+        // The writer is taken: a second writer waits, a reader does not.
+        let second =
+            tokio::time::timeout(std::time::Duration::from_millis(200), store.begin_write()).await;
+        assert!(second.is_err(), "a second write transaction began");
+        let mut reader = store.reader().await?;
+        let reader_cache: i64 = sqlx::query_scalar(cache_size)
+            .fetch_one(&mut *reader)
+            .await?;
+        assert_eq!(reader_cache, -2000, "SQLite's default");
+        tx.commit().await?;
+        drop(store.begin_write().await?);
+        Ok(())
     }
 
     #[test]

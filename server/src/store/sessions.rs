@@ -63,21 +63,19 @@ impl Store {
     }
 
     pub async fn touch_session(&self, hash: TokenHash, now: OffsetDateTime) -> anyhow::Result<()> {
-        let _gate = self.write_gate().await;
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(unix_millis(now))
             .bind(hash.0.as_slice())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .context("could not record session activity")?;
         Ok(())
     }
 
     pub async fn delete_session(&self, hash: TokenHash) -> anyhow::Result<()> {
-        let _gate = self.write_gate().await;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(hash.0.as_slice())
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .context("could not delete the session")?;
         Ok(())

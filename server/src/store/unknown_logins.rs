@@ -73,10 +73,9 @@ impl Store {
     }
 
     pub async fn prune_unknown_logins(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let _gate = self.write_gate().await;
         let done = sqlx::query("DELETE FROM unknown_login_failures WHERE updated_at < $1")
             .bind(unix_millis(before))
-            .execute(self.pool())
+            .execute(self.writer())
             .await
             .context("could not prune the failures of unknown emails")?;
         Ok(done.rows_affected())

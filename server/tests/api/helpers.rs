@@ -214,8 +214,9 @@ impl TestApp {
     /// is sent), then signed in over HTTP: for tests about a provider, where a signup's own
     /// message would be in the way. `delivery` is `sms` or `voice`.
     pub async fn seed_account(&self, email: &str, phone: &str, delivery: &str) {
+        use server::auth::password_hasher::{HashingPriority, PasswordHasher};
         use server::domain::{Email, Password, PersonName, PhoneNumber, PhoneRegion};
-        let hash = server::auth::password_hasher::PasswordHasher::new(1)
+        let hash = PasswordHasher::new(1, HashingPriority::Normal)
             .expect("a hasher")
             .hash(&Password::parse_new(PASSWORD).expect("a valid password"))
             .await
