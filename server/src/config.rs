@@ -473,25 +473,21 @@ impl Config {
             sms_providers,
             lockout_threshold: number(&get, "LOCKOUT_THRESHOLD", 3, 1..=100)?,
             code_policies: code_policies(&get)?,
-            sign_in_code: match get("SIGN_IN_CODE") {
-                None => SignInCodePolicy::Off,
-                Some(value) => SignInCodePolicy::parse(&value).ok_or_else(|| {
-                    invalid(
-                        "SIGN_IN_CODE",
-                        format!("`{value}` must be off, on or required"),
-                    )
-                })?,
-            },
+            sign_in_code: choice(
+                &get,
+                "SIGN_IN_CODE",
+                SignInCodePolicy::Off,
+                SignInCodePolicy::parse,
+                "off, on or required",
+            )?,
             admin_elevation_ttl: duration(&get, "ADMIN_ELEVATION_TTL", Duration::minutes(10))?,
-            hashing_priority: match get("PASSWORD_HASHING_PRIORITY") {
-                None => HashingPriority::Idle,
-                Some(value) => HashingPriority::parse(&value).ok_or_else(|| {
-                    invalid(
-                        "PASSWORD_HASHING_PRIORITY",
-                        format!("`{value}` must be idle or normal"),
-                    )
-                })?,
-            },
+            hashing_priority: choice(
+                &get,
+                "PASSWORD_HASHING_PRIORITY",
+                HashingPriority::Idle,
+                HashingPriority::parse,
+                "idle or normal",
+            )?,
             session_idle_timeout,
             session_absolute_timeout,
             default_phone_region,
@@ -619,6 +615,22 @@ where
                 range.end()
             ),
         )),
+    }
+}
+
+/// A setting with a few named values: `parse` reads one; `default` when unset.
+fn choice<T>(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: T,
+    parse: fn(&str) -> Option<T>,
+    allowed: &str,
+) -> Result<T, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(value) => {
+            parse(&value).ok_or_else(|| invalid(variable, format!("`{value}` must be {allowed}")))
+        }
     }
 }
 
