@@ -21,8 +21,9 @@ use std::time::Duration;
 /// Verifications timed for each measurement of one argon2id verification (the median is kept).
 const ARGON2_SAMPLES: usize = 15;
 
-/// Code verification runs per scale; the median is reported, since one run moves by several per
-/// cent with the machine's load.
+/// Sign-in runs at each concurrency, and code verification runs, per scale: the median is
+/// reported, since one run moves by several per cent with the machine's load.
+const SIGN_IN_RUNS: usize = 3;
 const VERIFICATION_RUNS: usize = 3;
 
 #[tokio::main]
@@ -80,16 +81,21 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         let mut scale = ScaleReport::new(accounts, cores, argon2_all_cores);
 
         for &concurrency in &options.concurrency {
-            eprintln!("{accounts} accounts: sign-ins at concurrency {concurrency}…");
-            let before = timer.verification_time(ARGON2_SAMPLES).await?;
-            let run = load::sign_ins(&base, &seeded, concurrency, options.duration).await?;
-            let after = timer.verification_time(ARGON2_SAMPLES).await?;
-            argon2_times.extend([before, after]);
-            scale.sign_ins.push(SignInRun {
-                concurrency,
-                run,
-                argon2: (before + after) / 2,
-            });
+            for round in 1..=SIGN_IN_RUNS {
+                eprintln!(
+                    "{accounts} accounts: sign-ins at concurrency {concurrency} \
+                     ({round} of {SIGN_IN_RUNS})…"
+                );
+                let before = timer.verification_time(ARGON2_SAMPLES).await?;
+                let run = load::sign_ins(&base, &seeded, concurrency, options.duration).await?;
+                let after = timer.verification_time(ARGON2_SAMPLES).await?;
+                argon2_times.extend([before, after]);
+                scale.sign_ins.push(SignInRun {
+                    concurrency,
+                    run,
+                    argon2: (before + after) / 2,
+                });
+            }
         }
         argon2_times.sort();
         scale.argon2 = argon2_times[argon2_times.len() / 2];
