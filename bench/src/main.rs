@@ -60,62 +60,110 @@ async fn main() -> ExitCode {
     }
 }
 
+/// One database size under test: its data, its server, and what was measured of it.
+struct Scale {
+    seeded: seed::Seeded,
+    server: process::ServerProcess,
+    report: ScaleReport,
+    /// Every timing of one argon2id verification made for this scale.
+    argon2_times: Vec<Duration>,
+    /// Kept until the end: the server's database lives in it.
+    _data: tempfile::TempDir,
+}
+
+impl Scale {
+    fn base(&self) -> &str {
+        self.server.base_url()
+    }
+
+    fn name(&self) -> String {
+        format!("{} accounts", self.report.accounts)
+    }
+}
+
+/// Seeds every size and starts a server on each, then takes each measurement on all of them in
+/// turn (1,000 accounts, 100,000 accounts, 1,000 again…), so that the machine's drift over the
+/// minutes a run takes falls on every size alike and the sizes compare fairly.
 async fn run(options: &Options) -> anyhow::Result<Report> {
     let cores = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(1);
     let mut report = Report::new(cores, options);
+    let timer = seed::Argon2Timer::new().await?;
+    let mut scales = Vec::new();
     for &accounts in &options.accounts {
         eprintln!("seeding {accounts} accounts…");
         let data = tempfile::tempdir().context("no temporary directory")?;
         let seeded = seed::seed(data.path(), accounts).await?;
-        // The limit is measured around the sign-ins it is compared with: on a shared machine
-        // one verification's time drifts by several per cent over minutes.
         eprintln!("{accounts} accounts: timing argon2id verifications…");
-        let timer = seed::Argon2Timer::new().await?;
-        let mut argon2_times = vec![timer.verification_time(ARGON2_SAMPLES).await?];
+        let argon2_times = vec![timer.verification_time(ARGON2_SAMPLES).await?];
         let argon2_all_cores = timer.parallel_rate(cores, options.duration).await?;
         let server = process::ServerProcess::start(options, data.path())?;
-        let base = server.base_url().to_owned();
-        load::wait_until_ready(&base).await?;
-        let mut scale = ScaleReport::new(accounts, cores, argon2_all_cores);
+        load::wait_until_ready(server.base_url()).await?;
+        scales.push(Scale {
+            seeded,
+            server,
+            report: ScaleReport::new(accounts, cores, argon2_all_cores),
+            argon2_times,
+            _data: data,
+        });
+    }
 
-        for &concurrency in &options.concurrency {
-            for round in 1..=SIGN_IN_RUNS {
+    for &concurrency in &options.concurrency {
+        for round in 1..=SIGN_IN_RUNS {
+            for scale in &mut scales {
                 eprintln!(
-                    "{accounts} accounts: sign-ins at concurrency {concurrency} \
-                     ({round} of {SIGN_IN_RUNS})…"
+                    "{}: sign-ins at concurrency {concurrency} ({round} of {SIGN_IN_RUNS})…",
+                    scale.name()
                 );
+                // The limit is measured around the sign-ins it is compared with: on a shared
+                // machine one verification's time drifts by several per cent over minutes.
                 let before = timer.verification_time(ARGON2_SAMPLES).await?;
-                let run = load::sign_ins(&base, &seeded, concurrency, options.duration).await?;
+                let run =
+                    load::sign_ins(scale.base(), &scale.seeded, concurrency, options.duration)
+                        .await?;
                 let after = timer.verification_time(ARGON2_SAMPLES).await?;
-                argon2_times.extend([before, after]);
-                scale.sign_ins.push(SignInRun {
+                scale.argon2_times.extend([before, after]);
+                scale.report.sign_ins.push(SignInRun {
                     concurrency,
                     run,
                     argon2: (before + after) / 2,
                 });
             }
         }
-        argon2_times.sort();
-        scale.argon2 = argon2_times[argon2_times.len() / 2];
-        eprintln!("{accounts} accounts: cheap requests while sign-ins saturate the cores…");
-        scale.cheap = load::cheap_under_load(&base, &seeded, cores * 4, options.duration).await?;
-        for round in 1..=VERIFICATION_RUNS {
-            eprintln!("{accounts} accounts: code verifications ({round} of {VERIFICATION_RUNS})…");
-            let run = load::verifications(&base, &seeded, 8, options.duration).await?;
-            scale.add_verification_run(run);
+    }
+    for scale in &mut scales {
+        eprintln!(
+            "{}: cheap requests while sign-ins saturate the cores…",
+            scale.name()
+        );
+        scale.report.cheap =
+            load::cheap_under_load(scale.base(), &scale.seeded, cores * 4, options.duration)
+                .await?;
+    }
+    for round in 1..=VERIFICATION_RUNS {
+        for scale in &mut scales {
+            eprintln!(
+                "{}: code verifications ({round} of {VERIFICATION_RUNS})…",
+                scale.name()
+            );
+            let run = load::verifications(scale.base(), &scale.seeded, 8, options.duration).await?;
+            scale.report.add_verification_run(run);
         }
-        eprintln!("{accounts} accounts: unlock-code requests…");
-        scale.code_requests = load::code_requests(&base, &seeded, 8, options.duration).await?;
-        if report.page_weight.is_none() {
-            report.page_weight = Some(assets::first_load(&base).await?);
-        }
-        scale.peak_memory_kib = server.peak_memory_kib();
-        drop(server);
-        report.scales.push(scale);
-        // Let the machine settle between scales.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    for scale in &mut scales {
+        eprintln!("{}: unlock-code requests…", scale.name());
+        scale.report.code_requests =
+            load::code_requests(scale.base(), &scale.seeded, 8, options.duration).await?;
+    }
+    if let Some(first) = scales.first() {
+        report.page_weight = Some(assets::first_load(first.base()).await?);
+    }
+    for mut scale in scales {
+        scale.argon2_times.sort();
+        scale.report.argon2 = scale.argon2_times[scale.argon2_times.len() / 2];
+        scale.report.peak_memory_kib = scale.server.peak_memory_kib();
+        report.scales.push(scale.report);
     }
     Ok(report)
 }

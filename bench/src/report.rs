@@ -186,7 +186,7 @@ impl Report {
             out,
             "Machine: {} cores, {}. Each run: {:.1} s. The sign-in limit is cores ÷ one argon2id \
              verification's time; each sign-in run is compared with the time measured just \
-             before and just after it.\n",
+             before and just after it. The sizes are measured in turn, run by run.\n",
             self.cores,
             self.cpu,
             self.duration.as_secs_f64()
