@@ -132,22 +132,25 @@ impl Store {
             check_postgres_answers(&options).await?;
         }
         let open_pool = |connections: u32, cache_kib: Option<u32>| {
-            AnyPoolOptions::new()
-                .max_connections(connections)
-                // A SQLite connection is a file handle in this process: nothing to ping, and
-                // nothing grows stale (the writer keeps its warm cache).
-                .test_before_acquire(backend == Backend::Postgres)
-                .max_lifetime((backend == Backend::Postgres).then_some(POSTGRES_MAX_LIFETIME))
-                .idle_timeout((backend == Backend::Postgres).then_some(POSTGRES_IDLE_TIMEOUT))
-                .after_connect(move |conn, _meta| {
-                    Box::pin(async move {
-                        if backend == Backend::Sqlite {
-                            conn.execute(sqlite_pragmas(cache_kib).as_str()).await?;
-                        }
-                        Ok(())
-                    })
+            let pool = AnyPoolOptions::new().max_connections(connections);
+            // A SQLite connection is a file handle in this process: nothing to ping, and nothing
+            // grows stale (the writer keeps its warm cache). PostgreSQL keeps sqlx's defaults.
+            let pool = match backend {
+                Backend::Sqlite => pool
+                    .test_before_acquire(false)
+                    .max_lifetime(None)
+                    .idle_timeout(None),
+                Backend::Postgres => pool,
+            };
+            pool.after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(sqlite_pragmas(cache_kib).as_str()).await?;
+                    }
+                    Ok(())
                 })
-                .connect_with(options.clone())
+            })
+            .connect_with(options.clone())
         };
         let could_not_open = || format!("could not open the {} database", backend.name());
         let pool = open_pool(max_connections, None)
@@ -243,10 +246,6 @@ impl Store {
         self.pool.close().await;
     }
 }
-
-/// sqlx's defaults for recycling PostgreSQL connections (SQLite's are never recycled).
-const POSTGRES_MAX_LIFETIME: std::time::Duration = std::time::Duration::from_secs(30 * 60);
-const POSTGRES_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// How long startup waits for PostgreSQL to accept one connection.
 const POSTGRES_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
