@@ -16,7 +16,6 @@ use anyhow::Context;
 use options::Options;
 use report::{Report, ScaleReport, SignInRun};
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Verifications timed for each measurement of one argon2id verification (the median is kept).
 const ARGON2_SAMPLES: usize = 15;
@@ -65,8 +64,6 @@ struct Scale {
     seeded: seed::Seeded,
     server: process::ServerProcess,
     report: ScaleReport,
-    /// Every timing of one argon2id verification made for this scale.
-    argon2_times: Vec<Duration>,
     /// Kept until the end: the server's database lives in it.
     _data: tempfile::TempDir,
 }
@@ -96,15 +93,14 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         let data = tempfile::tempdir().context("no temporary directory")?;
         let seeded = seed::seed(data.path(), accounts).await?;
         eprintln!("{accounts} accounts: timing argon2id verifications…");
-        let argon2_times = vec![timer.verification_time(ARGON2_SAMPLES).await?];
+        let argon2 = timer.verification_time(ARGON2_SAMPLES).await?;
         let argon2_all_cores = timer.parallel_rate(cores, options.duration).await?;
         let server = process::ServerProcess::start(options, data.path())?;
         load::wait_until_ready(server.base_url()).await?;
         scales.push(Scale {
             seeded,
             server,
-            report: ScaleReport::new(accounts, cores, argon2_all_cores),
-            argon2_times,
+            report: ScaleReport::new(accounts, cores, argon2, argon2_all_cores),
             _data: data,
         });
     }
@@ -123,7 +119,7 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
                     load::sign_ins(scale.base(), &scale.seeded, concurrency, options.duration)
                         .await?;
                 let after = timer.verification_time(ARGON2_SAMPLES).await?;
-                scale.argon2_times.extend([before, after]);
+                scale.report.argon2_times.extend([before, after]);
                 scale.report.sign_ins.push(SignInRun {
                     concurrency,
                     run,
@@ -160,8 +156,6 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         report.page_weight = Some(assets::first_load(first.base()).await?);
     }
     for mut scale in scales {
-        scale.argon2_times.sort();
-        scale.report.argon2 = scale.argon2_times[scale.argon2_times.len() / 2];
         scale.report.peak_memory_kib = scale.server.peak_memory_kib();
         report.scales.push(scale.report);
     }
