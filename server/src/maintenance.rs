@@ -1,8 +1,10 @@
 //! Periodic clean-up: audit events older than `AUDIT_RETENTION`, sessions past their absolute
 //! lifetime, expired pending sign-ins, signups never finished within `UNVERIFIED_SIGNUP_RETENTION`
-//! (so that an email cannot be held by a signup on someone else's phone), and the failure counts of unknown emails once they are as old as the audit log keeps;
-//! and the background checkpoint of SQLite's write-ahead log.
+//! (so that an email cannot be held by a signup on someone else's phone), the failure counts of
+//! unknown emails once they are as old as the audit log keeps, and the per-minute send counts once
+//! they leave the send limits' window; and the background checkpoint of SQLite's write-ahead log.
 
+use crate::auth::send_limits;
 use crate::clock::Clock;
 use crate::store::Store;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ pub struct Pruned {
     pub unknown_logins: u64,
     pub pending_sign_ins: u64,
     pub unverified_signups: u64,
+    pub send_counters: u64,
 }
 
 impl Maintenance {
@@ -61,6 +64,10 @@ impl Maintenance {
             unverified_signups: self
                 .store
                 .prune_unverified_signups(now - self.unverified_signup_retention)
+                .await?,
+            send_counters: self
+                .store
+                .prune_send_counters(now - send_limits::WINDOW)
                 .await?,
         };
         if pruned != Pruned::default() {

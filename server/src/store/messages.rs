@@ -109,9 +109,10 @@ impl Store {
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
-        .fetch_one(conn)
+        .fetch_one(&mut *conn)
         .await
         .context("could not queue the message")?;
+        Store::count_send(conn, message.client_ip, now).await?;
         Ok(id)
     }
 
@@ -134,14 +135,15 @@ impl Store {
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
-        .execute(conn)
+        .execute(&mut *conn)
         .await
         .context("could not record a decoy send")?;
-        Ok(())
+        Store::count_send(conn, client_ip, now).await
     }
 
-    /// Messages queued since `since` to this account or this number, by this client, and in all;
-    /// read inside the caller's write transaction so that concurrent requests count each other.
+    /// Messages queued since `since` to this account or this number (exactly, for the cooldown),
+    /// by this client, and in all (by the minute: `send_counters`); read inside the caller's write
+    /// transaction so that concurrent requests count each other.
     pub async fn recent_sends(
         conn: &mut AnyConnection,
         account_id: i64,
@@ -149,13 +151,12 @@ impl Store {
         client_ip: Option<IpAddr>,
         since: OffsetDateTime,
     ) -> anyhow::Result<(RecentSends, RecentSends, RecentSends)> {
-        let since = unix_millis(since);
         let target = window(
             sqlx::query(
                 "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
                  WHERE created_at > $1 AND (account_id = $2 OR to_phone = $3)",
             )
-            .bind(since)
+            .bind(unix_millis(since))
             .bind(account_id)
             .bind(to_phone)
             .fetch_one(&mut *conn)
@@ -163,29 +164,10 @@ impl Store {
             .context("could not count the recent messages to this account")?,
         )?;
         let ip = match client_ip {
-            Some(ip) => window(
-                sqlx::query(
-                    "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
-                     WHERE created_at > $1 AND client_ip = $2",
-                )
-                .bind(since)
-                .bind(ip.to_string())
-                .fetch_one(&mut *conn)
-                .await
-                .context("could not count the recent messages from this client")?,
-            )?,
+            Some(ip) => Store::counted_sends(conn, Some(ip), since).await?,
             None => RecentSends::default(),
         };
-        let global = window(
-            sqlx::query(
-                "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
-                 WHERE created_at > $1",
-            )
-            .bind(since)
-            .fetch_one(&mut *conn)
-            .await
-            .context("could not count the recent messages")?,
-        )?;
+        let global = Store::counted_sends(conn, None, since).await?;
         Ok((target, ip, global))
     }
 
@@ -317,7 +299,7 @@ impl Store {
     ) -> anyhow::Result<Option<i64>> {
         let mut tx = self.begin_write().await?;
         let fallback_id = if voice_fallback {
-            sqlx::query_scalar::<_, i64>(
+            let fallback = sqlx::query_scalar::<_, i64>(
                 "INSERT INTO sms_messages (account_id, to_phone, body, purpose, channel, status, \
                  created_at, updated_at, next_attempt_at) \
                  SELECT account_id, to_phone, fallback_body, purpose, 'voice', 'queued', $1, $1, $1 \
@@ -328,7 +310,12 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await
-            .context("could not queue the voice fallback")?
+            .context("could not queue the voice fallback")?;
+            if fallback.is_some() {
+                // A call costs like a text: it counts against the global budget too.
+                Store::count_send(&mut tx, None, now).await?;
+            }
+            fallback
         } else {
             None
         };

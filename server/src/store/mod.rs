@@ -25,6 +25,7 @@ mod audit;
 mod codes;
 mod messages;
 mod pending_sign_ins;
+mod send_counters;
 mod sessions;
 mod unknown_logins;
 

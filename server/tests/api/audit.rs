@@ -144,7 +144,7 @@ async fn logout_and_limits_are_logged() {
 }
 
 #[tokio::test]
-async fn old_events_and_expired_sessions_are_pruned() {
+async fn old_events_expired_sessions_and_past_send_counts_are_pruned() {
     let app = spawn_app_with(&[("AUDIT_RETENTION", "30d")]).await;
     app.sign_up("ada@example.com", PHONE).await;
     app.fail_logins("nobody@example.com", 1).await;
@@ -152,9 +152,17 @@ async fn old_events_and_expired_sessions_are_pruned() {
     assert!(before >= 2);
 
     app.clock.advance(Duration::days(29));
+    let counters = app.count("SELECT COUNT(*) FROM send_counters").await;
+    assert!(counters >= 2, "the signup code, in all and for the client");
     let pruned = app.maintenance.run_once().await.expect("a pass");
     assert_eq!(pruned.audit_events, 0);
     assert_eq!(pruned.sessions, 1, "past the 12-hour absolute lifetime");
+    assert_eq!(
+        pruned.send_counters,
+        u64::try_from(counters).unwrap_or_default(),
+        "the hour the send limits count is long past"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM send_counters").await, 0);
 
     app.clock.advance(Duration::days(2));
     let pruned = app.maintenance.run_once().await.expect("a pass");

@@ -306,6 +306,21 @@ impl TestApp {
         self.clock.advance(time::Duration::seconds(61));
     }
 
+    /// Moves the clock to the start of the next whole minute: the per-IP cap and the global budget
+    /// count sends by the minute, so their waits depend on where in a minute the test runs.
+    pub fn move_clock_to_a_whole_minute(&self) {
+        let into_minute = self
+            .clock
+            .now()
+            .unix_timestamp_nanos()
+            .rem_euclid(60_000_000_000);
+        if into_minute > 0 {
+            self.clock.advance(time::Duration::nanoseconds(
+                i64::try_from(60_000_000_000 - into_minute).expect("under a minute"),
+            ));
+        }
+    }
+
     pub async fn unlock(&self, email: &str, code: &str) -> Response {
         self.post("/api/unlock", &[("email", email), ("code", code)])
             .await

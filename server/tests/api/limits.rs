@@ -95,6 +95,7 @@ async fn the_per_client_cap_holds_across_accounts() {
         )
         .await;
     }
+    app.move_clock_to_a_whole_minute();
     assert_eq!(
         request_reset(&app, "user0@example.com").await.status(),
         StatusCode::OK
@@ -105,7 +106,21 @@ async fn the_per_client_cap_holds_across_accounts() {
     );
     let refused = request_reset(&app, "user2@example.com").await;
     assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(retry_after(&refused), 3600);
+    assert_eq!(
+        retry_after(&refused),
+        3660,
+        "the cap counts whole minutes: it frees an hour after the end of the first one"
+    );
+    app.clock.advance(Duration::seconds(3659));
+    assert_eq!(
+        request_reset(&app, "user2@example.com").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        request_reset(&app, "user2@example.com").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -250,6 +265,7 @@ async fn a_rate_limited_plain_form_post_goes_back_to_its_page_with_the_message()
 async fn the_unlock_page_says_when_a_held_back_code_can_be_asked_for() {
     let app = spawn_app_with(&[("SMS_MAX_PER_HOUR", "1")]).await;
     app.seed_account("ada@example.com", PHONE, "sms").await;
+    app.move_clock_to_a_whole_minute();
     assert_eq!(
         request_reset(&app, "ada@example.com").await.status(),
         StatusCode::OK
@@ -286,7 +302,7 @@ async fn the_unlock_page_says_when_a_held_back_code_can_be_asked_for() {
         .await
         .expect("html");
     assert!(
-        page.contains("Too many codes were requested, so we could not send one to the mobile number ending in 2671 now. Ask for a new code in 59 minutes."),
+        page.contains("Too many codes were requested, so we could not send one to the mobile number ending in 2671 now. Ask for a new code in 60 minutes."),
         "{location}"
     );
 }
