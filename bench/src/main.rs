@@ -5,6 +5,7 @@
 //!
 //! `scripts/bench.sh` builds the release site and runs this; see `--help`.
 
+mod affinity;
 mod assets;
 mod load;
 mod options;
@@ -143,9 +144,28 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
                 "{}: code verifications ({round} of {VERIFICATION_RUNS})…",
                 scale.name()
             );
-            let run = load::verifications(scale.base(), &scale.seeded, 8, options.duration).await?;
-            scale.report.add_verification_run(run);
+            let run = load::verifications(scale.base(), &scale.seeded, 8).await?;
+            scale.report.verifications.add(run);
         }
+    }
+    match affinity::OneCpuSplit::of_this_process()? {
+        Some(split) => {
+            for round in 1..=VERIFICATION_RUNS {
+                for scale in &mut scales {
+                    eprintln!(
+                        "{}: code verifications, the server on CPU {} ({round} of \
+                         {VERIFICATION_RUNS})…",
+                        scale.name(),
+                        split.server
+                    );
+                    let _server = split.confine(scale.server.id(), &split.server)?;
+                    let _load = split.confine(std::process::id(), &split.load)?;
+                    let run = load::verifications(scale.base(), &scale.seeded, 8).await?;
+                    scale.report.verifications_on_one_cpu.add(run);
+                }
+            }
+        }
+        None => eprintln!("one CPU: code verifications are not measured again on one CPU"),
     }
     for scale in &mut scales {
         eprintln!("{}: unlock-code requests…", scale.name());

@@ -75,6 +75,10 @@ impl ServerProcess {
         Ok(process)
     }
 
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

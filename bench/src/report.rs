@@ -1,7 +1,7 @@
 //! The results: a Markdown table for people and docs/PERFORMANCE.md, and JSON for machines.
 
 use crate::assets::PageWeight;
-use crate::load::{CheapRun, Run};
+use crate::load::{self, CheapRun, Run};
 use crate::options::Options;
 use anyhow::Context;
 use serde_json::{json, Value};
@@ -39,8 +39,11 @@ pub struct ScaleReport {
     /// Every sign-in run, in the order made (several at each concurrency).
     pub sign_ins: Vec<SignInRun>,
     pub cheap: CheapRun,
-    /// Every code verification run, slowest first; the median one is reported.
-    pub verification_runs: Vec<Run>,
+    /// Code verifications as deployed: the server's threads on any CPU.
+    pub verifications: RunSeries,
+    /// Code verifications with the server confined to one CPU and the load generator to the
+    /// others; empty on a single CPU.
+    pub verifications_on_one_cpu: RunSeries,
     pub code_requests: Run,
     pub peak_memory_kib: Option<u64>,
 }
@@ -54,7 +57,8 @@ impl ScaleReport {
             argon2_all_cores,
             sign_ins: Vec::new(),
             cheap: CheapRun::default(),
-            verification_runs: Vec::new(),
+            verifications: RunSeries::default(),
+            verifications_on_one_cpu: RunSeries::default(),
             code_requests: Run::default(),
             peak_memory_kib: None,
         }
@@ -115,19 +119,46 @@ impl ScaleReport {
                     .total_cmp(&b.share_of_limit(self.cores))
             })
     }
+}
 
-    /// The median code verification run.
-    pub fn verifications(&self) -> Run {
-        self.verification_runs
-            .get(self.verification_runs.len() / 2)
-            .cloned()
-            .unwrap_or_default()
+/// Repeated runs of one measurement, slowest first: the median run is reported, with the range.
+#[derive(Default)]
+pub struct RunSeries(Vec<Run>);
+
+impl RunSeries {
+    pub fn add(&mut self, run: Run) {
+        self.0.push(run);
+        self.0
+            .sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
     }
 
-    pub fn add_verification_run(&mut self, run: Run) {
-        self.verification_runs.push(run);
-        self.verification_runs
-            .sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
+    pub fn median(&self) -> Run {
+        self.0.get(self.0.len() / 2).cloned().unwrap_or_default()
+    }
+
+    /// "rate (p50 / p99 ms; slowest–fastest)" of the median run, or "—" without runs.
+    fn cell(&self) -> String {
+        let (Some(slowest), Some(fastest)) = (self.0.first(), self.0.last()) else {
+            return "—".to_owned();
+        };
+        let run = self.median();
+        format!(
+            "{:.0} ({} / {}; {:.0}–{:.0}){}",
+            run.per_second(),
+            ms(run.percentile(0.5)),
+            ms(run.percentile(0.99)),
+            slowest.per_second(),
+            fastest.per_second(),
+            errors(&run)
+        )
+    }
+
+    /// The median run, and every run.
+    fn json(&self) -> Value {
+        json!({
+            "median": run_json(&self.median()),
+            "runs": self.0.iter().map(run_json).collect::<Vec<_>>(),
+        })
     }
 }
 
@@ -191,12 +222,15 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "Machine: {} cores, {}. Each run: {:.1} s. The sign-in limit is cores ÷ one argon2id \
+            "Machine: {} cores, {}. Each timed run: {:.1} s; each code verification run: {} \
+             rounds of {} codes the server issued. The sign-in limit is cores ÷ one argon2id \
              verification's time; each sign-in run is compared with the time measured just \
              before and just after it. The sizes are measured in turn, run by run.\n",
             self.cores,
             self.cpu,
-            self.duration.as_secs_f64()
+            self.duration.as_secs_f64(),
+            load::VERIFICATION_ROUNDS,
+            load::VERIFICATION_ROUND
         );
         let _ = writeln!(
             out,
@@ -312,23 +346,12 @@ impl Report {
         row(
             &mut out,
             "code verifications/s (p50 / p99 ms; the median of the runs, and their range)",
-            &|scale| {
-                let run = scale.verifications();
-                let rates: Vec<f64> = scale
-                    .verification_runs
-                    .iter()
-                    .map(Run::per_second)
-                    .collect();
-                format!(
-                    "{:.0} ({} / {}; {:.0}–{:.0}){}",
-                    run.per_second(),
-                    ms(run.percentile(0.5)),
-                    ms(run.percentile(0.99)),
-                    rates.first().copied().unwrap_or_default(),
-                    rates.last().copied().unwrap_or_default(),
-                    errors(&run)
-                )
-            },
+            &|scale| scale.verifications.cell(),
+        );
+        row(
+            &mut out,
+            "code verifications/s, the server on one CPU and the load generator on the others",
+            &|scale| scale.verifications_on_one_cpu.cell(),
         );
         row(
             &mut out,
@@ -396,8 +419,8 @@ impl Report {
                         "healthz": run_json(&scale.cheap.health),
                         "sign_ins": run_json(&scale.cheap.sign_ins),
                     },
-                    "code_verifications": run_json(&scale.verifications()),
-                    "code_verification_runs": scale.verification_runs.iter().map(run_json).collect::<Vec<_>>(),
+                    "code_verifications": scale.verifications.json(),
+                    "code_verifications_server_on_one_cpu": scale.verifications_on_one_cpu.json(),
                     "unlock_code_requests": run_json(&scale.code_requests),
                     "peak_resident_kib": scale.peak_memory_kib,
                 })

@@ -1,6 +1,6 @@
 //! A fresh database with N accounts, made through the server's own store and rules: the first
-//! half open (for sign-ins), the second half locked with a known unlock code each (for code checks
-//! and new-code requests). Every account shares one argon2id hash, made once.
+//! half open (for sign-ins), the second half locked, each with an unlock code (for code checks and
+//! new-code requests). Every account shares one argon2id hash, made once.
 
 use anyhow::Context;
 use server::auth::codes::{CodeHasher, CodePolicy};
@@ -22,29 +22,41 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct Seeded {
     /// Accounts that can sign in.
     pub open: Vec<String>,
-    /// Locked accounts (id, email), each with a live unlock code (see `relock` for new ones).
-    pub locked: Vec<(i64, String)>,
+    /// Locked accounts.
+    pub locked: Vec<LockedAccount>,
     pub store: Store,
-    hasher: CodeHasher,
+}
+
+/// A seeded account that starts locked.
+#[derive(Debug, Clone)]
+pub struct LockedAccount {
+    pub id: i64,
+    pub email: String,
+    /// E.164, as the development outbox shows it.
+    pub phone: String,
 }
 
 impl Seeded {
-    /// Locks `accounts` again and gives each a new unlock code (returned in order), as a lockout
-    /// would; written directly, outside any measured time.
-    pub async fn relock(&self, accounts: &[(i64, String)]) -> anyhow::Result<Vec<String>> {
+    /// Locks `accounts` again, outside any measured time. Written directly: through the API a
+    /// lockout costs three argon2id verifications per account. The unlock codes are left to the
+    /// server to issue.
+    pub async fn lock(&self, accounts: &[LockedAccount]) -> anyhow::Result<()> {
         let now = SystemClock.now();
         let mut tx = self.store.begin_write().await?;
-        let mut codes = Vec::with_capacity(accounts.len());
-        for (id, _) in accounts {
-            Store::save_lock_state(&mut tx, *id, LockState::Locked { since: now }).await?;
-            let issued = POLICY.issue(&self.hasher, *id, CodeScope::Unlock, now);
-            Store::replace_code(&mut tx, *id, CodeScope::Unlock, &issued, now).await?;
-            codes.push(issued.code.expose().to_owned());
+        for account in accounts {
+            Store::save_lock_state(&mut tx, account.id, LockState::Locked { since: now }).await?;
         }
-        tx.commit()
-            .await
-            .context("could not commit the new codes")?;
-        Ok(codes)
+        tx.commit().await.context("could not commit the lockouts")
+    }
+
+    /// Messages the server has queued but not yet delivered (to the development outbox).
+    pub async fn undelivered_messages(&self) -> anyhow::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sms_messages WHERE status IN ('queued', 'sending')",
+        )
+        .fetch_one(self.store.pool())
+        .await
+        .context("could not count the undelivered messages")
     }
 }
 
@@ -169,7 +181,11 @@ pub async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<Seeded> {
             Store::save_lock_state(&mut tx, id, LockState::Locked { since: now }).await?;
             let issued = POLICY.issue(&hasher, id, CodeScope::Unlock, now);
             Store::replace_code(&mut tx, id, CodeScope::Unlock, &issued, now).await?;
-            locked.push((id, address));
+            locked.push(LockedAccount {
+                id,
+                email: address,
+                phone: phone.e164().to_owned(),
+            });
         }
     }
     tx.commit().await.context("could not commit the seed")?;
@@ -182,6 +198,5 @@ pub async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<Seeded> {
         open,
         locked,
         store,
-        hasher,
     })
 }
