@@ -165,6 +165,8 @@ impl RunSeries {
 pub struct Report {
     pub cores: usize,
     pub cpu: String,
+    /// How an idle CPU waits, when Linux says (see `cpu_idle`).
+    pub cpu_idle: Option<String>,
     pub duration: Duration,
     pub scales: Vec<ScaleReport>,
     pub page_weight: Option<PageWeight>,
@@ -181,6 +183,26 @@ fn errors(run: &Run) -> String {
     } else {
         String::new()
     }
+}
+
+/// The CPU idle driver, and with `haltpoll` (a KVM guest's) how long an idle CPU polls before it
+/// halts: on a virtual machine, waking a halted CPU costs far more than waking a polling one, and
+/// the code verification figures depend on it (docs/PERFORMANCE.md).
+fn cpu_idle() -> Option<String> {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|text| text.trim().to_owned())
+    };
+    let driver = read("/sys/devices/system/cpu/cpuidle/current_driver")?;
+    Some(
+        match read("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+            .filter(|_| driver == "haltpoll")
+        {
+            Some(ns) => format!("CPU idle driver haltpoll, polling {ns} ns before halting"),
+            None => format!("CPU idle driver {driver}"),
+        },
+    )
 }
 
 fn kb(bytes: usize) -> String {
@@ -212,6 +234,7 @@ impl Report {
         Self {
             cores,
             cpu,
+            cpu_idle: cpu_idle(),
             duration: options.duration,
             scales: Vec::new(),
             page_weight: None,
@@ -222,12 +245,16 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "Machine: {} cores, {}. Each timed run: {:.1} s; each code verification run: {} \
+            "Machine: {} cores, {}{}. Each timed run: {:.1} s; each code verification run: {} \
              rounds of {} codes the server issued. The sign-in limit is cores ÷ one argon2id \
              verification's time; each sign-in run is compared with the time measured just \
              before and just after it. The sizes are measured in turn, run by run.\n",
             self.cores,
             self.cpu,
+            self.cpu_idle
+                .as_ref()
+                .map(|idle| format!(", {idle}"))
+                .unwrap_or_default(),
             self.duration.as_secs_f64(),
             load::VERIFICATION_ROUNDS,
             load::VERIFICATION_ROUND
@@ -429,6 +456,7 @@ impl Report {
         let report = json!({
             "cores": self.cores,
             "cpu": self.cpu,
+            "cpu_idle": self.cpu_idle,
             "run_seconds": self.duration.as_secs_f64(),
             "scales": scales,
             "first_load": self.page_weight.as_ref().map(|weight| json!({
