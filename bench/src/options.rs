@@ -10,7 +10,8 @@ usage: bench [--accounts 1000,100000] [--concurrency 1,2,4,8,32,64] [--duration 
 
   --accounts     database sizes to measure, in accounts
   --concurrency  concurrent clients for the sign-in runs
-  --duration     seconds each measured run lasts
+  --duration     seconds each timed run lasts (a code verification run is a fixed
+                 number of codes instead)
   --server       the server binary (build it with `cargo leptos build --release`)
   --site         the site directory the server serves (/pkg/…)
   --json         where to write the results as JSON";
