@@ -410,3 +410,21 @@ pub async fn code_requests(
     })
     .await)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use server::domain::{CodeScope, VerificationCode};
+    use server::sms::templates::MessageTemplates;
+
+    #[test]
+    fn the_code_is_read_from_the_servers_own_unlock_message() {
+        let code = VerificationCode::parse("042917", 6).expect("a six-digit code");
+        let body = MessageTemplates::new("Latchkey", "127.0.0.1:3000").code_message(
+            CodeScope::Unlock,
+            &code,
+            time::Duration::hours(1),
+        );
+        assert_eq!(code_in(&body), "042917");
+    }
+}

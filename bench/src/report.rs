@@ -473,3 +473,29 @@ impl Report {
         std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_of(ok: u64) -> Run {
+        Run {
+            ok,
+            elapsed: Duration::from_secs(1),
+            latencies: vec![Duration::from_millis(2)],
+            ..Run::default()
+        }
+    }
+
+    #[test]
+    fn a_series_reports_its_median_run_and_the_range_of_all() {
+        let mut series = RunSeries::default();
+        assert_eq!(series.cell(), "—");
+        for ok in [3000, 1000, 2000] {
+            series.add(run_of(ok));
+        }
+        assert_eq!(series.median().ok, 2000);
+        assert_eq!(series.cell(), "2000 (2.0 / 2.0; 1000–3000)");
+        assert_eq!(series.json()["runs"].as_array().map(Vec::len), Some(3));
+    }
+}
