@@ -15,6 +15,23 @@ pub struct OneCpuSplit {
 }
 
 impl OneCpuSplit {
+    /// The split for this process, or why there is none (one CPU, or no `taskset`), said once
+    /// at the start rather than when the measurement is due.
+    pub fn usable() -> anyhow::Result<Result<Self, &'static str>> {
+        let Some(split) = Self::of_this_process()? else {
+            return Ok(Err("this process may use one CPU only"));
+        };
+        let taskset = Command::new("taskset")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        Ok(match taskset {
+            Ok(status) if status.success() => Ok(split),
+            _ => Err("taskset (from util-linux) is not installed"),
+        })
+    }
+
     /// Splits the CPUs this process may use; `None` when there is only one.
     pub fn of_this_process() -> anyhow::Result<Option<Self>> {
         let status = std::fs::read_to_string("/proc/self/status")
