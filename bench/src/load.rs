@@ -326,9 +326,12 @@ async fn outbox(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<Outb
 /// lockout: `/api/resend-code`, read back from the development outbox. Returns (email, code) in
 /// the round's order.
 ///
-/// The server writes every code it then checks, as in service. Had the benchmark written the
-/// codes through its own connection, SQLite would empty the server's page cache at each round,
-/// and a large database would be measured cold, which no server in service is.
+/// The server writes every code it then checks, as in service. The lockouts, written through the
+/// benchmark's own connection, empty the server writer's page cache (SQLite does so whenever
+/// another connection writes); the server's own code-issuing transactions then read the round's
+/// pages back, so the checks find them warm, as after a lockout in service. Codes the benchmark
+/// wrote itself would leave them cold, and a large database would be measured as no server in
+/// service sees it.
 async fn fresh_codes(
     client: &reqwest::Client,
     base: &str,
