@@ -142,34 +142,9 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
             load::cheap_under_load(scale.base(), &scale.seeded, cores * 4, options.duration)
                 .await?;
     }
-    for round in 1..=VERIFICATION_RUNS {
-        for scale in &mut scales {
-            eprintln!(
-                "{}: code verifications ({round} of {VERIFICATION_RUNS})…",
-                scale.name()
-            );
-            let run = load::verifications(scale.base(), &scale.seeded, 8).await?;
-            scale.report.verifications.add(run);
-        }
-    }
-    match &one_cpu {
-        Ok(split) => {
-            for round in 1..=VERIFICATION_RUNS {
-                for scale in &mut scales {
-                    eprintln!(
-                        "{}: code verifications, the server on CPU {} ({round} of \
-                         {VERIFICATION_RUNS})…",
-                        scale.name(),
-                        split.server
-                    );
-                    let _server = split.confine(scale.server.id(), &split.server)?;
-                    let _load = split.confine(std::process::id(), &split.load)?;
-                    let run = load::verifications(scale.base(), &scale.seeded, 8).await?;
-                    scale.report.verifications_on_one_cpu.add(run);
-                }
-            }
-        }
-        Err(why) => eprintln!("code verifications are not measured on one CPU: {why}"),
+    verification_runs(&mut scales, None).await?;
+    if let Ok(split) = &one_cpu {
+        verification_runs(&mut scales, Some(split)).await?;
     }
     for scale in &mut scales {
         eprintln!("{}: unlock-code requests…", scale.name());
@@ -184,4 +159,36 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         report.scales.push(scale.report);
     }
     Ok(report)
+}
+
+/// `VERIFICATION_RUNS` code verification runs on every scale in turn; with `split`, each with
+/// the server confined to one CPU and the benchmark to the others.
+async fn verification_runs(
+    scales: &mut [Scale],
+    split: Option<&affinity::OneCpuSplit>,
+) -> anyhow::Result<()> {
+    for round in 1..=VERIFICATION_RUNS {
+        for scale in scales.iter_mut() {
+            let place = split
+                .map(|split| format!(", the server on CPU {}", split.server))
+                .unwrap_or_default();
+            eprintln!(
+                "{}: code verifications{place} ({round} of {VERIFICATION_RUNS})…",
+                scale.name()
+            );
+            let confined = match split {
+                Some(split) => Some((
+                    split.confine(scale.server.id(), &split.server)?,
+                    split.confine(std::process::id(), &split.load)?,
+                )),
+                None => None,
+            };
+            let run = load::verifications(scale.base(), &scale.seeded, 8).await?;
+            match confined {
+                Some(_) => scale.report.verifications_on_one_cpu.add(run),
+                None => scale.report.verifications.add(run),
+            }
+        }
+    }
+    Ok(())
 }

@@ -42,7 +42,7 @@ pub struct ScaleReport {
     /// Code verifications as deployed: the server's threads on any CPU.
     pub verifications: RunSeries,
     /// Code verifications with the server confined to one CPU and the load generator to the
-    /// others; empty on a single CPU.
+    /// others; empty when they cannot be (one CPU, or no `taskset`).
     pub verifications_on_one_cpu: RunSeries,
     pub code_requests: Run,
     pub peak_memory_kib: Option<u64>,
