@@ -4,6 +4,7 @@
 //! Used to measure code checks with the server on one CPU and the load generator on the others
 //! (see `OneCpuSplit`).
 
+use crate::process::status_field;
 use anyhow::Context;
 use std::process::{Command, Stdio};
 
@@ -34,14 +35,9 @@ impl OneCpuSplit {
 
     /// Splits the CPUs this process may use; `None` when there is only one.
     pub fn of_this_process() -> anyhow::Result<Option<Self>> {
-        let status = std::fs::read_to_string("/proc/self/status")
-            .context("could not read /proc/self/status")?;
-        let all = status
-            .lines()
-            .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
-            .context("/proc/self/status has no Cpus_allowed_list")?
-            .trim();
-        Self::of(all)
+        let all = status_field("self", "Cpus_allowed_list")
+            .context("/proc/self/status has no Cpus_allowed_list")?;
+        Self::of(&all)
     }
 
     /// Splits a CPU list in `taskset`'s format ("0-3,6").
@@ -136,15 +132,8 @@ mod tests {
             .spawn()
             .expect("sleep starts");
         let pid = child.id();
-        let allowed = || {
-            let status =
-                std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the child's status");
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
-                .map(|list| list.trim().to_owned())
-                .expect("Cpus_allowed_list")
-        };
+        let allowed =
+            || status_field(&pid.to_string(), "Cpus_allowed_list").expect("Cpus_allowed_list");
         let confined = split.confine(pid, &split.server).expect("taskset works");
         assert_eq!(allowed(), split.server);
         drop(confined);

@@ -85,12 +85,22 @@ impl ServerProcess {
 
     /// `VmHWM`: the most resident memory the process has had, in KiB.
     pub fn peak_memory_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        status_field(&self.child.id().to_string(), "VmHWM")?
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
     }
+}
+
+/// A field of `/proc/<process>/status` (`process` is a pid, or `self`), trimmed; `None` when the
+/// process or the field is not there.
+pub fn status_field(process: &str, field: &str) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{process}/status")).ok()?;
+    status.lines().find_map(|line| {
+        let value = line.strip_prefix(field)?.strip_prefix(':')?;
+        Some(value.trim().to_owned())
+    })
 }
 
 impl Drop for ServerProcess {

@@ -1,6 +1,8 @@
 //! A fresh database with N accounts, made through the server's own store and rules: the first
-//! half open (for sign-ins), the second half locked, each with an unlock code (for code checks and
-//! new-code requests). Every account shares one argon2id hash, made once.
+//! half open (for sign-ins), the second half locked (for code checks and new-code requests), each
+//! with the unlock code a lockout leaves, so the code table is as large as in service; the
+//! benchmark then has the server issue the codes it checks. Every account shares one argon2id
+//! hash, made once.
 
 use anyhow::Context;
 use server::auth::codes::{CodeHasher, CodePolicy};
