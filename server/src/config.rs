@@ -15,6 +15,7 @@ use crate::sms::providers::vonage::{self, VonageConfig};
 use crate::sms::providers::xoxzo::{self, XoxzoConfig};
 use crate::sms::providers::Credential;
 use crate::store::Backend;
+use crate::writer_thread::WriterCpu;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use time::Duration;
@@ -25,6 +26,9 @@ pub struct Config {
     pub database_url: String,
     /// `DATABASE_MAX_CONNECTIONS`: the size of this instance's connection pool.
     pub database_max_connections: u32,
+    /// `SQLITE_WRITER_CPU`: the CPU of the thread that serves writes next to SQLite's writer
+    /// connection (`auto`, a CPU number, or `off`); see `writer_thread`.
+    pub sqlite_writer_cpu: WriterCpu,
     /// `SERVER_SECRET`: hex or base64, at least 32 bytes; when absent, `SERVER_SECRET_FILE` is
     /// read, or generated on first start.
     pub server_secret: Option<String>,
@@ -466,6 +470,13 @@ impl Config {
             trusted_proxy_header,
             database_url,
             database_max_connections: number(&get, "DATABASE_MAX_CONNECTIONS", 8, 1..=1000)?,
+            sqlite_writer_cpu: choice(
+                &get,
+                "SQLITE_WRITER_CPU",
+                WriterCpu::Auto,
+                WriterCpu::parse,
+                "auto, off, or a CPU number",
+            )?,
             server_secret: get("SERVER_SECRET"),
             server_secret_file: get("SERVER_SECRET_FILE")
                 .map(PathBuf::from)
@@ -813,6 +824,15 @@ mod tests {
         }
         assert_eq!(config_error("SIGN_IN_CODE"), "SIGN_IN_CODE");
         assert_eq!(config_error("ADMIN_ELEVATION_TTL"), "ADMIN_ELEVATION_TTL");
+    }
+
+    #[test]
+    fn the_sqlite_writer_cpu_is_chosen_automatically_unless_set() {
+        let cpu = |pairs: &[(&str, &str)]| config(pairs).map(|c| c.sqlite_writer_cpu);
+        assert_eq!(cpu(&[]), Ok(WriterCpu::Auto));
+        assert_eq!(cpu(&[("SQLITE_WRITER_CPU", "off")]), Ok(WriterCpu::Off));
+        assert_eq!(cpu(&[("SQLITE_WRITER_CPU", "1")]), Ok(WriterCpu::Cpu(1)));
+        assert_eq!(config_error("SQLITE_WRITER_CPU"), "SQLITE_WRITER_CPU");
     }
 
     #[test]

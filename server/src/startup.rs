@@ -22,10 +22,11 @@ use crate::sms::providers::{
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
-use crate::store::Store;
+use crate::store::{Backend, Store};
 use crate::web::origin::AllowedOrigin;
 use crate::web::rate_limit::RateLimiter;
 use crate::web::{self, WebState};
+use crate::writer_thread::WriterThread;
 use anyhow::Context;
 use app::types::Capabilities;
 use leptos::prelude::LeptosOptions;
@@ -50,6 +51,7 @@ pub struct Application {
     store: Store,
     worker: DeliveryWorker,
     maintenance: Maintenance,
+    writer_thread: WriterThread,
     address: SocketAddr,
 }
 
@@ -69,7 +71,19 @@ impl Application {
         if !config.public_url_is_explicit {
             config.public_url = format!("http://{address}");
         }
-        let store = Store::connect(&config.database_url, config.database_max_connections).await?;
+        let writer_thread = match Backend::of_url(&config.database_url) {
+            Some(Backend::Sqlite) => WriterThread::start(config.sqlite_writer_cpu)?,
+            _ => WriterThread::none(),
+        };
+        if let Some(cpu) = writer_thread.cpu() {
+            tracing::info!("requests that write are served on CPU {cpu} (SQLITE_WRITER_CPU)");
+        }
+        let store = Store::connect_on(
+            &config.database_url,
+            config.database_max_connections,
+            &writer_thread,
+        )
+        .await?;
 
         let (server_secret, source) =
             secret::load_or_create(config.server_secret.as_deref(), &config.server_secret_file)?;
@@ -144,6 +158,7 @@ impl Application {
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             allowed_origin: AllowedOrigin::new(config.public_origin()),
             https: config.is_https(),
+            writer_thread: writer_thread.clone(),
         });
         let maintenance = Maintenance::new(
             store.clone(),
@@ -158,6 +173,7 @@ impl Application {
             store,
             worker,
             maintenance,
+            writer_thread,
             address,
         })
     }
@@ -193,18 +209,21 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // The background tasks write too: they run where requests that write are served.
         let (stop_worker, worker_stopped) = watch::channel(false);
-        let worker = tokio::spawn(
+        let worker = self.writer_thread.spawn(
             self.worker
                 .clone()
                 .run_until_stopped(worker_stopped.clone(), WORKER_POLL),
         );
-        let checkpoints = tokio::spawn(crate::maintenance::checkpoint_until_stopped(
-            self.store.clone(),
-            worker_stopped.clone(),
-            CHECKPOINT_EVERY,
-        ));
-        let maintenance = tokio::spawn(
+        let checkpoints = self
+            .writer_thread
+            .spawn(crate::maintenance::checkpoint_until_stopped(
+                self.store.clone(),
+                worker_stopped.clone(),
+                CHECKPOINT_EVERY,
+            ));
+        let maintenance = self.writer_thread.spawn(
             self.maintenance
                 .clone()
                 .run_until_stopped(worker_stopped, MAINTENANCE_EVERY),

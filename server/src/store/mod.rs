@@ -16,9 +16,10 @@
 //! polls with sleeps of up to 100 ms. Only the writer changes the database, so its page cache
 //! (`WRITER_CACHE_KIB`) stays valid from one transaction to the next; SQLite empties a
 //! connection's cache whenever another connection has written. Reads outside a transaction use
-//! the other connections. The write-ahead log is copied back into the database by a background
-//! task (`checkpoint`, every second), so that no writer waits for a checkpoint and its fsync
-//! while holding the writer.
+//! the other connections, all opened at startup. The write-ahead log is copied back into the
+//! database by a background task (`checkpoint`, every second), so that no writer waits for a
+//! checkpoint and its fsync while holding the writer. The writer is opened from the writer
+//! thread when there is one (`connect_on`, see `writer_thread`), so that it shares its CPU.
 
 mod accounts;
 mod audit;
@@ -36,6 +37,7 @@ pub use messages::{
 };
 pub use sessions::SessionRecord;
 
+use crate::writer_thread::WriterThread;
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
@@ -119,6 +121,16 @@ impl Store {
     /// Connects to the database at `url` (creating a SQLite file if missing) with at most
     /// `max_connections` connections, and applies the migrations.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_on(url, max_connections, &WriterThread::none()).await
+    }
+
+    /// `connect`, with SQLite's writer connection opened from `writer_thread`, so that sqlx's
+    /// thread for that connection shares the writer thread's CPU (see `writer_thread`).
+    pub async fn connect_on(
+        url: &str,
+        max_connections: u32,
+        writer_thread: &WriterThread,
+    ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).with_context(|| {
             format!("DATABASE_URL must start with sqlite: or postgres://, not {url}")
@@ -132,31 +144,7 @@ impl Store {
         if backend == Backend::Postgres {
             check_postgres_answers(&options).await?;
         }
-        let open_pool = |connections: u32, cache_kib: Option<u32>| {
-            let pool = AnyPoolOptions::new().max_connections(connections);
-            // A SQLite connection is a file handle in this process: nothing to ping, and nothing
-            // grows stale (the writer keeps its warm cache). PostgreSQL keeps sqlx's defaults.
-            let pool = match backend {
-                Backend::Sqlite => pool
-                    .test_before_acquire(false)
-                    .max_lifetime(None)
-                    .idle_timeout(None),
-                Backend::Postgres => pool,
-            };
-            pool.after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute(sqlite_pragmas(cache_kib).as_str()).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options.clone())
-        };
-        let could_not_open = || format!("could not open the {} database", backend.name());
-        let pool = open_pool(max_connections, None)
-            .await
-            .with_context(could_not_open)?;
+        let pool = open_pool(options.clone(), backend, max_connections, None).await?;
         let migrations = match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
@@ -166,9 +154,11 @@ impl Store {
             .await
             .context("could not apply the database migrations")?;
         let writer = match backend {
-            Backend::Sqlite => open_pool(1, Some(WRITER_CACHE_KIB))
-                .await
-                .with_context(could_not_open)?,
+            Backend::Sqlite => {
+                writer_thread
+                    .run(open_pool(options, backend, 1, Some(WRITER_CACHE_KIB)))
+                    .await??
+            }
             Backend::Postgres => pool.clone(),
         };
         Ok(Self {
@@ -248,6 +238,39 @@ impl Store {
     }
 }
 
+/// Opens a pool of at most `connections`; `cache_kib` sets a SQLite connection's page cache.
+async fn open_pool(
+    options: AnyConnectOptions,
+    backend: Backend,
+    connections: u32,
+    cache_kib: Option<u32>,
+) -> anyhow::Result<AnyPool> {
+    let pool = AnyPoolOptions::new().max_connections(connections);
+    // A SQLite connection is a file handle in this process: nothing to ping, and nothing grows
+    // stale (the writer keeps its warm cache). All are opened now, from this task: sqlx's thread
+    // for a connection runs on the CPUs of the thread that opened it, so a reader opened later
+    // from the writer thread would be pinned with it. PostgreSQL keeps sqlx's defaults.
+    let pool = match backend {
+        Backend::Sqlite => pool
+            .min_connections(connections)
+            .test_before_acquire(false)
+            .max_lifetime(None)
+            .idle_timeout(None),
+        Backend::Postgres => pool,
+    };
+    pool.after_connect(move |conn, _meta| {
+        Box::pin(async move {
+            if backend == Backend::Sqlite {
+                conn.execute(sqlite_pragmas(cache_kib).as_str()).await?;
+            }
+            Ok(())
+        })
+    })
+    .connect_with(options)
+    .await
+    .with_context(|| format!("could not open the {} database", backend.name()))
+}
+
 /// How long startup waits for PostgreSQL to accept one connection.
 const POSTGRES_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -298,6 +321,7 @@ fn sqlite_url_creating_the_file(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::writer_thread::{allowed_cpus, WriterCpu};
 
     #[test]
     fn the_scheme_chooses_the_backend() {
@@ -334,6 +358,65 @@ mod tests {
         assert_eq!(reader_cache, -2000, "SQLite's default");
         tx.commit().await?;
         drop(store.begin_write().await?);
+        Ok(())
+    }
+
+    /// sqlx's SQLite connection threads (`/proc` truncates their names) confined to `cpu` alone.
+    fn sqlite_threads_pinned_to(cpu: usize) -> anyhow::Result<usize> {
+        let mut pinned = 0;
+        for task in std::fs::read_dir("/proc/self/task")? {
+            let task = task?.path();
+            let (Ok(name), Ok(status)) = (
+                std::fs::read_to_string(task.join("comm")),
+                std::fs::read_to_string(task.join("status")),
+            ) else {
+                continue; // the thread has ended meanwhile
+            };
+            let cpus = status
+                .lines()
+                .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
+                .map(str::trim);
+            if name.starts_with("sqlx-sqlite") && cpus == Some(cpu.to_string().as_str()) {
+                pinned += 1;
+            }
+        }
+        Ok(pinned)
+    }
+
+    #[tokio::test]
+    async fn the_writer_connection_shares_the_writer_threads_cpu() -> anyhow::Result<()> {
+        let allowed = allowed_cpus()?;
+        let Some(&cpu) = allowed.last().filter(|_| allowed.len() > 1) else {
+            eprintln!("skipped: one CPU, so every thread runs on it");
+            return Ok(());
+        };
+        let writer_thread = WriterThread::start(WriterCpu::Cpu(cpu))?;
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite://{}/x.db", dir.path().display());
+        let before = sqlite_threads_pinned_to(cpu)?;
+        let store = Store::connect_on(&url, 4, &writer_thread).await?;
+        assert_eq!(sqlite_threads_pinned_to(cpu)?, before + 1);
+        // Readers wanted at once on the writer thread are the ones opened at startup.
+        let readers = store.clone();
+        writer_thread
+            .run(async move {
+                let mut held = Vec::new();
+                for _ in 0..4 {
+                    held.push(readers.reader().await?);
+                }
+                anyhow::Ok(held.len())
+            })
+            .await??;
+        assert_eq!(
+            sqlite_threads_pinned_to(cpu)?,
+            before + 1,
+            "a reader was pinned"
+        );
+        let mut tx = store.begin_write().await?;
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
-//! Middleware on every response: request spans, security headers, and the HTTP status of server
+//! Middleware on every response: request spans, security headers, the HTTP status of server
 //! function errors (which leave server_fn as 500; the status, and any `Retry-After`, belong to
-//! the `AppError` inside).
+//! the `AppError` inside), and where a request that writes is served.
 
+use crate::writer_thread::{WriterThread, WriterThreadStopped};
 use app::error::AppError;
 use axum::{
     body::Body,
@@ -11,11 +12,34 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use std::sync::atomic::{AtomicU64, Ordering};
+use tracing::Instrument;
 
 /// The header server_fn puts on its error responses.
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 /// Error bodies are small JSON; anything bigger is left alone.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Serves a request whose method may change state (POST and the like) on the SQLite writer
+/// thread, next to the connection that writes (see `writer_thread`); safe methods (GET, HEAD,
+/// OPTIONS), and every request when there is no writer thread, are served where they arrived.
+pub async fn writes_on_writer_thread(
+    State(writer_thread): State<WriterThread>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method().is_safe() || writer_thread.cpu().is_none() {
+        return next.run(request).await;
+    }
+    match writer_thread.run(next.run(request).in_current_span()).await {
+        Ok(response) => response,
+        Err(WriterThreadStopped) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, HeaderValue::from_static("5"))],
+            "The server is shutting down; try again in a moment.",
+        )
+            .into_response(),
+    }
+}
 
 /// Gives a server function's error response the status its `AppError` calls for (400, 401, …).
 pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
@@ -79,4 +103,57 @@ pub fn request_span(request: &Request<Body>) -> tracing::Span {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer_thread::{allowed_cpus, WriterCpu};
+    use axum::routing::any;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    /// The name of the thread that served each method, through `writes_on_writer_thread`.
+    async fn served_by(writer_thread: WriterThread, method: &str) -> anyhow::Result<String> {
+        let router = Router::new()
+            .route(
+                "/",
+                any(|| async { std::thread::current().name().unwrap_or("").to_owned() }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                writer_thread,
+                writes_on_writer_thread,
+            ));
+        let request = Request::builder()
+            .method(method)
+            .uri("/")
+            .body(Body::empty())?;
+        let response = router.oneshot(request).await?;
+        let body = axum::body::to_bytes(response.into_body(), 1024).await?;
+        Ok(String::from_utf8(body.to_vec())?)
+    }
+
+    #[tokio::test]
+    async fn requests_that_may_write_are_served_on_the_writer_thread() -> anyhow::Result<()> {
+        let allowed = allowed_cpus()?;
+        let cpu = allowed.last().copied().unwrap_or(0);
+        let writer_thread = WriterThread::start(WriterCpu::Cpu(cpu))?;
+        for method in ["POST", "PUT", "PATCH", "DELETE"] {
+            assert_eq!(
+                served_by(writer_thread.clone(), method).await?,
+                "sqlite-writer",
+                "{method}"
+            );
+        }
+        for method in ["GET", "OPTIONS"] {
+            assert_ne!(
+                served_by(writer_thread.clone(), method).await?,
+                "sqlite-writer",
+                "{method}"
+            );
+        }
+        let here = std::thread::current().name().unwrap_or("").to_owned();
+        assert_eq!(served_by(WriterThread::none(), "POST").await?, here);
+        Ok(())
+    }
 }

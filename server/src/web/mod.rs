@@ -11,6 +11,7 @@ pub mod rate_limit;
 mod signed_in_pages;
 
 use crate::store::Store;
+use crate::writer_thread::WriterThread;
 use app::ssr::AccountService;
 use app::types::Capabilities;
 use app::{shell, App};
@@ -40,6 +41,8 @@ pub struct WebState {
     pub https: bool,
     /// What the pages may offer (calls, for one).
     pub capabilities: Capabilities,
+    /// Where requests that write are served (see `writer_thread`).
+    pub writer_thread: WriterThread,
 }
 
 pub fn router(state: WebState) -> Router {
@@ -69,8 +72,13 @@ pub fn router(state: WebState) -> Router {
         ));
     }
     // Layers run outside-in from the last one added: the client IP is resolved before the rate
-    // limit reads it, and error statuses are fixed before anything else sees the response.
+    // limit reads it, and error statuses are fixed before anything else sees the response. A
+    // request that writes moves to the writer thread last, after every check.
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.writer_thread,
+            middleware::writes_on_writer_thread,
+        ))
         .layer(axum::middleware::from_fn(
             middleware::server_fn_error_status,
         ))
