@@ -8,9 +8,11 @@
 //! statement itself; verifying a code (six exchanges, through the one writer) then ran at a third
 //! of its speed. So, with SQLite and more than one CPU, one thread pinned to one CPU runs an async
 //! runtime of its own; the writer connection is opened from it (sqlx's connection thread inherits
-//! the pin), and every request whose method may change state is served on it. The exchanges of a
-//! write transaction then stay on one CPU. Everything else (pages, reads, password hashing, the
-//! delivery worker) keeps every CPU.
+//! the pin), and every request whose method may change state is served on it, as are the
+//! background tasks that write (delivery, clean-up, checkpoints). The exchanges of a write
+//! transaction then stay on one CPU. Everything else (pages, reads, password hashing) keeps every
+//! CPU. The price: all the work of a request that writes, not only its transaction, shares that
+//! one CPU (docs/PERFORMANCE.md).
 //!
 //! `SQLITE_WRITER_CPU` chooses the CPU: `auto` (the default: the last CPU this process may run
 //! on, when it may run on more than one), a CPU number, or `off` (requests are served where they
