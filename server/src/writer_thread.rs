@@ -211,7 +211,7 @@ fn cpu_list(cpus: &[usize]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -249,8 +249,8 @@ mod tests {
         Ok(())
     }
 
-    /// The thread's CPUs as the kernel lists them (`Cpus_allowed_list`).
-    fn cpus_of_thread(tid: &str) -> anyhow::Result<String> {
+    /// The CPUs of this process's thread `tid`, as the kernel lists them (`Cpus_allowed_list`).
+    pub(crate) fn cpus_of_thread(tid: &str) -> anyhow::Result<String> {
         let status = std::fs::read_to_string(format!("/proc/self/task/{tid}/status"))?;
         status
             .lines()

@@ -321,6 +321,7 @@ fn sqlite_url_creating_the_file(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::writer_thread::tests::cpus_of_thread;
     use crate::writer_thread::{allowed_cpus, WriterCpu};
 
     #[test]
@@ -365,18 +366,12 @@ mod tests {
     fn sqlite_threads_pinned_to(cpu: usize) -> anyhow::Result<usize> {
         let mut pinned = 0;
         for task in std::fs::read_dir("/proc/self/task")? {
-            let task = task?.path();
-            let (Ok(name), Ok(status)) = (
-                std::fs::read_to_string(task.join("comm")),
-                std::fs::read_to_string(task.join("status")),
-            ) else {
+            let tid = task?.file_name().to_string_lossy().into_owned();
+            let name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"));
+            let (Ok(name), Ok(cpus)) = (name, cpus_of_thread(&tid)) else {
                 continue; // the thread has ended meanwhile
             };
-            let cpus = status
-                .lines()
-                .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))
-                .map(str::trim);
-            if name.starts_with("sqlx-sqlite") && cpus == Some(cpu.to_string().as_str()) {
+            if name.starts_with("sqlx-sqlite") && cpus == cpu.to_string() {
                 pinned += 1;
             }
         }
