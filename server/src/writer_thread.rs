@@ -99,8 +99,8 @@ impl WriterThread {
         std::thread::Builder::new()
             .name("sqlite-writer".to_owned())
             .spawn(move || {
-                let runtime =
-                    pin_current_thread(cpu).and_then(|()| runtime_running_anywhere(&allowed));
+                let runtime = confine_current_thread(&[cpu])
+                    .and_then(|()| runtime_running_anywhere(&allowed));
                 match runtime {
                     Ok(runtime) => {
                         let _ = started.send(Ok(runtime.handle().clone()));
@@ -177,10 +177,6 @@ fn confine_current_thread(cpus: &[usize]) -> anyhow::Result<()> {
     }
     sched_setaffinity(Pid::from_raw(0), &set)
         .with_context(|| format!("could not confine a thread to CPU {}", cpu_list(cpus)))
-}
-
-fn pin_current_thread(cpu: usize) -> anyhow::Result<()> {
-    confine_current_thread(&[cpu])
 }
 
 /// A single-threaded runtime for the calling (pinned) thread. Its blocking threads, which that

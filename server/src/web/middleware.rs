@@ -21,13 +21,14 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Serves a request whose method may change state (POST and the like) on the SQLite writer
 /// thread, next to the connection that writes (see `writer_thread`); safe methods (GET, HEAD,
-/// OPTIONS), and every request when there is no writer thread, are served where they arrived.
+/// OPTIONS, TRACE), and every request when there is no writer thread, are served where they
+/// arrived.
 pub async fn writes_on_writer_thread(
     State(writer_thread): State<WriterThread>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.method().is_safe() || writer_thread.cpu().is_none() {
+    if request.method().is_safe() {
         return next.run(request).await;
     }
     match writer_thread.run(next.run(request).in_current_span()).await {
