@@ -1,14 +1,17 @@
 //! The HTTP API: one server function per account flow, at the stable paths documented in
 //! `docs/API.md`. Each is a thin adapter: it gathers the request context, calls the
-//! `AccountService`, sets the session cookie, and names the page to go to next.
+//! `AccountService`, sets the session cookie, says what the next page is told (its flash; see
+//! `crate::flash`), and names that page. Page addresses carry no messages or emails.
 //! Inputs are form-encoded (`application/x-www-form-urlencoded`); outputs and errors are JSON.
 
 use crate::error::AppError;
 #[cfg(feature = "ssr")]
+use crate::flash::{hand_on, remember_recovery, Flash, Recovery};
+#[cfg(feature = "ssr")]
 use crate::types::{paths, Notice};
 use crate::types::{
     AccountSummary, AccountView, AdminAccess, AdminAccountView, AdminAction, CodeDelivery,
-    CodeSent, LoginOutcome,
+    CodeSent, FieldCheck, LoginOutcome,
 };
 use leptos::prelude::*;
 
@@ -36,12 +39,12 @@ pub async fn signup(
     };
     let pending = service.sign_up(&ctx, form).await?;
     set_cookie(&pending.cookie)?;
-    redirect(&paths::code_page(
-        paths::VERIFY_PHONE,
-        &pending.phone_ending,
-        Notice::VerificationSent,
-        pending.code_delayed_secs,
-    ));
+    hand_on(
+        &Flash::notice(paths::VERIFY_PHONE, Notice::VerificationSent)
+            .with_ending(&pending.phone_ending)
+            .held_back(pending.code_delayed_secs, Notice::CodeDelayed),
+    );
+    redirect(paths::VERIFY_PHONE);
     Ok(CodeSent {
         phone_ending: pending.phone_ending,
     })
@@ -59,12 +62,12 @@ pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppE
         }
         LoginResult::CodeRequired(pending) => {
             set_cookie(&pending.cookie)?;
-            redirect(&paths::code_page(
-                paths::SIGN_IN_CODE,
-                &pending.phone_ending,
-                Notice::SignInCodeSent,
-                pending.code_delayed_secs,
-            ));
+            hand_on(
+                &Flash::notice(paths::SIGN_IN_CODE, Notice::SignInCodeSent)
+                    .with_ending(&pending.phone_ending)
+                    .held_back(pending.code_delayed_secs, Notice::CodeDelayed),
+            );
+            redirect(paths::SIGN_IN_CODE);
             Ok(LoginOutcome::CodeRequired {
                 phone_ending: pending.phone_ending,
                 retry_after_secs: pending.code_delayed_secs,
@@ -72,12 +75,12 @@ pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppE
         }
         LoginResult::VerifyPhone(pending) => {
             set_cookie(&pending.cookie)?;
-            redirect(&paths::code_page(
-                paths::VERIFY_PHONE,
-                &pending.phone_ending,
-                Notice::VerificationSent,
-                pending.code_delayed_secs,
-            ));
+            hand_on(
+                &Flash::notice(paths::VERIFY_PHONE, Notice::VerificationSent)
+                    .with_ending(&pending.phone_ending)
+                    .held_back(pending.code_delayed_secs, Notice::CodeDelayed),
+            );
+            redirect(paths::VERIFY_PHONE);
             Ok(LoginOutcome::VerifyPhone {
                 phone_ending: pending.phone_ending,
                 retry_after_secs: pending.code_delayed_secs,
@@ -87,11 +90,16 @@ pub async fn login(email: String, password: String) -> Result<LoginOutcome, AppE
             phone_ending,
             code_delayed_secs,
         } => {
-            let next = match code_delayed_secs {
-                Some(wait) => paths::unlock_after_delay(email.trim(), &phone_ending, wait),
-                None => paths::unlock(email.trim(), &phone_ending, Notice::Locked),
-            };
-            redirect(&next);
+            remember_recovery(&Recovery {
+                email: email.trim().to_owned(),
+                ending: Some(phone_ending.clone()),
+            });
+            hand_on(
+                &Flash::notice(paths::UNLOCK, Notice::Locked)
+                    .with_ending(&phone_ending)
+                    .held_back(code_delayed_secs, Notice::LockedCodeDelayed),
+            );
+            redirect(paths::UNLOCK);
             Ok(LoginOutcome::Locked {
                 phone_ending,
                 retry_after_secs: code_delayed_secs,
@@ -105,7 +113,8 @@ pub async fn unlock(email: String, code: String) -> Result<(), AppError> {
     use crate::ssr::{redirect, request_scope};
     let (service, ctx) = request_scope().await?;
     service.unlock(&ctx, &email, &code).await?;
-    redirect(&paths::login(Some(email.trim()), Some(Notice::Unlocked)));
+    hand_on(&Flash::notice(paths::LOGIN, Notice::Unlocked).with_value("email", email.trim()));
+    redirect(paths::LOGIN);
     Ok(())
 }
 
@@ -116,11 +125,12 @@ pub async fn resend_code(email: String, channel: Option<String>) -> Result<CodeS
     let sent = service
         .resend_unlock_code(&ctx, &email, channel.as_deref())
         .await?;
-    redirect(&paths::unlock(
-        email.trim(),
-        &sent.phone_ending,
-        Notice::CodeResent,
-    ));
+    remember_recovery(&Recovery {
+        email: email.trim().to_owned(),
+        ending: Some(sent.phone_ending.clone()),
+    });
+    hand_on(&Flash::notice(paths::UNLOCK, Notice::CodeResent).with_ending(&sent.phone_ending));
+    redirect(paths::UNLOCK);
     Ok(sent)
 }
 
@@ -131,11 +141,15 @@ pub async fn request_reset(email: String, channel: Option<String>) -> Result<Cod
     let sent = service
         .request_password_reset(&ctx, &email, channel.as_deref())
         .await?;
-    redirect(&paths::reset_password(
-        email.trim(),
-        &sent.phone_ending,
-        Notice::ResetCodeSent,
-    ));
+    remember_recovery(&Recovery {
+        email: email.trim().to_owned(),
+        ending: Some(sent.phone_ending.clone()),
+    });
+    hand_on(
+        &Flash::notice(paths::RESET_PASSWORD, Notice::ResetCodeSent)
+            .with_ending(&sent.phone_ending),
+    );
+    redirect(paths::RESET_PASSWORD);
     Ok(sent)
 }
 
@@ -151,10 +165,10 @@ pub async fn reset_password(
     service
         .reset_password(&ctx, &email, &code, &new_password, &new_password_confirm)
         .await?;
-    redirect(&paths::login(
-        Some(email.trim()),
-        Some(Notice::PasswordChanged),
-    ));
+    hand_on(
+        &Flash::notice(paths::LOGIN, Notice::PasswordChanged).with_value("email", email.trim()),
+    );
+    redirect(paths::LOGIN);
     Ok(())
 }
 
@@ -164,7 +178,8 @@ pub async fn logout() -> Result<(), AppError> {
     let (service, ctx) = request_scope().await?;
     let clear_cookie = service.log_out(&ctx).await?;
     set_cookie(&clear_cookie)?;
-    redirect(&paths::login(None, Some(Notice::SignedOut)));
+    hand_on(&Flash::notice(paths::LOGIN, Notice::SignedOut));
+    redirect(paths::LOGIN);
     Ok(())
 }
 
@@ -189,6 +204,7 @@ pub async fn set_delivery(channel: String) -> Result<(), AppError> {
     use crate::ssr::{redirect, request_scope};
     let (service, ctx) = request_scope().await?;
     service.set_delivery_channel(&ctx, &channel).await?;
+    hand_on(&Flash::notice(paths::ACCOUNT, Notice::DeliverySaved));
     redirect(paths::ACCOUNT);
     Ok(())
 }
@@ -202,7 +218,8 @@ pub async fn verify_phone(code: String) -> Result<(), AppError> {
     if let PhoneVerified::SignedIn(session) = service.verify_phone(&ctx, &code).await? {
         set_cookies(&session.cookies)?;
     }
-    redirect(&paths::with_notice(paths::ACCOUNT, Notice::PhoneVerified));
+    hand_on(&Flash::notice(paths::ACCOUNT, Notice::PhoneVerified));
+    redirect(paths::ACCOUNT);
     Ok(())
 }
 
@@ -214,12 +231,10 @@ pub async fn send_verification(channel: Option<String>) -> Result<CodeSent, AppE
     let sent = service
         .send_phone_verification(&ctx, channel.as_deref())
         .await?;
-    redirect(&paths::code_page(
-        paths::VERIFY_PHONE,
-        &sent.phone_ending,
-        Notice::CodeResent,
-        None,
-    ));
+    hand_on(
+        &Flash::notice(paths::VERIFY_PHONE, Notice::CodeResent).with_ending(&sent.phone_ending),
+    );
+    redirect(paths::VERIFY_PHONE);
     Ok(sent)
 }
 
@@ -241,12 +256,10 @@ pub async fn resend_sign_in_code(channel: Option<String>) -> Result<CodeSent, Ap
     let sent = service
         .resend_sign_in_code(&ctx, channel.as_deref())
         .await?;
-    redirect(&paths::code_page(
-        paths::SIGN_IN_CODE,
-        &sent.phone_ending,
-        Notice::CodeResent,
-        None,
-    ));
+    hand_on(
+        &Flash::notice(paths::SIGN_IN_CODE, Notice::CodeResent).with_ending(&sent.phone_ending),
+    );
+    redirect(paths::SIGN_IN_CODE);
     Ok(sent)
 }
 
@@ -265,7 +278,8 @@ pub async fn set_sign_in_code(enabled: Option<String>) -> Result<(), AppError> {
         }
     };
     service.set_sign_in_code(&ctx, enabled).await?;
-    redirect(&paths::with_notice(paths::ACCOUNT, Notice::SettingsSaved));
+    hand_on(&Flash::notice(paths::ACCOUNT, Notice::SettingsSaved));
+    redirect(paths::ACCOUNT);
     Ok(())
 }
 
@@ -280,12 +294,11 @@ pub async fn start_phone_change(
     let sent = service
         .start_phone_change(&ctx, &current_password, &phone)
         .await?;
-    redirect(&paths::code_page(
-        paths::CHANGE_PHONE,
-        &sent.phone_ending,
-        Notice::PhoneChangeCodeSent,
-        None,
-    ));
+    hand_on(
+        &Flash::notice(paths::CHANGE_PHONE, Notice::PhoneChangeCodeSent)
+            .with_ending(&sent.phone_ending),
+    );
+    redirect(paths::CHANGE_PHONE_CODE);
     Ok(sent)
 }
 
@@ -295,7 +308,8 @@ pub async fn confirm_phone_change(code: String) -> Result<(), AppError> {
     use crate::ssr::{redirect, request_scope};
     let (service, ctx) = request_scope().await?;
     service.confirm_phone_change(&ctx, &code).await?;
-    redirect(&paths::with_notice(paths::ACCOUNT, Notice::PhoneChanged));
+    hand_on(&Flash::notice(paths::ACCOUNT, Notice::PhoneChanged));
+    redirect(paths::ACCOUNT);
     Ok(())
 }
 
@@ -313,12 +327,8 @@ pub async fn send_admin_code() -> Result<CodeSent, AppError> {
     use crate::ssr::{redirect, request_scope};
     let (service, ctx) = request_scope().await?;
     let sent = service.send_admin_code(&ctx).await?;
-    redirect(&paths::code_page(
-        paths::ADMIN,
-        &sent.phone_ending,
-        Notice::AdminCodeSent,
-        None,
-    ));
+    hand_on(&Flash::notice(paths::ADMIN, Notice::AdminCodeSent).with_ending(&sent.phone_ending));
+    redirect(paths::ADMIN);
     Ok(sent)
 }
 
@@ -358,6 +368,49 @@ pub async fn admin_act(account_id: i64, action: AdminAction) -> Result<(), AppEr
         AdminAction::ForcePasswordReset => Notice::AdminResetForced,
         AdminAction::RevokeSessions => Notice::AdminSessionsRevoked,
     };
-    redirect(&paths::admin_account(account_id, Some(notice)));
+    hand_on(&Flash::notice(paths::ADMIN_ACCOUNT, notice));
+    redirect(&paths::admin_account(account_id));
     Ok(())
+}
+
+/// The unlock page without an account in mind: remembers which email the unlock is for (nothing
+/// is looked up or sent), and goes back to the page.
+#[server(prefix = "/api", endpoint = "unlock-email")]
+pub async fn remember_unlock_email(email: String) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, _) = request_scope().await?;
+    let email = service.check_email(&email)?;
+    remember_recovery(&Recovery {
+        email,
+        ending: None,
+    });
+    redirect(paths::UNLOCK);
+    Ok(())
+}
+
+/// Checks one signup field as it is typed, by the same rules that decide on submit: `field` is
+/// `first_name`, `last_name`, `email`, `phone`, `password` or `password_confirm`; the password is
+/// checked against the email and names given, and the confirmation against the password.
+/// Rate-limited like signup.
+#[server(prefix = "/api", endpoint = "check-field")]
+pub async fn check_field(
+    field: String,
+    value: String,
+    #[server(default)] email: String,
+    #[server(default)] first_name: String,
+    #[server(default)] last_name: String,
+    #[server(default)] password: String,
+) -> Result<FieldCheck, AppError> {
+    use crate::ssr::{request_scope, SignupForm};
+    let (service, _) = request_scope().await?;
+    let form = SignupForm {
+        email,
+        password,
+        password_confirm: String::new(),
+        phone: String::new(),
+        first_name,
+        last_name,
+        delivery: String::new(),
+    };
+    service.check_signup_field(&field, &value, form).await
 }

@@ -1,73 +1,203 @@
-//! Form building blocks shared by every page: a labelled field with its own announced error,
-//! the form-level message, the notice banner, a submit button that shows it is working, the choice
-//! between text and call, and the "resend" forms of the code pages.
+//! Form building blocks shared by every form island: the state a form shares with its fields, a
+//! labelled field with its own announced error, the form-level message, a submit button that shows
+//! it is working, the choice between text and call, and the notice banner of a page.
+//!
+//! Each renders as plain HTML on the server (so forms post without JavaScript) and becomes
+//! reactive inside the island that uses it.
 
-use crate::api::{RequestReset, ResendCode, ResendSignInCode, SendVerification};
 use crate::error::{AppError, Field};
-use crate::types::{Capabilities, CodeFlow, DeliveryChannel, Notice};
+use crate::flash::FormInit;
+use crate::types::{DeliveryChannel, Notice, PhoneEnding};
+use leptos::html;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-/// The error of an action's latest run, if it failed.
-pub fn latest_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
-where
-    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    let value = action.value();
-    Signal::derive(move || value.get().and_then(Result::err))
+/// What a form island and its fields share: the error to show (the action's latest, or before any
+/// submission the error its last plain post came back with) and whether a submission is in flight.
+#[derive(Clone, Copy)]
+pub struct FormState {
+    pub error: Signal<Option<AppError>>,
+    pub pending: Signal<bool>,
+    /// Bumped at every finished submission, so that focus can follow the outcome.
+    pub version: Signal<usize>,
 }
 
-/// A labelled input whose error appears under it and is announced by screen readers.
+impl FormState {
+    pub fn new<S>(action: ServerAction<S>, init: &FormInit) -> Self
+    where
+        S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        let initial = init.error.clone();
+        let value = action.value();
+        let version = action.version();
+        Self {
+            error: Signal::derive(move || {
+                if version.get() == 0 {
+                    initial.clone()
+                } else {
+                    value.get().and_then(Result::err)
+                }
+            }),
+            pending: action.pending().into(),
+            version: version.into(),
+        }
+    }
+
+    /// The message for `field`, if the current error points at it.
+    pub fn message_for(self, field: Field) -> Signal<Option<String>> {
+        let error = self.error;
+        Signal::derive(move || error.get().and_then(|error| error.message_for(field)))
+    }
+}
+
+/// After each finished submission that failed, moves focus to the first field marked invalid in
+/// `form`, or else to the form's message, so that keyboard and screen-reader users land on it.
+pub fn focus_first_error(form: NodeRef<html::Form>, state: FormState) {
+    Effect::new(move |_| {
+        let finished = state.version.get();
+        if finished == 0 || state.error.get().is_none() {
+            return;
+        }
+        let Some(form) = form.get_untracked() else {
+            return;
+        };
+        let target = form
+            .query_selector("[aria-invalid=\"true\"]")
+            .ok()
+            .flatten()
+            .or_else(|| form.query_selector(".form-error").ok().flatten());
+        if let Some(target) = target {
+            use leptos::wasm_bindgen::JsCast;
+            if let Ok(target) = target.dyn_into::<leptos::web_sys::HtmlElement>() {
+                let _ = target.focus();
+            }
+        }
+    });
+}
+
+/// Submits `form` as its submit button would (so that its submit handler runs).
+pub fn submit_form(form: NodeRef<html::Form>) {
+    if let Some(form) = form.get_untracked() {
+        let _ = form.request_submit();
+    }
+}
+
+/// Becomes true once the island is running in the browser: controls that need JavaScript (show
+/// password) stay hidden until then.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    hydrated
+}
+
+/// A labelled input whose error appears under it and is announced by screen readers. A password
+/// field gets a control that shows what was typed.
 #[component]
 pub fn TextField(
     label: &'static str,
     name: &'static str,
     field: Field,
-    error: Signal<Option<AppError>>,
+    state: FormState,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
-    #[prop(optional, into)] value: Option<Signal<String>>,
+    /// What the field starts with.
+    #[prop(optional, into)]
+    value: String,
+    /// A message of the live check, shown when the form has none for this field.
+    #[prop(optional, into)]
+    live_message: Option<Signal<Option<String>>>,
+    /// What the live check found, shown under the field (e.g. the number read back).
+    #[prop(optional, into)]
+    live_note: Option<Signal<Option<String>>>,
+    /// Runs when the person leaves the field, with its value.
+    #[prop(optional, into)]
+    on_leave: Option<Callback<String>>,
+    /// Runs as the person types, with the value.
+    #[prop(optional, into)]
+    on_type: Option<Callback<String>>,
 ) -> impl IntoView {
     let error_id = format!("{name}-error");
+    let note_id = format!("{name}-note");
     let hint_id = hint.map(|_| format!("{name}-hint"));
     let described_by = match &hint_id {
-        Some(hint_id) => format!("{hint_id} {error_id}"),
-        None => error_id.clone(),
+        Some(hint_id) => format!("{hint_id} {error_id} {note_id}"),
+        None => format!("{error_id} {note_id}"),
     };
-    let message = move || error.get().and_then(|error| error.message_for(field));
+    let form_message = state.message_for(field);
+    let message = move || {
+        form_message
+            .get()
+            .or_else(|| live_message.and_then(|live| live.get()))
+    };
+    let invalid = move || message().is_some();
+    // Without JavaScript the browser focuses the first field marked `autofocus`: the first invalid.
+    let autofocus = form_message.get_untracked().is_some();
+    let revealable = kind == "password";
+    let shown = RwSignal::new(false);
+    let hydrated = hydrated();
+    let input_type = move || if shown.get() { "text" } else { kind };
     view! {
         <div class="field">
             <label for=name>{label}</label>
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{hint}</p> })}
-            <input
-                id=name
-                name=name
-                type=kind
-                autocomplete=autocomplete
-                inputmode=inputmode
-                value=move || value.map(|value| value.get())
-                aria-invalid=move || if message().is_some() { "true" } else { "false" }
-                aria-describedby=described_by
-            />
+            <div class="input-row">
+                <input
+                    id=name
+                    name=name
+                    type=input_type
+                    autocomplete=autocomplete
+                    inputmode=inputmode
+                    value=value
+                    autofocus=autofocus
+                    aria-invalid=move || if invalid() { "true" } else { "false" }
+                    aria-describedby=described_by
+                    on:blur=move |event| {
+                        if let Some(on_leave) = on_leave {
+                            on_leave.run(event_target_value(&event));
+                        }
+                    }
+                    on:input=move |event| {
+                        if let Some(on_type) = on_type {
+                            on_type.run(event_target_value(&event));
+                        }
+                    }
+                />
+                {revealable
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="reveal"
+                                aria-controls=name
+                                aria-pressed=move || if shown.get() { "true" } else { "false" }
+                                hidden=move || !hydrated.get()
+                                on:click=move |_| shown.update(|shown| *shown = !*shown)
+                            >
+                                {move || if shown.get() { "Hide" } else { "Show" }}
+                                <span class="visually-hidden">" password"</span>
+                            </button>
+                        }
+                    })}
+            </div>
             <p class="field-error" id=error_id aria-live="polite">
                 {message}
+            </p>
+            <p class="field-note" id=note_id aria-live="polite">
+                {move || live_note.and_then(|note| note.get())}
             </p>
         </div>
     }
 }
 
-/// The message for the whole form. With `all_errors`, field errors are shown here too (for forms
-/// whose fields are hidden, such as "Resend code").
+/// The message for the whole form, announced at once. With `all_errors`, field errors are shown
+/// here too (for forms without visible fields, such as "Send a new code").
 #[component]
-pub fn FormMessage(
-    error: Signal<Option<AppError>>,
-    #[prop(optional)] all_errors: bool,
-) -> impl IntoView {
+pub fn FormMessage(state: FormState, #[prop(optional)] all_errors: bool) -> impl IntoView {
     let message = move || {
-        error.get().and_then(|error| {
+        state.error.get().and_then(|error| {
             if all_errors {
                 Some(error.user_message())
             } else {
@@ -76,67 +206,47 @@ pub fn FormMessage(
         })
     };
     view! {
-        <div class="form-error" role="alert" aria-live="assertive">
+        <div class="form-error" role="alert" tabindex="-1">
             {message}
         </div>
     }
 }
 
-/// The notice a page was sent with (`?notice=…`), such as the lock message.
-#[component]
-pub fn NoticeBanner(
-    notice: Signal<Option<Notice>>,
-    ending: Signal<Option<String>>,
-    #[prop(optional, into)] wait_secs: Option<Signal<Option<u64>>>,
-) -> impl IntoView {
-    let message = move || {
-        let wait = wait_secs.and_then(|wait| wait.get());
-        notice
-            .get()
-            .map(|notice| notice.message(ending.get().as_deref(), wait))
-    };
-    view! {
-        <p class="notice" role="status" aria-live="polite">
-            {message}
-        </p>
-    }
-}
-
-/// A form's submit button. Pages are rendered on the server only (see `islands`), so the form
-/// posts and the next page answers; there is no "working…" state to show.
+/// A form's submit button: while the form is being sent it is disabled and says so.
 #[component]
 pub fn SubmitButton(
     label: &'static str,
+    #[prop(default = "Working…")] pending_label: &'static str,
+    state: FormState,
     #[prop(default = "primary")] class: &'static str,
 ) -> impl IntoView {
+    let pending = state.pending;
     view! {
-        <button type="submit" class=class>
-            {label}
+        <button
+            type="submit"
+            class=class
+            disabled=move || pending.get()
+            aria-busy=move || if pending.get() { "true" } else { "false" }
+        >
+            {move || if pending.get() { pending_label } else { label }}
         </button>
     }
 }
 
-/// Whether this deployment can read codes aloud by phone call.
-pub fn voice_available() -> bool {
-    use_context::<Capabilities>().unwrap_or_default().voice
-}
-
-/// "Text message or phone call?" as radio buttons (`delivery`), when calls are available.
+/// "Text message or phone call?" as radio buttons (`name`), when calls are available.
 #[component]
 pub fn DeliveryChoice(
-    error: Signal<Option<AppError>>,
-    #[prop(optional)] selected: DeliveryChannel,
+    voice: bool,
+    state: FormState,
+    #[prop(optional)] selected: Option<DeliveryChannel>,
     #[prop(default = "delivery")] name: &'static str,
+    #[prop(default = "How should we send your codes?")] legend: &'static str,
 ) -> impl IntoView {
-    voice_available().then(|| {
-        let message = move || {
-            error
-                .get()
-                .and_then(|error| error.message_for(Field::Delivery))
-        };
+    voice.then(|| {
+        let message = state.message_for(Field::Delivery);
         view! {
             <fieldset class="field choice">
-                <legend>"How should we send your codes?"</legend>
+                <legend>{legend}</legend>
                 {DeliveryChannel::ALL
                     .into_iter()
                     .map(|channel| {
@@ -149,103 +259,31 @@ pub fn DeliveryChoice(
                                     id=id
                                     name=name
                                     value=channel.as_str()
-                                    checked=channel == selected
+                                    checked=selected == Some(channel)
                                 />
-                                {channel.label()}
+                                <span>{channel.label()}</span>
                             </label>
                         }
                     })
                     .collect_view()}
-                <p class="field-error" aria-live="polite">{message}</p>
+                <p class="field-error" aria-live="polite">{move || message.get()}</p>
             </fieldset>
         }
     })
 }
 
-/// "Resend code", and with calls available "Call me instead" and "Text me instead", for the
-/// unlock and reset pages. The buttons name the channel (`channel`); plain resend uses the
-/// account's preference.
+/// The notice a page was handed (see `crate::flash`), such as the lock message.
 #[component]
-pub fn ResendCodeForm(email: Signal<String>, flow: CodeFlow) -> impl IntoView {
-    let buttons = move || {
-        let voice = voice_available();
-        view! {
-            <p class="muted">
-                "Wrong or expired code, or nothing arrived? Ask for a new one; the old code stops working."
-            </p>
-            <div class="actions">
-                <SubmitButton label="Resend code" class="secondary"/>
-                {voice
-                    .then(|| {
-                        view! {
-                            <button
-                                type="submit"
-                                name="channel"
-                                value="voice"
-                                class="secondary"
-                            >
-                                "Call me instead"
-                            </button>
-                            <button
-                                type="submit"
-                                name="channel"
-                                value="sms"
-                                class="secondary"
-                            >
-                                "Text me instead"
-                            </button>
-                        }
-                    })}
-            </div>
-        }
-    };
-    match flow {
-        CodeFlow::Unlock => {
-            let resend = ServerAction::<ResendCode>::new();
-            let error = latest_error(resend);
-            view! {
-                <ActionForm action=resend attr:novalidate="">
-                    <FormMessage error=error all_errors=true/>
-                    <input type="hidden" name="email" value=move || email.get()/>
-                    {buttons()}
-                </ActionForm>
-            }
-            .into_any()
-        }
-        CodeFlow::PasswordReset => {
-            let resend = ServerAction::<RequestReset>::new();
-            let error = latest_error(resend);
-            view! {
-                <ActionForm action=resend attr:novalidate="">
-                    <FormMessage error=error all_errors=true/>
-                    <input type="hidden" name="email" value=move || email.get()/>
-                    {buttons()}
-                </ActionForm>
-            }
-            .into_any()
-        }
-        // These two know the account from the pending sign-in cookie (or the session).
-        CodeFlow::PhoneVerification => {
-            let resend = ServerAction::<SendVerification>::new();
-            let error = latest_error(resend);
-            view! {
-                <ActionForm action=resend attr:novalidate="">
-                    <FormMessage error=error all_errors=true/>
-                    {buttons()}
-                </ActionForm>
-            }
-            .into_any()
-        }
-        CodeFlow::SignIn => {
-            let resend = ServerAction::<ResendSignInCode>::new();
-            let error = latest_error(resend);
-            view! {
-                <ActionForm action=resend attr:novalidate="">
-                    <FormMessage error=error all_errors=true/>
-                    {buttons()}
-                </ActionForm>
-            }
-            .into_any()
-        }
+pub fn NoticeBanner(
+    notice: Option<Notice>,
+    ending: Option<PhoneEnding>,
+    wait_secs: Option<u64>,
+) -> impl IntoView {
+    let message =
+        notice.map(|notice| notice.message(ending.as_ref().map(PhoneEnding::as_str), wait_secs));
+    view! {
+        <p class="notice" role="status" aria-live="polite">
+            {message}
+        </p>
     }
 }

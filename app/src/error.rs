@@ -51,8 +51,12 @@ pub enum AppError {
     InvalidInput { fields: Vec<FieldError> },
     /// The request body could not be read as the documented form (missing field, bad encoding).
     MalformedRequest { detail: String },
-    /// The email and password do not match an account (also for unknown emails).
-    InvalidCredentials,
+    /// The email and password do not match an account (also for unknown emails). `attempts_left`:
+    /// how many more wrong passwords in a row lock the account (counted alike for unknown emails).
+    InvalidCredentials {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempts_left: Option<u32>,
+    },
     /// Signup with an email that already has an account.
     EmailTaken,
     /// The code is wrong, expired, already used, or was never issued.
@@ -120,7 +124,12 @@ impl AppError {
             Self::MalformedRequest { .. } => {
                 "The form could not be read. Reload the page and try again.".to_owned()
             }
-            Self::InvalidCredentials => "The email or password is incorrect.".to_owned(),
+            Self::InvalidCredentials {
+                attempts_left: Some(1),
+            } => "The email or password is incorrect. One more wrong password locks the account \
+                  and sends a code to its phone."
+                .to_owned(),
+            Self::InvalidCredentials { .. } => "The email or password is incorrect.".to_owned(),
             Self::EmailTaken => {
                 "An account with this email already exists. Sign in, or reset your password."
                     .to_owned()
@@ -174,7 +183,7 @@ impl AppError {
             | Self::InvalidCode
             | Self::UndeliverablePhone
             | Self::VoiceUnavailable => 400,
-            Self::InvalidCredentials | Self::NotSignedIn | Self::NoPendingSignIn => 401,
+            Self::InvalidCredentials { .. } | Self::NotSignedIn | Self::NoPendingSignIn => 401,
             Self::PasswordResetRequired | Self::Forbidden | Self::StepUpRequired => 403,
             Self::NotFound => 404,
             Self::EmailTaken => 409,
@@ -253,7 +262,12 @@ mod tests {
     fn errors_round_trip_through_their_json_encoding() {
         let errors = [
             AppError::field(Field::Code, "Enter the 6-digit code."),
-            AppError::InvalidCredentials,
+            AppError::InvalidCredentials {
+                attempts_left: None,
+            },
+            AppError::InvalidCredentials {
+                attempts_left: Some(2),
+            },
             AppError::InvalidCode,
             AppError::MalformedRequest {
                 detail: "missing field `email`".to_owned(),
@@ -297,8 +311,29 @@ mod tests {
     #[test]
     fn unknown_email_and_wrong_password_read_the_same() {
         // Both paths return this one variant; its wording must not hint at which happened.
-        let message = AppError::InvalidCredentials.user_message();
-        assert!(!message.to_lowercase().contains("no account"));
-        assert!(!message.to_lowercase().contains("not found"));
+        for attempts_left in [None, Some(1), Some(2)] {
+            let message = AppError::InvalidCredentials { attempts_left }.user_message();
+            assert!(!message.to_lowercase().contains("no account"));
+            assert!(!message.to_lowercase().contains("not found"));
+        }
+    }
+
+    #[test]
+    fn the_attempt_before_a_lock_is_announced() {
+        assert_eq!(
+            AppError::InvalidCredentials {
+                attempts_left: Some(1)
+            }
+            .user_message(),
+            "The email or password is incorrect. One more wrong password locks the account and \
+             sends a code to its phone."
+        );
+        assert_eq!(
+            AppError::InvalidCredentials {
+                attempts_left: Some(2)
+            }
+            .user_message(),
+            "The email or password is incorrect."
+        );
     }
 }

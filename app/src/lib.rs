@@ -2,8 +2,10 @@
 //! types both sides share. Server-only code sits behind the `ssr` feature.
 
 pub mod api;
+pub mod code_entry;
 pub mod components;
 pub mod error;
+pub mod flash;
 pub mod islands;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -81,6 +83,12 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="site-header">
                 <A href="/" attr:class="brand">"Latchkey"</A>
+                {pages::signed_in().then(|| view! {
+                    <nav class="site-nav" aria-label="Account">
+                        <a href=types::paths::ACCOUNT>"Your account"</a>
+                        <islands::SignOutButton/>
+                    </nav>
+                })}
             </header>
             <main>
                 <Routes fallback=NotFoundPage>

@@ -5,7 +5,7 @@
 use crate::error::AppError;
 use crate::types::{
     AccountSummary, AccountView, AdminAccess, AdminAccountView, AdminAction, CodeDelivery,
-    CodeSent, PhoneEnding,
+    CodeSent, FieldCheck, PhoneEnding,
 };
 use async_trait::async_trait;
 use axum::extract::ConnectInfo;
@@ -217,6 +217,16 @@ pub trait AccountService: Send + Sync + 'static {
         new_password: &str,
         new_password_confirm: &str,
     ) -> Result<(), AppError>;
+    /// An email as typed, trimmed, if it is shaped like one (nothing is looked up).
+    fn check_email(&self, email: &str) -> Result<String, AppError>;
+    /// One signup field checked as it is typed, by the rules signup applies (`field` as the
+    /// form names it); `form` holds the other fields the check needs.
+    async fn check_signup_field(
+        &self,
+        field: &str,
+        value: &str,
+        form: SignupForm,
+    ) -> Result<FieldCheck, AppError>;
     /// Ends the session in `ctx`, if any; returns the header value that clears the cookie.
     async fn log_out(&self, ctx: &RequestContext) -> Result<String, AppError>;
     async fn current_account(&self, ctx: &RequestContext) -> Result<AccountView, AppError>;

@@ -65,6 +65,7 @@ pub enum CodeFlow {
     PasswordReset,
     PhoneVerification,
     SignIn,
+    AdminStepUp,
 }
 
 impl CodeFlow {
@@ -75,6 +76,7 @@ impl CodeFlow {
             Self::PasswordReset => "password_reset",
             Self::PhoneVerification => "phone_verification",
             Self::SignIn => "sign_in",
+            Self::AdminStepUp => "admin_step_up",
         }
     }
 }
@@ -85,6 +87,33 @@ impl CodeFlow {
 pub struct Capabilities {
     /// Codes can be read aloud by phone call.
     pub voice: bool,
+    /// How many digits each flow's codes have.
+    pub code_lengths: CodeLengths,
+}
+
+/// The number of digits of each flow's codes, so that a code field can submit itself once the
+/// last digit is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeLengths {
+    pub phone_verification: u8,
+    pub sign_in: u8,
+    pub unlock: u8,
+    pub password_reset: u8,
+    pub phone_change: u8,
+    pub admin_step_up: u8,
+}
+
+impl Default for CodeLengths {
+    fn default() -> Self {
+        Self {
+            phone_verification: 6,
+            sign_in: 6,
+            unlock: 6,
+            password_reset: 6,
+            phone_change: 6,
+            admin_step_up: 6,
+        }
+    }
 }
 
 /// Whether the latest code for a flow could be delivered. Only a failure is reported: whether a
@@ -130,6 +159,16 @@ pub enum LoginOutcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_secs: Option<u64>,
     },
+}
+
+/// What the live check of one form field found: the message the same field would get on submit,
+/// and for a phone number how it was read ("+44 7911 123456 · United Kingdom · mobile").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldCheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Where a code was sent.
@@ -306,8 +345,10 @@ pub struct ActivityItem {
     pub client_ip: Option<String>,
 }
 
-/// A one-line notice a page shows after another page sent the person there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A one-line notice a page shows after another page sent the person there (handed on in the
+/// page's flash, never in its address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Notice {
     /// Unlock page, right after the lock.
     Locked,
@@ -337,6 +378,8 @@ pub enum Notice {
     PhoneChanged,
     /// Account page, after the sign-in code setting was saved.
     SettingsSaved,
+    /// Account page, after the delivery preference was saved.
+    DeliverySaved,
     /// Admin gate, after an admin access code was sent.
     AdminCodeSent,
     /// Admin account page, after each action.
@@ -346,7 +389,7 @@ pub enum Notice {
 }
 
 impl Notice {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 19] = [
         Self::Locked,
         Self::LockedCodeDelayed,
         Self::CodeResent,
@@ -361,6 +404,7 @@ impl Notice {
         Self::PhoneChangeCodeSent,
         Self::PhoneChanged,
         Self::SettingsSaved,
+        Self::DeliverySaved,
         Self::AdminCodeSent,
         Self::AdminUnlocked,
         Self::AdminResetForced,
@@ -383,6 +427,7 @@ impl Notice {
             Self::PhoneChangeCodeSent => "phone-change-code-sent",
             Self::PhoneChanged => "phone-changed",
             Self::SettingsSaved => "settings-saved",
+            Self::DeliverySaved => "delivery-saved",
             Self::AdminCodeSent => "admin-code-sent",
             Self::AdminUnlocked => "admin-unlocked",
             Self::AdminResetForced => "admin-reset-forced",
@@ -439,6 +484,7 @@ impl Notice {
                 "Your phone number has been changed. We told your old number too.".to_owned()
             }
             Self::SettingsSaved => "Your sign-in settings have been saved.".to_owned(),
+            Self::DeliverySaved => "Your code delivery preference has been saved.".to_owned(),
             Self::AdminCodeSent => format!("We sent an admin access code to {phone}."),
             Self::AdminUnlocked => "The account is unlocked.".to_owned(),
             Self::AdminResetForced => "The account must now reset its password; its sessions \
@@ -449,97 +495,33 @@ impl Notice {
     }
 }
 
-/// Page addresses, built in one place so every link and redirect agrees.
+/// Page addresses, built in one place so every link and redirect agrees. They carry no
+/// messages, emails or phone endings: what a page is told comes in its flash (`crate::flash`).
 pub mod paths {
-    use super::{Notice, PhoneEnding};
-
     pub const ACCOUNT: &str = "/account";
     pub const LOGIN: &str = "/login";
     pub const SIGNUP: &str = "/signup";
     pub const UNLOCK: &str = "/unlock";
+    /// The unlock page asking for an email, though this browser remembers one.
+    pub const UNLOCK_OTHER: &str = "/unlock?account=other";
     pub const FORGOT_PASSWORD: &str = "/forgot-password";
     pub const RESET_PASSWORD: &str = "/reset-password";
     pub const VERIFY_PHONE: &str = "/verify-phone";
     pub const SIGN_IN_CODE: &str = "/sign-in-code";
     pub const CHANGE_PHONE: &str = "/account/phone";
+    /// The second step of a phone change: the code sent to the new number.
+    pub const CHANGE_PHONE_CODE: &str = "/account/phone?step=code";
     pub const ADMIN: &str = "/admin";
     pub const ADMIN_ACCOUNT: &str = "/admin/account";
 
-    /// A code page (`VERIFY_PHONE`, `SIGN_IN_CODE`, `CHANGE_PHONE`, `ADMIN`) after a code went to
-    /// the number ending in `ending`, or (`wait_secs`) after a send limit held it back.
-    pub fn code_page(
-        path: &str,
-        ending: &PhoneEnding,
-        notice: Notice,
-        wait_secs: Option<u64>,
-    ) -> String {
-        let (notice, wait) = match wait_secs {
-            Some(wait) => (Notice::CodeDelayed, format!("&wait={wait}")),
-            None => (notice, String::new()),
-        };
-        format!(
-            "{}{wait}",
-            with_query(path, None, Some(ending), Some(notice))
-        )
-    }
-
-    /// A page with only a notice.
-    pub fn with_notice(path: &str, notice: Notice) -> String {
-        with_query(path, None, None, Some(notice))
-    }
-
     /// One account in the admin area.
-    pub fn admin_account(id: i64, notice: Option<Notice>) -> String {
-        match notice {
-            Some(notice) => format!("{ADMIN_ACCOUNT}?id={id}&notice={}", notice.as_str()),
-            None => format!("{ADMIN_ACCOUNT}?id={id}"),
-        }
+    pub fn admin_account(id: i64) -> String {
+        format!("{ADMIN_ACCOUNT}?id={id}")
     }
 
-    pub fn login(email: Option<&str>, notice: Option<Notice>) -> String {
-        with_query(LOGIN, email, None, notice)
-    }
-
-    pub fn unlock(email: &str, ending: &PhoneEnding, notice: Notice) -> String {
-        with_query(UNLOCK, Some(email), Some(ending), Some(notice))
-    }
-
-    /// The unlock page after a lock whose code a send limit held back for `wait_secs`.
-    pub fn unlock_after_delay(email: &str, ending: &PhoneEnding, wait_secs: u64) -> String {
-        format!(
-            "{}&wait={wait_secs}",
-            with_query(
-                UNLOCK,
-                Some(email),
-                Some(ending),
-                Some(Notice::LockedCodeDelayed)
-            )
-        )
-    }
-
-    pub fn reset_password(email: &str, ending: &PhoneEnding, notice: Notice) -> String {
-        with_query(RESET_PASSWORD, Some(email), Some(ending), Some(notice))
-    }
-
-    fn with_query(
-        path: &str,
-        email: Option<&str>,
-        ending: Option<&PhoneEnding>,
-        notice: Option<Notice>,
-    ) -> String {
-        let pairs: Vec<String> = [
-            email.map(|email| format!("email={}", encode_component(email))),
-            ending.map(|ending| format!("ending={}", ending.as_str())),
-            notice.map(|notice| format!("notice={}", notice.as_str())),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if pairs.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", pairs.join("&"))
-        }
+    /// The admin area with the results of a search for `query`.
+    pub fn admin_search(query: &str) -> String {
+        format!("{ADMIN}?q={}", encode_component(query))
     }
 
     /// Percent-encodes everything but RFC 3986 unreserved characters.
@@ -594,12 +576,18 @@ mod tests {
     }
 
     #[test]
-    fn emails_are_percent_encoded_in_page_addresses() {
-        let ending = PhoneEnding::of_number("5551234");
+    fn a_search_is_percent_encoded_in_its_address() {
         assert_eq!(
-            paths::unlock("a+b@example.com", &ending, Notice::Locked),
-            "/unlock?email=a%2Bb%40example.com&ending=1234&notice=locked"
+            paths::admin_search("a+b@example.com"),
+            "/admin?q=a%2Bb%40example.com"
         );
-        assert_eq!(paths::login(None, None), "/login");
+    }
+
+    #[test]
+    fn a_notice_is_stored_under_its_own_name() {
+        for notice in Notice::ALL {
+            let json = serde_json::to_string(&notice).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", notice.as_str()));
+        }
     }
 }

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { ADMIN_URL } from "../playwright.config";
-import { BAD_CODE, grantAdmin, latestCode, lockAccount, logIn, newUser, signOut, signUp } from "./helpers";
+import { BAD_CODE, enterCode, grantAdmin, hydrated, latestCode, lockAccount, logIn, newUser, signOut, signUp } from "./helpers";
 
 const GATE = "The admin area needs a fresh admin access code";
 
@@ -20,19 +20,17 @@ test("the admin gate refuses a sign-in code and opens with a fresh admin code", 
   const other = await browser.newContext();
   const otherPage = await other.newPage();
   await logIn(otherPage, admin.email, admin.password);
-  await expect(otherPage).toHaveURL(/\/sign-in-code\?/);
+  await expect(otherPage).toHaveURL(/\/sign-in-code$/);
   const signInCode = await latestCode(page.request, admin.phoneE164, "sign_in");
   await other.close();
-  await page.getByLabel("Admin access code").fill(signInCode.code);
-  await page.getByRole("button", { name: "Open the admin area" }).click();
+  await enterCode(page, "Admin access code", signInCode.code, "Open the admin area");
   await expect(page.getByRole("alert").filter({ hasText: BAD_CODE })).toBeVisible();
   await expect(page.getByText(GATE)).toBeVisible();
 
   await page.getByRole("button", { name: "Send me an admin access code" }).click();
   await expect(page.getByText(`We sent an admin access code to the mobile number ending in ${admin.last4}.`)).toBeVisible();
   const { code } = await latestCode(page.request, admin.phoneE164, "admin_step_up");
-  await page.getByLabel("Admin access code").fill(code);
-  await page.getByRole("button", { name: "Open the admin area" }).click();
+  await enterCode(page, "Admin access code", code, "Open the admin area");
   await expect(page.getByRole("heading", { name: "Find an account" })).toBeVisible();
   await expect(page.getByText("Admin access until")).toBeVisible();
   await expect(page.locator("figure.chart")).toHaveCount(5);
@@ -46,10 +44,10 @@ test.describe("with a 3-second elevation", () => {
     await signUp(page, admin);
     grantAdmin("admin", admin.email);
     await page.goto("/admin");
+    await hydrated(page);
     await page.getByRole("button", { name: "Send me an admin access code" }).click();
     const { code } = await latestCode(page.request, admin.phoneE164, "admin_step_up");
-    await page.getByLabel("Admin access code").fill(code);
-    await page.getByRole("button", { name: "Open the admin area" }).click();
+    await enterCode(page, "Admin access code", code, "Open the admin area");
     await expect(page.getByRole("heading", { name: "Find an account" })).toBeVisible();
 
     await page.waitForTimeout(3_500);
@@ -73,16 +71,24 @@ test("an admin unlocks a locked account and its owner signs in", async ({ page, 
   await signUp(adminPage, admin);
   grantAdmin("main", admin.email);
   await adminPage.goto("/admin");
+  await hydrated(adminPage);
   await adminPage.getByRole("button", { name: "Send me an admin access code" }).click();
   const { code } = await latestCode(adminPage.request, admin.phoneE164, "admin_step_up");
-  await adminPage.getByLabel("Admin access code").fill(code);
-  await adminPage.getByRole("button", { name: "Open the admin area" }).click();
+  await enterCode(adminPage, "Admin access code", code, "Open the admin area");
+  await expect(adminPage.getByRole("heading", { name: "Find an account" })).toBeVisible();
+  await hydrated(adminPage);
 
   await adminPage.getByLabel("Email, or the last digits of the phone number").fill(user.email);
   await adminPage.getByRole("button", { name: "Search" }).click();
+  // The results come without a page load, and the address follows the search.
+  await expect(adminPage).toHaveURL(/\/admin\?q=/);
+  await expect(adminPage.locator(".search-results")).toContainText("Locked");
   await adminPage.getByRole("link", { name: user.email }).click();
   await expect(adminPage.locator(".account-status")).toHaveText("Locked");
   await expect(adminPage.locator(".details")).toContainText(`•${user.last4}`);
+  // The action asks first; the admin confirms.
+  adminPage.once("dialog", (dialog) => dialog.accept());
+  await hydrated(adminPage);
   await adminPage.getByRole("button", { name: "Unlock" }).click();
   await expect(adminPage.getByText("The account is unlocked.")).toBeVisible();
   await expect(adminPage.locator(".account-status")).toHaveText("Active");

@@ -1,7 +1,18 @@
 import { expect, test } from "@playwright/test";
 import { MOCK_TWILIO_URL, TWILIO_URL } from "../playwright.config";
 import { type APIRequestContext } from "@playwright/test";
-import { enterVerificationCode, lockAccount, logIn, newUser, signOut, signUp, startSignUp, type User } from "./helpers";
+import {
+  enterCode,
+  enterVerificationCode,
+  lockAccount,
+  logIn,
+  newUser,
+  requestNewCode,
+  signOut,
+  signUp,
+  startSignUp,
+  type User,
+} from "./helpers";
 
 /** The code read aloud in the `count`-th call the mock Twilio accepted for the user's number. */
 async function calledCode(request: APIRequestContext, user: User, count: number): Promise<string> {
@@ -18,7 +29,7 @@ async function calledCode(request: APIRequestContext, user: User, count: number)
   return code;
 }
 
-const UNREACHABLE = "This number can't receive text messages. Try a phone call instead.";
+const UNREACHABLE = "This number can't receive text messages. Try a phone call instead";
 
 test.describe("through a provider that refuses the text", () => {
   test.use({ baseURL: TWILIO_URL });
@@ -27,10 +38,10 @@ test.describe("through a provider that refuses the text", () => {
     const user = newUser("undeliverable");
     // The signup's text cannot arrive either: the verify page offers a call.
     await startSignUp(page, user);
-    await page.getByRole("button", { name: "Call me instead" }).click();
+    await requestNewCode(page, { byCall: true });
     await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
     await enterVerificationCode(page, await calledCode(request, user, 1));
-    await expect(page).toHaveURL(/\/account\?notice=phone-verified$/);
+    await expect(page).toHaveURL(/\/account$/);
     await signOut(page);
     await lockAccount(page, user);
 
@@ -38,15 +49,14 @@ test.describe("through a provider that refuses the text", () => {
     const failure = page.getByRole("alert").filter({ hasText: UNREACHABLE });
     await expect(failure).toBeVisible();
 
-    await page.getByRole("button", { name: "Call me instead" }).click();
+    await requestNewCode(page, { byCall: true });
     await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
     await expect(failure).toBeHidden();
 
     // The call reads the code digit by digit; the person types what they heard.
     const code = await calledCode(request, user, 2);
 
-    await page.getByLabel("Verification code").fill(code);
-    await page.getByRole("button", { name: "Unlock account" }).click();
+    await enterCode(page, "Verification code", code, "Unlock account");
     await expect(page.getByText("Your account is unlocked. Sign in with your password.")).toBeVisible();
     await logIn(page, user.email, user.password);
     await expect(page).toHaveURL(/\/account$/);
@@ -62,5 +72,6 @@ test("calls are chosen at signup and changed back to texts on the account page",
   await page.getByLabel("Text message (SMS)").check();
   await page.getByRole("button", { name: "Save delivery preference" }).click();
   await expect(page.locator(".details")).toContainText("Text message (SMS)");
+  await expect(page.getByText("Your code delivery preference has been saved.")).toBeVisible();
   await expect(page.getByText("Code delivery preference changed")).toBeVisible();
 });

@@ -50,9 +50,45 @@ export function newUser(label: string): User {
   };
 }
 
+/** Options of the flows below: `js: false` for pages run without JavaScript. */
+export type FlowOptions = { js?: boolean };
+
+/**
+ * With JavaScript, waits until the page's islands have hydrated, so that what the test types
+ * reaches the reactive forms.
+ */
+export async function hydrated(page: Page, options: FlowOptions = {}) {
+  if (options.js ?? true) {
+    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+  }
+}
+
+/**
+ * Enters a code in the code field labelled `label`. With JavaScript the field submits itself once
+ * the last digit is in; without it, the button named `button` sends the form.
+ */
+export async function enterCode(page: Page, label: string, code: string, button: string, options: FlowOptions = {}) {
+  await hydrated(page, options);
+  await page.getByLabel(label).fill(code);
+  if (!(options.js ?? true)) {
+    await page.getByRole("button", { name: button }).click();
+  }
+}
+
+/** Opens "Didn't get a code?" and asks for a new code, by call when `byCall`. */
+export async function requestNewCode(page: Page, options: FlowOptions & { byCall?: boolean } = {}) {
+  await hydrated(page, options);
+  await page.locator("details.resend > summary").click();
+  if (options.byCall) {
+    await page.locator("details.resend").getByLabel("Phone call (the code is read aloud)").check();
+  }
+  await page.getByRole("button", { name: "Send a new code" }).click();
+}
+
 /** Fills in and sends the signup form; the browser lands on the verify-phone page. */
-export async function startSignUp(page: Page, user: User, options: { byCall?: boolean } = {}) {
+export async function startSignUp(page: Page, user: User, options: { byCall?: boolean } & FlowOptions = {}) {
   await page.goto("/signup");
+  await hydrated(page, options);
   if (options.byCall) {
     await page.getByLabel("Phone call (the code is read aloud)").check();
   }
@@ -63,7 +99,7 @@ export async function startSignUp(page: Page, user: User, options: { byCall?: bo
   await page.getByLabel("Password", { exact: true }).fill(user.password);
   await page.getByLabel("Confirm password").fill(user.password);
   await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page).toHaveURL(/\/verify-phone\?/);
+  await expect(page).toHaveURL(/\/verify-phone$/);
   await expect(
     page.getByText(
       `We sent a code to the mobile number ending in ${user.last4}. Enter it to verify your phone and finish signing up.`,
@@ -72,20 +108,23 @@ export async function startSignUp(page: Page, user: User, options: { byCall?: bo
 }
 
 /** Enters a code on the verify-phone page. */
-export async function enterVerificationCode(page: Page, code: string) {
-  await page.getByLabel("Verification code").fill(code);
-  await page.getByRole("button", { name: "Verify phone" }).click();
+export async function enterVerificationCode(page: Page, code: string, options: FlowOptions = {}) {
+  await enterCode(page, "Verification code", code, "Verify phone", options);
 }
 
 /**
  * Signs up and verifies the phone with the code from the outbox, which signs in. `cooldownMs`:
  * wait that long afterwards, on servers whose send cooldown would hold back the next code.
  */
-export async function signUp(page: Page, user: User, options: { byCall?: boolean; cooldownMs?: number } = {}) {
+export async function signUp(
+  page: Page,
+  user: User,
+  options: { byCall?: boolean; cooldownMs?: number } & FlowOptions = {},
+) {
   await startSignUp(page, user, options);
   const { code } = await latestCode(page.request, user.phoneE164, "phone_verification");
-  await enterVerificationCode(page, code);
-  await expect(page).toHaveURL(/\/account\?notice=phone-verified$/);
+  await enterVerificationCode(page, code, options);
+  await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByRole("heading", { name: `Hello, ${user.firstName}` })).toBeVisible();
   await expect(page.getByText("Your phone number is verified.")).toBeVisible();
   if (options.cooldownMs) {
@@ -98,16 +137,18 @@ export async function signOut(page: Page) {
   await expect(page.getByText("You have been signed out.")).toBeVisible();
 }
 
-export async function logIn(page: Page, email: string, password: string) {
+export async function logIn(page: Page, email: string, password: string, options: FlowOptions = {}) {
   if (!new URL(page.url()).pathname.startsWith("/login")) {
     await page.goto("/login");
   }
+  await hydrated(page, options);
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
 export const WRONG_CREDENTIALS = "The email or password is incorrect.";
+export const LAST_TRY = "One more wrong password locks the account and sends a code to its phone.";
 export const BAD_CODE = "That code is wrong or has expired. Request a new code and try again.";
 
 type OutboxEntry = { id: number; to: string; purpose: string; body: string; channel: string };
@@ -146,13 +187,15 @@ export async function latestCode(
 }
 
 /** Fails three logins in a row and checks the lock message on the unlock page. */
-export async function lockAccount(page: Page, user: User) {
+export async function lockAccount(page: Page, user: User, options: FlowOptions = {}) {
   for (let attempt = 1; attempt <= 2; attempt++) {
-    await logIn(page, user.email, `wrong password ${attempt}`);
+    await logIn(page, user.email, `wrong password ${attempt}`, options);
     await expect(page.getByRole("alert").filter({ hasText: WRONG_CREDENTIALS })).toBeVisible();
   }
-  await logIn(page, user.email, "wrong password 3");
-  await expect(page).toHaveURL(/\/unlock\?/);
+  // The attempt before the lock says so.
+  await expect(page.getByRole("alert").filter({ hasText: LAST_TRY })).toBeVisible();
+  await logIn(page, user.email, "wrong password 3", options);
+  await expect(page).toHaveURL(/\/unlock$/);
   await expect(
     page.getByText(
       `Your account is temporarily locked. We sent a verification code to the mobile number ending in ${user.last4}.`,

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { BAD_CODE, latestCode, lockAccount, logIn, newUser, signOut, signUp } from "./helpers";
+import { BAD_CODE, enterCode, latestCode, lockAccount, logIn, newUser, requestNewCode, signOut, signUp } from "./helpers";
 
 test("three wrong passwords lock the account, and the texted code unlocks it", async ({ page, context }) => {
   const user = newUser("lockout");
@@ -19,9 +19,8 @@ test("three wrong passwords lock the account, and the texted code unlocks it", a
   expect(code).toMatch(/^\d{6}$/);
   await outbox.close();
 
-  await page.getByLabel("Verification code").fill(code);
-  await page.getByRole("button", { name: "Unlock account" }).click();
-  await expect(page).toHaveURL(/\/login\?/);
+  await enterCode(page, "Verification code", code, "Unlock account");
+  await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByText("Your account is unlocked. Sign in with your password.")).toBeVisible();
 
   await logIn(page, user.email, user.password);
@@ -39,28 +38,32 @@ test("a wrong code is refused, and a resent code unlocks", async ({ page, reques
   const first = await latestCode(request, user.phoneE164, "unlock");
 
   const wrong = first.code.replace(/\d$/, (d) => String((Number(d) + 1) % 10));
-  await page.getByLabel("Verification code").fill(wrong);
-  await page.getByRole("button", { name: "Unlock account" }).click();
+  await enterCode(page, "Verification code", wrong, "Unlock account");
   await expect(page.getByRole("alert").filter({ hasText: BAD_CODE })).toBeVisible();
+  await expect(page.getByLabel("Verification code")).toBeFocused();
 
   // The wrong entry spent the code: even the right one no longer works.
-  await page.getByLabel("Verification code").fill(first.code);
-  await page.getByRole("button", { name: "Unlock account" }).click();
+  const refused = page.waitForResponse((response) => response.url().endsWith("/api/unlock"));
+  await enterCode(page, "Verification code", first.code, "Unlock account");
+  expect((await refused).status()).toBe(400);
   await expect(page.getByRole("alert").filter({ hasText: BAD_CODE })).toBeVisible();
 
-  await page.getByRole("button", { name: "Resend code" }).click();
+  await requestNewCode(page);
   await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
   const second = await latestCode(request, user.phoneE164, "unlock", { newerThan: first.id });
 
-  await page.getByLabel("Verification code").fill(second.code);
-  await page.getByRole("button", { name: "Unlock account" }).click();
+  await enterCode(page, "Verification code", second.code, "Unlock account");
   await expect(page.getByText("Your account is unlocked. Sign in with your password.")).toBeVisible();
   await logIn(page, user.email, user.password);
   await expect(page).toHaveURL(/\/account$/);
 });
 
 test("the code field is labelled and set up for one-time-code autofill", async ({ page }) => {
-  await page.goto("/unlock?email=someone%40example.com");
+  await page.goto("/unlock");
+  await page.getByLabel("Email").fill("someone@example.com");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(/\/unlock$/);
+  await expect(page.getByText("Account: someone@example.com")).toBeVisible();
   const code = page.getByLabel("Verification code");
   await expect(code).toHaveAttribute("autocomplete", "one-time-code");
   await expect(code).toHaveAttribute("inputmode", "numeric");

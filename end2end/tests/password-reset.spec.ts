@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { latestCode, logIn, newUser, signOut, signUp, WRONG_CREDENTIALS } from "./helpers";
+import { hydrated, latestCode, logIn, newUser, signOut, signUp, WRONG_CREDENTIALS } from "./helpers";
 
 test("forgot password: a texted code sets a new password and the old one stops working", async ({ page, request }) => {
   const user = newUser("reset");
@@ -8,9 +8,10 @@ test("forgot password: a texted code sets a new password and the old one stops w
 
   await page.getByRole("link", { name: "Forgot password?" }).click();
   await expect(page).toHaveURL(/\/forgot-password$/);
+  await hydrated(page);
   await page.getByLabel("Email").fill(user.email);
   await page.getByRole("button", { name: "Send code" }).click();
-  await expect(page).toHaveURL(/\/reset-password\?/);
+  await expect(page).toHaveURL(/\/reset-password$/);
   await expect(page.getByText(`We sent a verification code to the mobile number ending in ${user.last4}.`)).toBeVisible();
 
   const { code } = await latestCode(request, user.phoneE164, "password_reset");
@@ -19,7 +20,8 @@ test("forgot password: a texted code sets a new password and the old one stops w
   await page.getByLabel("New password", { exact: true }).fill(newPassword);
   await page.getByLabel("Confirm new password").fill(newPassword);
   await page.getByRole("button", { name: "Change password" }).click();
-  await expect(page).toHaveURL(/\/login\?/);
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByLabel("Email")).toHaveValue(user.email);
   await expect(page.getByText("Your password has been changed. Sign in with your new password.")).toBeVisible();
 
   await logIn(page, user.email, user.password);
@@ -34,8 +36,11 @@ test("a reset with mismatched passwords shows the error next to the field", asyn
   await signUp(page, user);
   await signOut(page);
   await page.goto("/forgot-password");
+  await hydrated(page);
   await page.getByLabel("Email").fill(user.email);
   await page.getByRole("button", { name: "Send code" }).click();
+  await expect(page).toHaveURL(/\/reset-password$/);
+  await hydrated(page);
   const { code } = await latestCode(request, user.phoneE164, "password_reset");
   await page.getByLabel("Verification code").fill(code);
   await page.getByLabel("New password", { exact: true }).fill("first version of it");

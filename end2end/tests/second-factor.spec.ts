@@ -1,7 +1,9 @@
 import { expect, test } from "@playwright/test";
 import {
   BAD_CODE,
+  enterCode,
   enterVerificationCode,
+  requestNewCode,
   latestCode,
   logIn,
   newUser,
@@ -23,13 +25,13 @@ test("a signup is active only after the code sent to the phone, with resend", as
 
   // The signup can be finished later: the password leads back to verification, with a new code.
   await logIn(page, user.email, user.password);
-  await expect(page).toHaveURL(/\/verify-phone\?/);
+  await expect(page).toHaveURL(/\/verify-phone$/);
   const second = await latestCode(page.request, user.phoneE164, "phone_verification", { newerThan: first.id });
-  await page.getByRole("button", { name: "Resend code" }).click();
+  await requestNewCode(page);
   await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
   const third = await latestCode(page.request, user.phoneE164, "phone_verification", { newerThan: second.id });
   await enterVerificationCode(page, third.code);
-  await expect(page).toHaveURL(/\/account\?notice=phone-verified$/);
+  await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByText("Your phone number is verified.")).toBeVisible();
   await expect(page.locator(".details")).toContainText(`${user.last4} · verified`);
 });
@@ -44,15 +46,14 @@ test("with sign-in codes on, the password leads to a code and the code to the ac
   await signOut(page);
 
   await logIn(page, user.email, user.password);
-  await expect(page).toHaveURL(/\/sign-in-code\?/);
+  await expect(page).toHaveURL(/\/sign-in-code$/);
   await expect(page.getByText(`Enter the code we sent to the mobile number ending in ${user.last4}.`)).toBeVisible();
   // No session yet.
   const me = await page.request.get("/api/me");
   expect(me.status()).toBe(401);
 
   const { code } = await latestCode(page.request, user.phoneE164, "sign_in");
-  await page.getByLabel("Sign-in code").fill(code);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await enterCode(page, "Sign-in code", code, "Sign in");
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByRole("heading", { name: `Hello, ${user.firstName}` })).toBeVisible();
 });
@@ -74,9 +75,8 @@ test("a new phone number takes the password and a code sent to it, and the old n
   ).toBeVisible();
 
   const { code } = await latestCode(page.request, next.phoneE164, "phone_change");
-  await page.getByLabel("Code sent to the new number").fill(code);
-  await page.getByRole("button", { name: "Change phone number" }).click();
-  await expect(page).toHaveURL(/\/account\?notice=phone-changed$/);
+  await enterCode(page, "Code sent to the new number", code, "Change phone number");
+  await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByText("Your phone number has been changed. We told your old number too.")).toBeVisible();
   await expect(page.locator(".details")).toContainText(`${next.last4} · verified`);
 

@@ -69,7 +69,8 @@ pub struct Config {
     pub product_name: String,
     /// `SEND_COOLDOWN`, `SEND_MAX_PER_HOUR`, `SEND_MAX_PER_IP_PER_HOUR`, `SMS_MAX_PER_HOUR`.
     pub send_limits: SendLimits,
-    /// `RATE_LIMIT_LOGIN`, `RATE_LIMIT_CODE`, `RATE_LIMIT_SIGNUP`: requests per minute per client.
+    /// `RATE_LIMIT_LOGIN`, `RATE_LIMIT_CODE`, `RATE_LIMIT_SIGNUP`, `RATE_LIMIT_FIELD_CHECK`:
+    /// requests per minute per client.
     pub rate_limits: RateLimits,
     /// `AUDIT_RETENTION`: how long security events are kept.
     pub audit_retention: Duration,
@@ -89,6 +90,8 @@ pub struct RateLimits {
     pub login_per_minute: u32,
     pub code_per_minute: u32,
     pub signup_per_minute: u32,
+    /// Live checks of signup fields (`POST /api/check-field`).
+    pub field_check_per_minute: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -466,6 +469,7 @@ impl Config {
                 login_per_minute: number(&get, "RATE_LIMIT_LOGIN", 30, 1..=1_000_000)?,
                 code_per_minute: number(&get, "RATE_LIMIT_CODE", 10, 1..=1_000_000)?,
                 signup_per_minute: number(&get, "RATE_LIMIT_SIGNUP", 10, 1..=1_000_000)?,
+                field_check_per_minute: number(&get, "RATE_LIMIT_FIELD_CHECK", 60, 1..=1_000_000)?,
             },
             trusted_proxy_header,
             database_url,

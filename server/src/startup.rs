@@ -10,6 +10,7 @@ use crate::auth::service::LatchkeyService;
 use crate::auth::sessions::SessionPolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
+use crate::domain::CodeScope;
 use crate::maintenance::Maintenance;
 use crate::sms::chain::ProviderChain;
 use crate::sms::destinations::DestinationPolicy;
@@ -24,11 +25,12 @@ use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
 use crate::store::{Backend, Store};
 use crate::web::origin::AllowedOrigin;
+use crate::web::page_state::PageStateKeys;
 use crate::web::rate_limit::RateLimiter;
 use crate::web::{self, WebState};
 use crate::writer_thread::WriterThread;
 use anyhow::Context;
-use app::types::Capabilities;
+use app::types::{Capabilities, CodeLengths};
 use leptos::prelude::LeptosOptions;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -109,6 +111,26 @@ impl Application {
         if config.sms_voice_fallback && !voice_fallback {
             tracing::warn!("SMS_VOICE_FALLBACK is on, but no provider in SMS_PROVIDERS places calls: it has no effect");
         }
+        let page_state = Arc::new(PageStateKeys::new(
+            server_secret.clone(),
+            config.is_https(),
+            [CodeScope::Unlock, CodeScope::PasswordReset]
+                .into_iter()
+                .map(|scope| config.code_policies.get(scope).lifetime)
+                .max()
+                .unwrap_or(time::Duration::hours(1)),
+        ));
+        let code_lengths = {
+            let length = |scope| config.code_policies.get(scope).length;
+            CodeLengths {
+                phone_verification: length(CodeScope::PhoneVerification),
+                sign_in: length(CodeScope::SignIn),
+                unlock: length(CodeScope::Unlock),
+                password_reset: length(CodeScope::PasswordReset),
+                phone_change: length(CodeScope::PhoneChange),
+                admin_step_up: length(CodeScope::AdminStepUp),
+            }
+        };
         let service = LatchkeyService {
             store: store.clone(),
             passwords: PasswordHasher::new(cores, config.hashing_priority)?,
@@ -153,7 +175,9 @@ impl Application {
             dev_outbox,
             capabilities: Capabilities {
                 voice: voice_available,
+                code_lengths,
             },
+            page_state,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limits, Arc::clone(&clock))),
             trusted_proxy_header: config.trusted_proxy_header.clone(),
             allowed_origin: AllowedOrigin::new(config.public_origin()),

@@ -1,13 +1,15 @@
 //! The signed-in account: who you are, the phone on file (masked) and whether it is verified, how
-//! codes are sent, whether every sign-in asks for one, the last sign-ins, recent security
-//! activity, and logout.
+//! codes are sent, whether every sign-in asks for one, the last sign-ins and recent security
+//! activity. Signing out is in the header of every signed-in page.
 
-use super::{loaded_page, query_ending, query_notice};
-use crate::api::{Logout, SendVerification, SetDelivery, SetSignInCode};
-use crate::components::{latest_error, DeliveryChoice, FormMessage, NoticeBanner, SubmitButton};
+use super::{flash_notice, loaded_page, page_flash};
+use crate::api::{SendVerification, SetDelivery, SetSignInCode};
 use crate::error::AppError;
-use crate::types::{paths, AccountView, DeliveryChannel, PageData};
+use crate::flash::Flash;
+use crate::islands::{DeliveryPreferenceForm, ReverifyPhoneForm, SignInCodeSettingForm};
+use crate::types::{paths, AccountView, PageData};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
@@ -19,11 +21,11 @@ pub fn AccountPage() -> impl IntoView {
         Some(PageData::Account(account)) => account,
         _ => Err(AppError::NotSignedIn),
     };
+    let flash = page_flash();
     view! {
         <Title text="Your account · Latchkey"/>
-        <NoticeBanner notice=query_notice() ending=query_ending()/>
         {match account {
-            Ok(view) => view! { <AccountDetails account=view/> }.into_any(),
+            Ok(view) => view! { <AccountDetails account=view flash/> }.into_any(),
             Err(AppError::NotSignedIn) => view! { <Redirect path=paths::LOGIN/> }.into_any(),
             Err(error) => view! {
                 <section class="card">
@@ -36,8 +38,7 @@ pub fn AccountPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountDetails(account: AccountView) -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
+fn AccountDetails(account: AccountView, flash: Flash) -> impl IntoView {
     let last_login = account
         .last_login_at
         .clone()
@@ -49,6 +50,7 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
     view! {
         <section class="card">
             <h1>"Hello, " {account.first_name.clone()}</h1>
+            {flash_notice(&flash)}
             <dl class="details">
                 <dt>"Name"</dt>
                 <dd>{format!("{} {}", account.first_name, account.last_name)}</dd>
@@ -67,9 +69,29 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                 <dt>"Previous sign-in"</dt>
                 <dd>{previous_login}</dd>
             </dl>
-            {account.voice_available.then(|| view! { <DeliveryPreference current=account.delivery_channel/> })}
-            <SignInCodeSetting enabled=account.sign_in_code required=account.sign_in_code_required/>
-            <ReverifyPhone/>
+            {account.voice_available.then(|| view! {
+                <h2>"Code delivery"</h2>
+                <DeliveryPreferenceForm
+                    current=account.delivery_channel
+                    init=flash.form_init(SetDelivery::PATH)
+                />
+            })}
+            <h2>"Sign-in codes"</h2>
+            {if account.sign_in_code_required {
+                view! {
+                    <p>"This service asks for a code sent to your phone at every sign-in."</p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <SignInCodeSettingForm
+                        enabled=account.sign_in_code
+                        init=flash.form_init(SetSignInCode::PATH)
+                    />
+                }
+                .into_any()
+            }}
+            <ReverifyPhoneForm init=flash.form_init(SendVerification::PATH)/>
             {account.is_admin.then(|| view! {
                 <p class="links"><a href=paths::ADMIN>"Open the admin area"</a></p>
             })}
@@ -93,76 +115,6 @@ fn AccountDetails(account: AccountView) -> impl IntoView {
                     })
                     .collect_view()}
             </ul>
-            <ActionForm action=logout attr:novalidate="">
-                <button type="submit" class="secondary">
-                    "Sign out"
-                </button>
-            </ActionForm>
         </section>
-    }
-}
-
-/// Choose between text messages and calls for future codes.
-#[component]
-fn DeliveryPreference(current: DeliveryChannel) -> impl IntoView {
-    let action = ServerAction::<SetDelivery>::new();
-    let error = latest_error(action);
-    view! {
-        <h2>"Code delivery"</h2>
-        <ActionForm action=action attr:novalidate="" attr:class="delivery-preference">
-            <FormMessage error=error all_errors=true/>
-            <DeliveryChoice error=error selected=current name="channel"/>
-            <SubmitButton
-                label="Save delivery preference"
-                class="secondary"
-            />
-        </ActionForm>
-    }
-}
-
-/// "Ask for a code every time I sign in", unless the service asks everyone.
-#[component]
-fn SignInCodeSetting(enabled: bool, required: bool) -> impl IntoView {
-    let action = ServerAction::<SetSignInCode>::new();
-    let error = latest_error(action);
-    view! {
-        <h2>"Sign-in codes"</h2>
-        {if required {
-            view! {
-                <p>"This service asks for a code sent to your phone at every sign-in."</p>
-            }
-            .into_any()
-        } else {
-            view! {
-                <ActionForm action=action attr:novalidate="" attr:class="sign-in-code-setting">
-                    <FormMessage error=error all_errors=true/>
-                    <label class="checkbox" for="sign-in-code-enabled">
-                        <input
-                            type="checkbox"
-                            id="sign-in-code-enabled"
-                            name="enabled"
-                            value="on"
-                            checked=enabled
-                        />
-                        "Ask for a code every time I sign in"
-                    </label>
-                    <SubmitButton label="Save sign-in setting" class="secondary"/>
-                </ActionForm>
-            }
-            .into_any()
-        }}
-    }
-}
-
-/// Prove the phone on file again: a code goes to it, then the verify page takes it.
-#[component]
-fn ReverifyPhone() -> impl IntoView {
-    let action = ServerAction::<SendVerification>::new();
-    let error = latest_error(action);
-    view! {
-        <ActionForm action=action attr:novalidate="" attr:class="reverify-phone">
-            <FormMessage error=error all_errors=true/>
-            <SubmitButton label="Verify my phone again" class="secondary"/>
-        </ActionForm>
     }
 }

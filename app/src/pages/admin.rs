@@ -1,16 +1,18 @@
 //! The admin area: the step-up gate (an admin access code, even when signed in), then account
-//! search, the 30-day counts as small charts, and one account with its actions. The server loads
-//! each page's data before rendering it (`PageData`).
+//! search, the 30-day counts as a chart with its numbers in a table, and one account with its
+//! actions. The server loads each page's data before rendering it (`PageData`).
 
-use super::{loaded_page, query_ending, query_notice, query_value};
+use super::{capabilities, flash_notice, loaded_page, page_flash, query_value};
 use crate::api::{AdminAct, AdminStepUp, SendAdminCode};
-use crate::components::{latest_error, FormMessage, NoticeBanner, SubmitButton, TextField};
-use crate::error::{AppError, Field};
+use crate::error::AppError;
+use crate::flash::Flash;
+use crate::islands::StatusBadge;
+use crate::islands::{AdminActionForm, AdminSearch, AdminSendCodeForm, AdminStepUpForm};
 use crate::types::{
-    paths, AccountSummary, AdminAccess, AdminAccountView, AdminAction, AdminOverview, PageData,
-    PhoneEnding,
+    paths, AdminAccess, AdminAccountView, AdminAction, AdminOverview, PageData, PhoneEnding,
 };
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 
@@ -31,17 +33,26 @@ pub fn AdminPage() -> impl IntoView {
         Some(PageData::Admin { access, results }) => (access, results),
         _ => (Err(AppError::NotSignedIn), None),
     };
+    let flash = page_flash();
+    let wide = matches!(access, Ok(AdminAccess::Open { .. }));
     view! {
         <Title text="Admin · Latchkey"/>
-        <section class="card wide">
+        <section class=if wide { "card wide" } else { "card" }>
             <h1>"Admin"</h1>
-            <NoticeBanner notice=query_notice() ending=query_ending()/>
+            {flash_notice(&flash)}
             {match access {
                 Ok(AdminAccess::StepUpRequired { phone_ending }) => {
-                    view! { <StepUpGate ending=phone_ending/> }.into_any()
+                    view! { <StepUpGate ending=phone_ending flash/> }.into_any()
                 }
                 Ok(AdminAccess::Open { elevated_until, overview }) => {
-                    view! { <Dashboard elevated_until overview results/> }.into_any()
+                    view! {
+                        <p class="muted">"Admin access until " {elevated_until} "."</p>
+                        <h2>"Find an account"</h2>
+                        <AdminSearch query=query_value("q").get_untracked() results=results/>
+                        <h2>"Last 30 days"</h2>
+                        <Overview overview/>
+                    }
+                    .into_any()
                 }
                 Err(error) => error_view(error),
             }}
@@ -51,166 +62,176 @@ pub fn AdminPage() -> impl IntoView {
 
 /// Ask for an admin access code, and take it.
 #[component]
-fn StepUpGate(ending: PhoneEnding) -> impl IntoView {
-    let send = ServerAction::<SendAdminCode>::new();
-    let send_error = latest_error(send);
-    let step_up = ServerAction::<AdminStepUp>::new();
-    let error = latest_error(step_up);
+fn StepUpGate(ending: PhoneEnding, flash: Flash) -> impl IntoView {
     view! {
         <p>
             "The admin area needs a fresh admin access code, sent to the number ending in "
             {ending.as_str().to_owned()} ". Codes for signing in do not work here."
         </p>
-        <ActionForm action=send attr:novalidate="" attr:class="send-admin-code">
-            <FormMessage error=send_error all_errors=true/>
-            <SubmitButton label="Send me an admin access code" class="secondary"/>
-        </ActionForm>
-        <ActionForm action=step_up attr:novalidate="">
-            <FormMessage error=error/>
-            <TextField
-                label="Admin access code"
-                name="code"
-                field=Field::Code
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                error=error
-            />
-            <SubmitButton label="Open the admin area"/>
-        </ActionForm>
+        <AdminSendCodeForm init=flash.form_init(SendAdminCode::PATH)/>
+        <AdminStepUpForm
+            length=capabilities().code_lengths.admin_step_up
+            init=flash.form_init(AdminStepUp::PATH)
+        />
     }
 }
 
-#[component]
-fn Dashboard(
-    elevated_until: String,
-    overview: AdminOverview,
-    results: Option<Result<Vec<AccountSummary>, AppError>>,
-) -> impl IntoView {
-    let query = query_value("q");
-    view! {
-        <p class="muted">"Admin access until " {elevated_until} "."</p>
-        <h2>"Find an account"</h2>
-        <form method="get" action=paths::ADMIN class="admin-search">
-            <div class="field">
-                <label for="admin-q">"Email, or the last digits of the phone number"</label>
-                <input id="admin-q" name="q" type="search" value=move || query.get()/>
-            </div>
-            <button type="submit" class="primary">"Search"</button>
-        </form>
-        {match results {
-            None => ().into_any(),
-            Some(Ok(accounts)) => view! { <SearchResults accounts/> }.into_any(),
-            Some(Err(error)) => error_view(error),
-        }}
-        <h2>"Last 30 days"</h2>
-        <Charts overview/>
-    }
+/// The five daily counts of the last 30 days.
+struct Series {
+    label: &'static str,
+    class: &'static str,
+    values: Vec<u64>,
 }
 
-#[component]
-fn SearchResults(accounts: Vec<AccountSummary>) -> impl IntoView {
-    if accounts.is_empty() {
-        return view! { <p class="muted search-results">"No account matches."</p> }.into_any();
-    }
-    view! {
-        <table class="search-results">
-            <thead>
-                <tr><th>"Email"</th><th>"Name"</th><th>"Phone"</th><th>"Status"</th></tr>
-            </thead>
-            <tbody>
-                {accounts
-                    .into_iter()
-                    .map(|account| {
-                        view! {
-                            <tr>
-                                <td><a href=paths::admin_account(account.id, None)>{account.email}</a></td>
-                                <td>{account.name}</td>
-                                <td>{account.masked_phone}</td>
-                                <td>{account.status.label()}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
+fn series(overview: &AdminOverview) -> [Series; 5] {
+    let days = &overview.days;
+    [
+        Series {
+            label: "Sign-ins",
+            class: "s-sign-ins",
+            values: days.iter().map(|d| d.sign_ins).collect(),
+        },
+        Series {
+            label: "Failed sign-ins",
+            class: "s-failures",
+            values: days.iter().map(|d| d.failures).collect(),
+        },
+        Series {
+            label: "Locks",
+            class: "s-locks",
+            values: days.iter().map(|d| d.locks).collect(),
+        },
+        Series {
+            label: "Messages sent",
+            class: "s-sent",
+            values: days.iter().map(|d| d.messages_sent).collect(),
+        },
+        Series {
+            label: "Messages failed",
+            class: "s-failed",
+            values: days.iter().map(|d| d.messages_failed).collect(),
+        },
+    ]
 }
 
-/// One small bar chart per count, a bar per day (oldest on the left).
+/// A chart per count, and every number in a table.
 #[component]
-fn Charts(overview: AdminOverview) -> impl IntoView {
-    let series: [(&'static str, Vec<u64>); 5] = [
-        (
-            "Sign-ins",
-            overview.days.iter().map(|d| d.sign_ins).collect(),
-        ),
-        (
-            "Failed sign-ins",
-            overview.days.iter().map(|d| d.failures).collect(),
-        ),
-        ("Locks", overview.days.iter().map(|d| d.locks).collect()),
-        (
-            "Messages sent",
-            overview.days.iter().map(|d| d.messages_sent).collect(),
-        ),
-        (
-            "Messages failed",
-            overview.days.iter().map(|d| d.messages_failed).collect(),
-        ),
-    ];
+fn Overview(overview: AdminOverview) -> impl IntoView {
     let days: Vec<String> = overview.days.iter().map(|d| d.day.clone()).collect();
-    view! {
-        <div class="charts">
-            {series
-                .into_iter()
-                .map(|(label, values)| view! { <BarChart label values days=days.clone()/> })
-                .collect_view()}
-        </div>
-    }
-}
-
-const BAR_WIDTH: u64 = 8;
-const CHART_HEIGHT: u64 = 40;
-
-#[component]
-fn BarChart(label: &'static str, values: Vec<u64>, days: Vec<String>) -> impl IntoView {
-    let total: u64 = values.iter().sum();
-    let max = values.iter().copied().max().unwrap_or(0).max(1);
-    let width = BAR_WIDTH * values.len() as u64;
-    let bars = values
+    let all = series(&overview);
+    let table_rows = overview
+        .days
         .iter()
-        .zip(days)
-        .enumerate()
-        .map(|(index, (value, day))| {
-            let height = if *value == 0 {
-                0
-            } else {
-                (value * CHART_HEIGHT / max).max(2)
-            };
+        .rev()
+        .map(|day| {
             view! {
-                <rect
-                    x=(index as u64 * BAR_WIDTH).to_string()
-                    y=(CHART_HEIGHT - height).to_string()
-                    width=(BAR_WIDTH - 2).to_string()
-                    height=height.to_string()
-                >
-                    <title>{format!("{day}: {value}")}</title>
-                </rect>
+                <tr>
+                    <th scope="row" data-label="Day">{day.day.clone()}</th>
+                    <td data-label="Sign-ins">{day.sign_ins.to_string()}</td>
+                    <td data-label="Failed sign-ins">{day.failures.to_string()}</td>
+                    <td data-label="Locks">{day.locks.to_string()}</td>
+                    <td data-label="Messages sent">{day.messages_sent.to_string()}</td>
+                    <td data-label="Messages failed">{day.messages_failed.to_string()}</td>
+                </tr>
             }
         })
         .collect_view();
     view! {
-        <figure class="chart" data-series=label data-total=total.to_string()>
-            <figcaption>{label} " · " {total.to_string()} " in 30 days"</figcaption>
+        <div class="charts">
+            {all
+                .into_iter()
+                .map(|series| view! { <BarChart series days=days.clone()/> })
+                .collect_view()}
+        </div>
+        <details class="numbers">
+            <summary>"The numbers, day by day"</summary>
+            <table class="data-table">
+                <caption class="visually-hidden">"Daily counts, last 30 days, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Day"</th>
+                        <th scope="col">"Sign-ins"</th>
+                        <th scope="col">"Failed sign-ins"</th>
+                        <th scope="col">"Locks"</th>
+                        <th scope="col">"Messages sent"</th>
+                        <th scope="col">"Messages failed"</th>
+                    </tr>
+                </thead>
+                <tbody>{table_rows}</tbody>
+            </table>
+        </details>
+    }
+}
+
+/// Chart geometry, in SVG units: the plot area sits right of the value axis and above the days.
+const PLOT_LEFT: u64 = 28;
+const PLOT_TOP: u64 = 8;
+const PLOT_WIDTH: u64 = 300;
+const PLOT_HEIGHT: u64 = 80;
+const AXIS_BELOW: u64 = 18;
+
+/// One count as bars, a day each, oldest on the left: a value axis with its top value, the first
+/// and last day under the bars, and each bar's day and value on hover and on keyboard focus.
+#[component]
+fn BarChart(series: Series, days: Vec<String>) -> impl IntoView {
+    let Series {
+        label,
+        class,
+        values,
+    } = series;
+    let total: u64 = values.iter().sum();
+    let max = values.iter().copied().max().unwrap_or(0);
+    let scale_top = max.max(1);
+    let slot = PLOT_WIDTH / (values.len().max(1) as u64);
+    let bars = values
+        .iter()
+        .zip(&days)
+        .enumerate()
+        .map(|(index, (value, day))| {
+            let height = if *value == 0 { 0 } else { (value * PLOT_HEIGHT / scale_top).max(2) };
+            let x = PLOT_LEFT + index as u64 * slot;
+            let text = format!("{day}: {value} {}", label.to_lowercase());
+            view! {
+                <g class="bar" tabindex="0" role="img" aria-label=text.clone()>
+                    <title>{text.clone()}</title>
+                    // The whole column answers the pointer, however short the bar.
+                    <rect class="hit" x=x.to_string() y=PLOT_TOP.to_string() width=slot.to_string() height=PLOT_HEIGHT.to_string()/>
+                    <rect
+                        class="value"
+                        x=(x + 1).to_string()
+                        y=(PLOT_TOP + PLOT_HEIGHT - height).to_string()
+                        width=slot.saturating_sub(2).max(1).to_string()
+                        height=height.to_string()
+                    />
+                </g>
+            }
+        })
+        .collect_view();
+    let width = PLOT_LEFT + PLOT_WIDTH + 4;
+    let height = PLOT_TOP + PLOT_HEIGHT + AXIS_BELOW;
+    let base = PLOT_TOP + PLOT_HEIGHT;
+    let first_day = days.first().cloned().unwrap_or_default();
+    let last_day = days.last().cloned().unwrap_or_default();
+    view! {
+        <figure class=format!("chart {class}") data-series=label data-total=total.to_string()>
+            <figcaption>
+                <strong>{label}</strong>
+                {total.to_string()} " in 30 days · most in a day: " {max.to_string()}
+            </figcaption>
             <svg
-                viewBox=format!("0 0 {width} {CHART_HEIGHT}")
-                width=width.to_string()
-                height=CHART_HEIGHT.to_string()
-                role="img"
+                viewBox=format!("0 0 {width} {height}")
+                preserveAspectRatio="xMidYMid meet"
+                role="group"
                 aria-label=format!("{label} per day, last 30 days")
             >
+                <line class="axis" x1=PLOT_LEFT.to_string() y1=PLOT_TOP.to_string() x2=PLOT_LEFT.to_string() y2=base.to_string()/>
+                <line class="axis" x1=PLOT_LEFT.to_string() y1=base.to_string() x2=(PLOT_LEFT + PLOT_WIDTH).to_string() y2=base.to_string()/>
+                <line class="grid" x1=PLOT_LEFT.to_string() y1=PLOT_TOP.to_string() x2=(PLOT_LEFT + PLOT_WIDTH).to_string() y2=PLOT_TOP.to_string()/>
+                <text class="tick" x=(PLOT_LEFT - 4).to_string() y=(PLOT_TOP + 4).to_string() text-anchor="end">{scale_top.to_string()}</text>
+                <text class="tick" x=(PLOT_LEFT - 4).to_string() y=base.to_string() text-anchor="end">"0"</text>
                 {bars}
+                <text class="tick" x=PLOT_LEFT.to_string() y=(base + 14).to_string() text-anchor="start">{first_day}</text>
+                <text class="tick" x=(PLOT_LEFT + PLOT_WIDTH).to_string() y=(base + 14).to_string() text-anchor="end">{last_day}</text>
             </svg>
         </figure>
     }
@@ -222,12 +243,13 @@ pub fn AdminAccountPage() -> impl IntoView {
         Some(PageData::AdminAccount(account)) => account,
         _ => Err(AppError::NotSignedIn),
     };
+    let flash = page_flash();
     view! {
         <Title text="Account · Admin · Latchkey"/>
         <section class="card wide">
-            <NoticeBanner notice=query_notice() ending=query_ending()/>
+            {flash_notice(&flash)}
             {match account {
-                Ok(account) => view! { <AccountDetails account/> }.into_any(),
+                Ok(account) => view! { <AccountDetails account flash/> }.into_any(),
                 Err(error) => error_view(error),
             }}
             <p class="links"><a href=paths::ADMIN>"Back to the admin area"</a></p>
@@ -236,13 +258,14 @@ pub fn AdminAccountPage() -> impl IntoView {
 }
 
 #[component]
-fn AccountDetails(account: AdminAccountView) -> impl IntoView {
+fn AccountDetails(account: AdminAccountView, flash: Flash) -> impl IntoView {
     let id = account.id;
+    let init = flash.form_init(AdminAct::PATH);
     view! {
-        <h1>{account.email.clone()}</h1>
+        <h1 class="account-email">{account.email.clone()}</h1>
         <dl class="details">
             <dt>"Name"</dt><dd>{account.name.clone()}</dd>
-            <dt>"Status"</dt><dd class="account-status">{account.status.label()}</dd>
+            <dt>"Status"</dt><dd class="account-status"><StatusBadge status=account.status/></dd>
             <dt>"Locked"</dt><dd>{if account.locked { "Yes" } else { "No" }}</dd>
             <dt>"Role"</dt><dd>{if account.is_admin { "Admin" } else { "User" }}</dd>
             <dt>"Phone"</dt><dd>{account.masked_phone.clone()}</dd>
@@ -255,71 +278,57 @@ fn AccountDetails(account: AdminAccountView) -> impl IntoView {
         </dl>
         <h2>"Actions"</h2>
         <div class="admin-actions">
-            <ActionButton id action=AdminAction::Unlock label="Unlock"/>
-            <ActionButton id action=AdminAction::ForcePasswordReset label="Force a password reset"/>
-            <ActionButton id action=AdminAction::RevokeSessions label="End all sessions"/>
+            <AdminActionForm account_id=id action=AdminAction::Unlock init=init.clone()/>
+            <AdminActionForm account_id=id action=AdminAction::ForcePasswordReset init=init.clone()/>
+            <AdminActionForm account_id=id action=AdminAction::RevokeSessions init/>
         </div>
         <h2>"Recent events"</h2>
-        <table class="events">
-            <thead><tr><th>"When"</th><th>"Event"</th><th>"Detail"</th><th>"From"</th></tr></thead>
+        <table class="data-table events">
+            <thead><tr><th scope="col">"When"</th><th scope="col">"Event"</th><th scope="col">"Detail"</th><th scope="col">"From"</th></tr></thead>
             <tbody>
                 {account
                     .events
                     .into_iter()
                     .map(|event| view! {
                         <tr data-kind=event.kind.clone()>
-                            <td>{event.at}</td>
-                            <td>{event.description}</td>
-                            <td>{event.detail.unwrap_or_default()}</td>
-                            <td>{event.client_ip.unwrap_or_default()}</td>
+                            <td data-label="When">{event.at}</td>
+                            <td data-label="Event">{event.description}</td>
+                            <td data-label="Detail">{event.detail.unwrap_or_default()}</td>
+                            <td data-label="From">{event.client_ip.unwrap_or_default()}</td>
                         </tr>
                     })
                     .collect_view()}
             </tbody>
         </table>
         <h2>"Recent messages"</h2>
-        <table class="messages">
-            <thead><tr><th>"When"</th><th>"For"</th><th>"To"</th><th>"By"</th><th>"Status"</th></tr></thead>
+        <table class="data-table messages">
+            <thead><tr><th scope="col">"When"</th><th scope="col">"For"</th><th scope="col">"To"</th><th scope="col">"By"</th><th scope="col">"Status"</th></tr></thead>
             <tbody>
                 {account
                     .messages
                     .into_iter()
                     .map(|message| {
-                        let status = match message.failure {
-                            Some(failure) => format!("{} ({failure})", message.status),
-                            None => message.status,
+                        let tone = match message.status.as_str() {
+                            "sent" => "good",
+                            "failed" => "bad",
+                            _ => "warn",
                         };
+                        let failure = message.failure.map(|failure| view! { <span class="muted">" " {failure}</span> });
                         view! {
                             <tr>
-                                <td>{message.at}</td>
-                                <td>{message.purpose}</td>
-                                <td>{message.masked_phone}</td>
-                                <td>{message.channel.as_str()}</td>
-                                <td>{status}</td>
+                                <td data-label="When">{message.at}</td>
+                                <td data-label="For">{message.purpose}</td>
+                                <td data-label="To">{message.masked_phone}</td>
+                                <td data-label="By">{message.channel.as_str()}</td>
+                                <td data-label="Status">
+                                    <span class=format!("badge badge-{tone}")>{message.status}</span>
+                                    {failure}
+                                </td>
                             </tr>
                         }
                     })
                     .collect_view()}
             </tbody>
         </table>
-    }
-}
-
-#[component]
-fn ActionButton(id: i64, action: AdminAction, label: &'static str) -> impl IntoView {
-    let act = ServerAction::<AdminAct>::new();
-    let error = latest_error(act);
-    let value = match action {
-        AdminAction::Unlock => "unlock",
-        AdminAction::ForcePasswordReset => "force_password_reset",
-        AdminAction::RevokeSessions => "revoke_sessions",
-    };
-    view! {
-        <ActionForm action=act attr:novalidate="">
-            <FormMessage error=error all_errors=true/>
-            <input type="hidden" name="account_id" value=id.to_string()/>
-            <input type="hidden" name="action" value=value/>
-            <SubmitButton label=label class="secondary"/>
-        </ActionForm>
     }
 }

@@ -26,35 +26,70 @@ pub use signup::SignupPage;
 pub use unlock::UnlockPage;
 pub use verify_phone::VerifyPhonePage;
 
-use crate::types::{Notice, PageData};
+use crate::components::NoticeBanner;
+use crate::error::AppError;
+use crate::flash::{Flash, Recovery};
+use crate::types::{Capabilities, PageData};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-/// A query-string value as a signal ("" when absent), so a page follows client-side navigation.
+/// A query-string value as a signal ("" when absent). Addresses carry only what names a page's
+/// content (a search, an account id, a step), never a message.
 fn query_value(key: &'static str) -> Signal<String> {
     let query = use_query_map();
     Signal::derive(move || query.read().get(key).unwrap_or_default())
 }
 
-/// The `?notice=` a page was sent with.
-fn query_notice() -> Signal<Option<Notice>> {
-    let notice = query_value("notice");
-    Signal::derive(move || Notice::parse(&notice.get()))
+/// What the previous step handed this page (see `crate::flash`).
+fn page_flash() -> Flash {
+    #[cfg(feature = "ssr")]
+    {
+        crate::flash::page_flash()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        Flash::default()
+    }
 }
 
-/// The `?ending=` digits, kept only if they are exactly four digits.
-fn query_ending() -> Signal<Option<String>> {
-    let ending = query_value("ending");
-    Signal::derive(move || {
-        let ending = ending.get();
-        (ending.len() == 4 && ending.chars().all(|c| c.is_ascii_digit())).then_some(ending)
-    })
+/// The account an unlock or reset is for, if this browser started one.
+fn page_recovery() -> Option<Recovery> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::flash::page_recovery()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
 }
 
-/// The `?wait=` seconds, if a whole number.
-fn query_wait() -> Signal<Option<u64>> {
-    let wait = query_value("wait");
-    Signal::derive(move || wait.get().parse().ok())
+/// What this deployment can do (calls, code lengths).
+fn capabilities() -> Capabilities {
+    use_context::<Capabilities>().unwrap_or_default()
+}
+
+/// The notice of the page's flash.
+fn flash_notice(flash: &Flash) -> impl IntoView {
+    view! {
+        <NoticeBanner
+            notice=flash.notice
+            ending=flash.ending.clone()
+            wait_secs=flash.wait_secs
+        />
+    }
+}
+
+/// Whether the page is rendered for a signed-in session: the server loaded a signed-in page's
+/// data for it, and the session held.
+pub(crate) fn signed_in() -> bool {
+    let session_held = |error: Option<&AppError>| !matches!(error, Some(AppError::NotSignedIn));
+    match loaded_page() {
+        Some(PageData::Account(account)) => session_held(account.as_ref().err()),
+        Some(PageData::Admin { access, .. }) => session_held(access.as_ref().err()),
+        Some(PageData::AdminAccount(account)) => session_held(account.as_ref().err()),
+        None => false,
+    }
 }
 
 /// What the server loaded for this page before rendering it (see `PageData`); `None` when the

@@ -1,87 +1,61 @@
-//! Set a new password with the code sent to the phone on file.
+//! Set a new password with the code sent to the phone on file, for the account this browser
+//! asked a reset code for.
 
-use super::{query_ending, query_notice, query_value};
-use crate::api::ResetPassword;
-use crate::components::{
-    latest_error, FormMessage, NoticeBanner, ResendCodeForm, SubmitButton, TextField,
-};
-use crate::error::Field;
-use crate::islands::DeliveryFailureNotice;
-use crate::types::paths;
-use crate::types::CodeFlow;
+use super::{capabilities, flash_notice, page_flash, page_recovery};
+use crate::api::{RequestReset, ResetPassword};
+use crate::flash::Recovery;
+use crate::islands::{DeliveryFailureNotice, ResendCode, ResetPasswordForm};
+use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
-    let email = query_value("email");
+    let flash = page_flash();
     view! {
         <Title text="Choose a new password · Latchkey"/>
         <section class="card">
             <h1>"Choose a new password"</h1>
-            <NoticeBanner notice=query_notice() ending=query_ending()/>
-            <Show
-                when=move || !email.get().is_empty()
-                fallback=|| view! {
+            {flash_notice(&flash)}
+            {match page_recovery() {
+                Some(Recovery { email, .. }) => {
+                    let capabilities = capabilities();
+                    let resend_init = flash.form_init(RequestReset::PATH);
+                    let resend_failed = resend_init.error.is_some();
+                    view! {
+                        <p class="muted">
+                            "Account: " <strong>{email.clone()}</strong> " · "
+                            <A href=paths::FORGOT_PASSWORD>"Use a different email"</A>
+                        </p>
+                        <DeliveryFailureNotice email=email.clone() flow=CodeFlow::PasswordReset/>
+                        <ResetPasswordForm
+                            email=email.clone()
+                            length=capabilities.code_lengths.password_reset
+                            init=flash.form_init(ResetPassword::PATH)
+                        />
+                        <ResendCode
+                            flow=CodeFlow::PasswordReset
+                            voice=capabilities.voice
+                            email
+                            init=resend_init
+                            open=resend_failed
+                        />
+                    }
+                    .into_any()
+                }
+                None => view! {
                     <p>
                         "Start by asking for a code: "
                         <A href=paths::FORGOT_PASSWORD>"Forgot password?"</A>
                     </p>
                 }
-            >
-                <ResetForm email=email/>
-            </Show>
+                .into_any(),
+            }}
             <p class="links">
                 <A href=paths::LOGIN>"Back to sign in"</A>
             </p>
         </section>
-    }
-}
-
-#[component]
-fn ResetForm(email: Signal<String>) -> impl IntoView {
-    let reset = ServerAction::<ResetPassword>::new();
-    let reset_error = latest_error(reset);
-    view! {
-        <p class="muted">
-            "Account: " <strong>{move || email.get()}</strong> " · "
-            <A href=paths::FORGOT_PASSWORD>"Use a different email"</A>
-        </p>
-        <DeliveryFailureNotice email=email.get_untracked() flow=CodeFlow::PasswordReset/>
-        <ActionForm action=reset attr:novalidate="">
-            <FormMessage error=reset_error/>
-            <input type="hidden" name="email" value=move || email.get()/>
-            <TextField
-                label="Verification code"
-                name="code"
-                field=Field::Code
-                inputmode="numeric"
-                autocomplete="one-time-code"
-                hint="The code from the text message or call."
-                error=reset_error
-            />
-            <TextField
-                label="New password"
-                name="new_password"
-                field=Field::Password
-                kind="password"
-                autocomplete="new-password"
-                hint="At least 8 characters."
-                error=reset_error
-            />
-            <TextField
-                label="Confirm new password"
-                name="new_password_confirm"
-                field=Field::PasswordConfirm
-                kind="password"
-                autocomplete="new-password"
-                error=reset_error
-            />
-            <SubmitButton
-                label="Change password"
-            />
-        </ActionForm>
-        <ResendCodeForm email=email flow=CodeFlow::PasswordReset/>
     }
 }

@@ -1,40 +1,37 @@
 //! The second step of a sign-in for accounts that ask for a code every time: the code sent to the
 //! phone after the right password.
 
-use super::{query_ending, query_notice, query_wait};
-use crate::api::SignInCode;
-use crate::components::{
-    latest_error, FormMessage, NoticeBanner, ResendCodeForm, SubmitButton, TextField,
-};
-use crate::error::Field;
+use super::{capabilities, flash_notice, page_flash};
+use crate::api::{ResendSignInCode, SignInCode};
+use crate::islands::{ResendCode, SignInCodeForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 #[component]
 pub fn SignInCodePage() -> impl IntoView {
-    let finish = ServerAction::<SignInCode>::new();
-    let error = latest_error(finish);
+    let flash = page_flash();
+    let capabilities = capabilities();
+    let resend_init = flash.form_init(ResendSignInCode::PATH);
+    let resend_failed = resend_init.error.is_some();
     view! {
         <Title text="Enter your sign-in code · Latchkey"/>
         <section class="card">
             <h1>"Enter your sign-in code"</h1>
-            <NoticeBanner notice=query_notice() ending=query_ending() wait_secs=query_wait()/>
-            <ActionForm action=finish attr:novalidate="">
-                <FormMessage error=error/>
-                <TextField
-                    label="Sign-in code"
-                    name="code"
-                    field=Field::Code
-                    inputmode="numeric"
-                    autocomplete="one-time-code"
-                    hint="The code from the text message or call. It works once."
-                    error=error
-                />
-                <SubmitButton label="Sign in"/>
-            </ActionForm>
-            <ResendCodeForm email=Signal::derive(String::new) flow=CodeFlow::SignIn/>
+            {flash_notice(&flash)}
+            <SignInCodeForm
+                length=capabilities.code_lengths.sign_in
+                init=flash.form_init(SignInCode::PATH)
+            />
+            <ResendCode
+                flow=CodeFlow::SignIn
+                voice=capabilities.voice
+                email=String::new()
+                init=resend_init
+                open=resend_failed
+            />
             <p class="links">
                 <A href=paths::LOGIN>"Start again"</A>
             </p>

@@ -1,78 +1,22 @@
 //! Create an account.
 
+use super::{capabilities, page_flash};
 use crate::api::Signup;
-use crate::components::{latest_error, DeliveryChoice, FormMessage, SubmitButton, TextField};
-use crate::error::Field;
+use crate::islands::SignUpForm;
 use crate::types::paths;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
-    let action = ServerAction::<Signup>::new();
-    let error = latest_error(action);
+    let flash = page_flash();
     view! {
         <Title text="Create an account · Latchkey"/>
         <section class="card">
             <h1>"Create an account"</h1>
-            <ActionForm action=action attr:novalidate="">
-                <FormMessage error=error/>
-                <div class="row">
-                    <TextField
-                        label="First name"
-                        name="first_name"
-                        field=Field::FirstName
-                        autocomplete="given-name"
-                        error=error
-                    />
-                    <TextField
-                        label="Last name"
-                        name="last_name"
-                        field=Field::LastName
-                        autocomplete="family-name"
-                        error=error
-                    />
-                </div>
-                <TextField
-                    label="Email"
-                    name="email"
-                    field=Field::Email
-                    kind="email"
-                    autocomplete="email"
-                    error=error
-                />
-                <TextField
-                    label="Mobile phone"
-                    name="phone"
-                    field=Field::Phone
-                    kind="tel"
-                    autocomplete="tel"
-                    hint="Codes are sent here. Include the country code if you are outside the default region, e.g. +44 7911 123456."
-                    error=error
-                />
-                <DeliveryChoice error=error/>
-                <TextField
-                    label="Password"
-                    name="password"
-                    field=Field::Password
-                    kind="password"
-                    autocomplete="new-password"
-                    hint="At least 8 characters."
-                    error=error
-                />
-                <TextField
-                    label="Confirm password"
-                    name="password_confirm"
-                    field=Field::PasswordConfirm
-                    kind="password"
-                    autocomplete="new-password"
-                    error=error
-                />
-                <SubmitButton
-                    label="Create account"
-                />
-            </ActionForm>
+            <SignUpForm voice=capabilities().voice init=flash.form_init(Signup::PATH)/>
             <p class="links">
                 <A href=paths::LOGIN>"Already have an account? Sign in"</A>
             </p>

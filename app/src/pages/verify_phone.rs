@@ -1,44 +1,41 @@
 //! Verify the phone with the code sent to it: to finish a signup (or the sign-in of an unfinished
 //! one), or, signed in, to prove the number again.
 
-use super::{query_ending, query_notice, query_wait};
-use crate::api::VerifyPhone;
-use crate::components::{
-    latest_error, FormMessage, NoticeBanner, ResendCodeForm, SubmitButton, TextField,
-};
-use crate::error::Field;
+use super::{capabilities, flash_notice, page_flash};
+use crate::api::{SendVerification, VerifyPhone};
+use crate::islands::{ResendCode, VerifyPhoneForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 #[component]
 pub fn VerifyPhonePage() -> impl IntoView {
-    let verify = ServerAction::<VerifyPhone>::new();
-    let error = latest_error(verify);
+    let flash = page_flash();
+    let capabilities = capabilities();
+    let resend_init = flash.form_init(SendVerification::PATH);
+    let resend_failed = resend_init.error.is_some();
     view! {
         <Title text="Verify your phone · Latchkey"/>
         <section class="card">
             <h1>"Verify your phone"</h1>
-            <NoticeBanner notice=query_notice() ending=query_ending() wait_secs=query_wait()/>
+            {flash_notice(&flash)}
             <p class="muted">
                 "Your account works once the number is verified. If you leave now, sign in later to \
                  get a new code."
             </p>
-            <ActionForm action=verify attr:novalidate="">
-                <FormMessage error=error/>
-                <TextField
-                    label="Verification code"
-                    name="code"
-                    field=Field::Code
-                    inputmode="numeric"
-                    autocomplete="one-time-code"
-                    hint="The code from the text message or call."
-                    error=error
-                />
-                <SubmitButton label="Verify phone"/>
-            </ActionForm>
-            <ResendCodeForm email=Signal::derive(String::new) flow=CodeFlow::PhoneVerification/>
+            <VerifyPhoneForm
+                length=capabilities.code_lengths.phone_verification
+                init=flash.form_init(VerifyPhone::PATH)
+            />
+            <ResendCode
+                flow=CodeFlow::PhoneVerification
+                voice=capabilities.voice
+                email=String::new()
+                init=resend_init
+                open=resend_failed
+            />
             <p class="links">
                 <A href=paths::LOGIN>"Back to sign in"</A>
             </p>

@@ -35,7 +35,7 @@ use app::ssr::{
 };
 use app::types::{
     AccountSummary, AccountView, ActivityItem, AdminAccess, AdminAccountView, AdminAction,
-    CodeDelivery, CodeSent, PhoneEnding,
+    CodeDelivery, CodeSent, FieldCheck, PhoneEnding,
 };
 use async_trait::async_trait;
 use sqlx::AnyConnection;
@@ -450,7 +450,7 @@ impl LatchkeyService {
             FailureOutcome::Counted { remaining } => {
                 self.commit(tx).await?;
                 tracing::info!(account_id = account.id, remaining, "wrong password counted");
-                Ok(WrongPassword::Counted)
+                Ok(WrongPassword::Counted { remaining })
             }
             FailureOutcome::JustLocked => {
                 self.audit(
@@ -627,14 +627,20 @@ impl LatchkeyService {
     }
 }
 
-#[async_trait]
-impl AccountService for LatchkeyService {
-    #[tracing::instrument(skip_all)]
-    async fn sign_up(
-        &self,
-        ctx: &RequestContext,
-        form: SignupForm,
-    ) -> Result<PendingStep, AppError> {
+/// A signup form whose every field passed its rules.
+struct ValidSignup {
+    first_name: PersonName,
+    last_name: PersonName,
+    email: Email,
+    phone: PhoneNumber,
+    password: Password,
+    delivery: DeliveryChannel,
+}
+
+impl LatchkeyService {
+    /// Every rule a signup form must pass, with every field's problem at once. The live check of a
+    /// single field (`check_signup_field`) runs the same rules.
+    fn validate_signup(&self, form: &SignupForm) -> Result<ValidSignup, Vec<FieldError>> {
         let mut errors = FieldErrors::default();
         let first_name = errors.check(
             Field::FirstName,
@@ -670,12 +676,42 @@ impl AccountService for LatchkeyService {
                 password.check_personal(&form.email, &[&form.first_name, &form.last_name]),
             );
         }
-        errors.into_result()?;
-        let (Some(first_name), Some(last_name), Some(email), Some(phone), Some(password)) =
-            (first_name, last_name, email, phone, password)
-        else {
-            return Err(AppError::Internal);
-        };
+        match (first_name, last_name, email, phone, password) {
+            (Some(first_name), Some(last_name), Some(email), Some(phone), Some(password))
+                if errors.0.is_empty() =>
+            {
+                Ok(ValidSignup {
+                    first_name,
+                    last_name,
+                    email,
+                    phone,
+                    password,
+                    delivery,
+                })
+            }
+            _ => Err(errors.0),
+        }
+    }
+}
+
+#[async_trait]
+impl AccountService for LatchkeyService {
+    #[tracing::instrument(skip_all)]
+    async fn sign_up(
+        &self,
+        ctx: &RequestContext,
+        form: SignupForm,
+    ) -> Result<PendingStep, AppError> {
+        let ValidSignup {
+            first_name,
+            last_name,
+            email,
+            phone,
+            password,
+            delivery,
+        } = self
+            .validate_signup(&form)
+            .map_err(|fields| AppError::InvalidInput { fields })?;
 
         let password_hash = self.passwords.hash(&password).await.map_err(internal)?;
         let now = self.clock.now();
@@ -763,7 +799,9 @@ impl AccountService for LatchkeyService {
 
         let Some((mut tx, current, matches)) = self.verify_then_lock(&account, &password).await?
         else {
-            return Err(AppError::InvalidCredentials);
+            return Err(AppError::InvalidCredentials {
+                attempts_left: None,
+            });
         };
         let now = self.clock.now();
         if current.lock.is_locked() {
@@ -850,7 +888,9 @@ impl AccountService for LatchkeyService {
             .count_wrong_password(tx, &current, ctx, None, now)
             .await?
         {
-            WrongPassword::Counted => Err(AppError::InvalidCredentials),
+            WrongPassword::Counted { remaining } => Err(AppError::InvalidCredentials {
+                attempts_left: Some(remaining),
+            }),
             WrongPassword::JustLocked { code_delayed_secs } => Ok(LoginResult::Locked {
                 phone_ending: current.phone.ending(),
                 code_delayed_secs,
@@ -1053,6 +1093,65 @@ impl AccountService for LatchkeyService {
             "password reset"
         );
         Ok(())
+    }
+
+    fn check_email(&self, email: &str) -> Result<String, AppError> {
+        parse_email(email).map(|email| email.as_str().to_owned())
+    }
+
+    async fn check_signup_field(
+        &self,
+        field: &str,
+        value: &str,
+        mut form: SignupForm,
+    ) -> Result<FieldCheck, AppError> {
+        let field = match field {
+            "first_name" => {
+                form.first_name = value.to_owned();
+                Field::FirstName
+            }
+            "last_name" => {
+                form.last_name = value.to_owned();
+                Field::LastName
+            }
+            "email" => {
+                form.email = value.to_owned();
+                Field::Email
+            }
+            "phone" => {
+                form.phone = value.to_owned();
+                Field::Phone
+            }
+            "password" => {
+                form.password = value.to_owned();
+                Field::Password
+            }
+            "password_confirm" => {
+                form.password_confirm = value.to_owned();
+                Field::PasswordConfirm
+            }
+            _ => {
+                return Err(AppError::MalformedRequest {
+                    detail: "field must be first_name, last_name, email, phone, password or \
+                             password_confirm"
+                        .to_owned(),
+                })
+            }
+        };
+        let message = match self.validate_signup(&form) {
+            Ok(_) => None,
+            Err(errors) => errors
+                .into_iter()
+                .find(|error| error.field == field)
+                .map(|error| error.message),
+        };
+        let note = match (field, &message) {
+            (Field::Phone, None) => PhoneNumber::parse(value, self.phone_region)
+                .ok()
+                .map(|phone| phone.read_back()),
+            _ => None,
+        };
+        Ok(FieldCheck { message, note })
     }
 
     #[tracing::instrument(skip_all)]
@@ -1329,7 +1428,10 @@ const RECENT_ACTIVITY: u32 = 10;
 
 /// What counting a wrong password did.
 enum WrongPassword {
-    Counted,
+    /// Counted; `remaining` more failures lock the account.
+    Counted {
+        remaining: u32,
+    },
     /// This failure locked the account; `code_delayed_secs` when a send limit held back its
     /// unlock code.
     JustLocked {
@@ -1419,7 +1521,9 @@ impl LatchkeyService {
         };
         self.commit(tx).await?;
         match outcome {
-            FailureOutcome::Counted { .. } => Err(AppError::InvalidCredentials),
+            FailureOutcome::Counted { remaining } => Err(AppError::InvalidCredentials {
+                attempts_left: Some(remaining),
+            }),
             FailureOutcome::JustLocked | FailureOutcome::AlreadyLocked => Ok(LoginResult::Locked {
                 phone_ending: self.decoy_ending(email),
                 code_delayed_secs: decoy.err().and_then(|error| error.retry_after_secs()),

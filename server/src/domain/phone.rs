@@ -135,6 +135,28 @@ impl PhoneNumber {
         phonenumber::parse(None, &self.0).ok()
     }
 
+    /// The number as a person reads it back before codes go to it: international form, country
+    /// and kind of line, e.g. "+44 7400 123456 · GB · a mobile number".
+    pub fn read_back(&self) -> String {
+        let international = self
+            .parsed()
+            .map(|number| {
+                number
+                    .format()
+                    .mode(phonenumber::Mode::International)
+                    .to_string()
+            })
+            .unwrap_or_else(|| self.0.clone());
+        match self.region() {
+            Some(region) => format!(
+                "{international} · {} · {}",
+                region.code(),
+                self.line_type().describe()
+            ),
+            None => format!("{international} · {}", self.line_type().describe()),
+        }
+    }
+
     /// The last four digits, the only part ever shown.
     pub fn ending(&self) -> PhoneEnding {
         PhoneEnding::of_number(&self.0)
@@ -169,6 +191,17 @@ mod tests {
 
     fn us() -> PhoneRegion {
         PhoneRegion::parse("us").expect("US is a region")
+    }
+
+    #[test]
+    fn a_number_is_read_back_in_international_form_with_its_country_and_line() {
+        let uk = PhoneNumber::parse("+44 7400 123456", us()).expect("valid");
+        assert_eq!(uk.read_back(), "+44 7400 123456 · GB · a mobile number");
+        let us_number = PhoneNumber::parse("(415) 555-2671", us()).expect("valid");
+        assert_eq!(
+            us_number.read_back(),
+            "+1 415-555-2671 · US · a mobile or landline number"
+        );
     }
 
     #[test]

@@ -67,11 +67,23 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
-/// Headers that cost nothing and close common holes. Pages set their own Content-Security-Policy
+/// Headers that cost nothing and close common holes, and `Cache-Control: no-store` on pages and
+/// the API. Pages set their own Content-Security-Policy
 /// (it carries the per-response script nonce); anything else gets a strict default.
 pub async fn security_headers(State(https): State<bool>, request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    // Pages are rendered for one request (their script nonce, the session's data, what a failed
+    // form kept) and the API answers for one session: no cache keeps them, so that Back after
+    // signing out cannot show a signed-in page again.
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if (api || html) && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

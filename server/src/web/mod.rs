@@ -7,6 +7,7 @@ mod dev_outbox;
 mod health;
 mod middleware;
 pub mod origin;
+pub mod page_state;
 pub mod rate_limit;
 mod signed_in_pages;
 
@@ -43,6 +44,8 @@ pub struct WebState {
     pub capabilities: Capabilities,
     /// Where requests that write are served (see `writer_thread`).
     pub writer_thread: WriterThread,
+    /// Signs the state one page hands the next (see `page_state`).
+    pub page_state: Arc<page_state::PageStateKeys>,
 }
 
 pub fn router(state: WebState) -> Router {
@@ -89,6 +92,12 @@ pub fn router(state: WebState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.rate_limiter,
             rate_limit::enforce,
+        ))
+        // Outside the rate limiter, so that its refusal of a plain form post comes back to the
+        // page like any other error.
+        .layer(axum::middleware::from_fn_with_state(
+            state.page_state,
+            page_state::carry,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.trusted_proxy_header,

@@ -28,6 +28,7 @@ enum Kind {
     Login,
     Code,
     Signup,
+    FieldCheck,
 }
 
 impl Kind {
@@ -43,6 +44,8 @@ impl Kind {
             | "/api/confirm-phone-change"
             | "/api/admin/step-up" => Some(Self::Code),
             "/api/signup" => Some(Self::Signup),
+            // Each of these checks a signup field as it is typed (a phone number's destination).
+            "/api/check-field" => Some(Self::FieldCheck),
             _ => None,
         }
     }
@@ -97,6 +100,7 @@ impl RateLimiter {
             Kind::Login => self.limits.login_per_minute,
             Kind::Code => self.limits.code_per_minute,
             Kind::Signup => self.limits.signup_per_minute,
+            Kind::FieldCheck => self.limits.field_check_per_minute,
         }
     }
 
@@ -196,6 +200,7 @@ mod tests {
             login_per_minute: per_minute,
             code_per_minute: per_minute,
             signup_per_minute: per_minute,
+            field_check_per_minute: per_minute,
         };
         (RateLimiter::new(limits, clock.clone()), clock)
     }
@@ -247,6 +252,7 @@ mod tests {
         }
         assert_eq!(Kind::of("/api/change-phone"), Some(Kind::Login));
         assert_eq!(Kind::of("/api/signup"), Some(Kind::Signup));
+        assert_eq!(Kind::of("/api/check-field"), Some(Kind::FieldCheck));
         assert_eq!(Kind::of("/api/me"), None);
         assert_eq!(Kind::of("/api/request-reset"), None);
     }

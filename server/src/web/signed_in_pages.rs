@@ -41,7 +41,8 @@ pub async fn load(
     // Each page's own service call checks the session (and, for the admin pages, the role); its
     // error decides the answer, so no page reads the session twice.
     let (data, error) = match path {
-        "/account" => {
+        // `/account/phone` shows nothing of the account, but its header shows the session.
+        "/account" | "/account/phone" => {
             let account = service.current_account(&ctx).await;
             let error = account.as_ref().err().cloned();
             (Some(PageData::Account(account)), error)
@@ -67,8 +68,7 @@ pub async fn load(
             let error = account.as_ref().err().cloned();
             (Some(PageData::AdminAccount(account)), error)
         }
-        // `/account/phone` has no data of its own: only the session is checked.
-        _ => (None, service.current_account(&ctx).await.err()),
+        _ => (None, None),
     };
     let status = match error {
         Some(AppError::NotSignedIn) => {

@@ -190,19 +190,31 @@ async fn a_plain_form_post_redirects_to_the_next_page_or_back_with_the_error() {
     ])
     .await
     .expect("answered");
-    assert_eq!(wrong.status(), StatusCode::FOUND);
+    // Back to the page it came from, at its own address: the error and what was typed travel in
+    // a signed, short-lived cookie, never in the URL.
+    assert_eq!(wrong.status(), StatusCode::SEE_OTHER);
     let location = wrong
         .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    assert_eq!(location, "/login");
+    let flash_cookie = wrong
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("latchkey_flash="))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(flash_cookie.contains("HttpOnly"), "{flash_cookie}");
     assert!(
-        location.starts_with(&app.url("/login?")) && location.contains("__err="),
-        "{location}"
+        !flash_cookie.contains("nope"),
+        "the password stays out: {flash_cookie}"
     );
     let page = browser
-        .get(&location)
+        .get(app.url(&location))
         .send()
         .await
         .expect("answered")
@@ -210,6 +222,24 @@ async fn a_plain_form_post_redirects_to_the_next_page_or_back_with_the_error() {
         .await
         .expect("html");
     assert!(page.contains("The email or password is incorrect."));
+    assert!(
+        page.contains("value=\"ada@example.com\""),
+        "the email is kept"
+    );
+    assert!(
+        !page.contains("nope nope"),
+        "the password is never shown again"
+    );
+    // Shown once: a reload is the plain page.
+    let again = browser
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("html");
+    assert!(!again.contains("The email or password is incorrect."));
 
     let right = post(vec![("email", "ada@example.com"), ("password", PASSWORD)])
         .await

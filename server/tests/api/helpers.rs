@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Every state-changing endpoint of the API.
-pub const ENDPOINTS: [&str; 17] = [
+pub const ENDPOINTS: [&str; 19] = [
     "/api/signup",
     "/api/login",
     "/api/unlock",
@@ -33,6 +33,8 @@ pub const ENDPOINTS: [&str; 17] = [
     "/api/admin/send-code",
     "/api/admin/step-up",
     "/api/admin/act",
+    "/api/unlock-email",
+    "/api/check-field",
 ];
 
 /// The endpoints of `ENDPOINTS` whose every field is optional.

@@ -297,3 +297,59 @@ async fn resending_for_an_unknown_email_shows_a_stable_decoy_and_sends_nothing()
     assert_eq!(first, second);
     assert!(app.outbox().await.is_empty());
 }
+
+#[tokio::test]
+async fn the_attempt_before_the_lock_is_announced_alike_for_unknown_emails() {
+    let app = spawn_app().await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let answers = app.fail_logins(email, 2).await;
+        let mut bodies = Vec::new();
+        for answer in answers {
+            assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "{email}");
+            bodies.push(json(answer).await);
+        }
+        assert_eq!(
+            bodies,
+            vec![
+                serde_json::json!({"error": "invalid_credentials", "attempts_left": 2}),
+                serde_json::json!({"error": "invalid_credentials", "attempts_left": 1}),
+            ],
+            "{email}"
+        );
+    }
+    let page = new_client();
+    let warned = page
+        .post(app.url("/api/login"))
+        .header("Accept", "text/html")
+        .header("Referer", app.url("/login"))
+        .form(&[
+            ("email", "grace@example.com"),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(warned.status(), StatusCode::SEE_OTHER);
+    page.post(app.url("/api/login"))
+        .header("Accept", "text/html")
+        .header("Referer", app.url("/login"))
+        .form(&[
+            ("email", "grace@example.com"),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    let login = page
+        .get(app.url("/login"))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        login.contains("One more wrong password locks the account and sends a code to its phone.")
+    );
+}

@@ -15,6 +15,7 @@ mod helpers;
 mod limits;
 mod lockout;
 mod mock_provider;
+mod page_state;
 mod password_reset;
 mod phone_change;
 mod phone_verification;

@@ -321,7 +321,7 @@ impl LatchkeyService {
                 )
                 .await?;
             let message = match counted {
-                WrongPassword::Counted => "That is not your current password.",
+                WrongPassword::Counted { .. } => "That is not your current password.",
                 WrongPassword::JustLocked { .. } | WrongPassword::AlreadyLocked => LOCKED,
             };
             return Err(AppError::field(Field::Password, message));

@@ -1,0 +1,63 @@
+//! Signing in: email and password, then (for accounts that ask for one) the code sent to the
+//! phone.
+
+use crate::api::{Login, SignInCode};
+use crate::code_entry::CodeField;
+use crate::components::{focus_first_error, FormMessage, FormState, SubmitButton, TextField};
+use crate::error::Field;
+use crate::flash::FormInit;
+use leptos::html;
+use leptos::prelude::*;
+
+#[island]
+pub fn LoginForm(init: FormInit) -> impl IntoView {
+    let action = ServerAction::<Login>::new();
+    let state = FormState::new(action, &init);
+    let form = NodeRef::<html::Form>::new();
+    focus_first_error(form, state);
+    view! {
+        <ActionForm action node_ref=form attr:novalidate="">
+            <FormMessage state/>
+            <TextField
+                label="Email"
+                name="email"
+                field=Field::Email
+                kind="email"
+                autocomplete="username"
+                value=init.value("email")
+                state
+            />
+            <TextField
+                label="Password"
+                name="password"
+                field=Field::Password
+                kind="password"
+                autocomplete="current-password"
+                state
+            />
+            <SubmitButton label="Sign in" pending_label="Signing in…" state/>
+        </ActionForm>
+    }
+}
+
+/// The second step of a sign-in: the code sent to the phone after the right password.
+#[island]
+pub fn SignInCodeForm(length: u8, init: FormInit) -> impl IntoView {
+    let action = ServerAction::<SignInCode>::new();
+    let state = FormState::new(action, &init);
+    let form = NodeRef::<html::Form>::new();
+    focus_first_error(form, state);
+    view! {
+        <ActionForm action node_ref=form attr:novalidate="">
+            <FormMessage state/>
+            <CodeField
+                label="Sign-in code"
+                hint="The code from the text message or call. It works once."
+                length
+                state
+                form
+            />
+            <SubmitButton label="Sign in" pending_label="Checking…" state/>
+        </ActionForm>
+    }
+}
