@@ -8,3 +8,5 @@ cargo clippy -p app --features ssr --all-targets -- -D warnings
 cargo clippy -p server --all-targets -- -D warnings
 cargo clippy -p bench --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+# The islands' browser-only code (fetch, WebOTP, the countdown) compiles only for the wasm build.
+cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings

@@ -190,12 +190,22 @@ pub async fn me() -> Result<AccountView, AppError> {
     service.current_account(&ctx).await
 }
 
-/// Whether the latest code of `flow` (a code scope such as `unlock`) failed to reach `email`'s phone.
+/// Where the latest code of `flow` (a code scope such as `unlock`) is, and when a new one may be
+/// asked for: for `email`'s account, or without it for this browser's pending sign-in or session.
 #[server(prefix = "/api", endpoint = "code-delivery", input = server_fn::codec::GetUrl)]
-pub async fn delivery_status(email: String, flow: String) -> Result<CodeDelivery, AppError> {
+pub async fn delivery_status(
+    #[server(default)] email: Option<String>,
+    flow: String,
+) -> Result<CodeDelivery, AppError> {
     use crate::ssr::request_scope;
     let (service, ctx) = request_scope().await?;
-    service.code_delivery(&ctx, &email, &flow).await
+    service
+        .code_delivery(
+            &ctx,
+            email.as_deref().filter(|email| !email.is_empty()),
+            &flow,
+        )
+        .await
 }
 
 /// Changes how the signed-in account receives codes: `sms` or `voice`.

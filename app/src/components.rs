@@ -7,10 +7,10 @@
 
 use crate::error::{AppError, Field};
 use crate::flash::FormInit;
+use crate::form_post::FormAction;
 use crate::types::{DeliveryChannel, Notice, PhoneEnding};
 use leptos::html;
 use leptos::prelude::*;
-use leptos::server_fn::ServerFn;
 
 /// What a form island and its fields share: the error to show (the action's latest, or before any
 /// submission the error its last plain post came back with) and whether a submission is in flight.
@@ -23,24 +23,20 @@ pub struct FormState {
 }
 
 impl FormState {
-    pub fn new<S>(action: ServerAction<S>, init: &FormInit) -> Self
-    where
-        S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-        S::Output: Clone + Send + Sync + 'static,
-    {
+    pub fn new(action: FormAction, init: &FormInit) -> Self {
         let initial = init.error.clone();
-        let value = action.value();
+        let error = action.error();
         let version = action.version();
         Self {
             error: Signal::derive(move || {
                 if version.get() == 0 {
                     initial.clone()
                 } else {
-                    value.get().and_then(Result::err)
+                    error.get()
                 }
             }),
-            pending: action.pending().into(),
-            version: version.into(),
+            pending: action.pending(),
+            version,
         }
     }
 
@@ -49,6 +45,16 @@ impl FormState {
         let error = self.error;
         Signal::derive(move || error.get().and_then(|error| error.message_for(field)))
     }
+}
+
+/// What a form island is made of: its action, the state its fields share (starting from `init`),
+/// and its form element, with focus following each failed submission to the first error.
+pub fn form_parts(init: &FormInit) -> (FormAction, FormState, NodeRef<html::Form>) {
+    let action = FormAction::new();
+    let state = FormState::new(action, init);
+    let form = NodeRef::<html::Form>::new();
+    focus_first_error(form, state);
+    (action, state, form)
 }
 
 /// After each finished submission that failed, moves focus to the first field marked invalid in

@@ -59,8 +59,10 @@ pub enum AppError {
     },
     /// Signup with an email that already has an account.
     EmailTaken,
-    /// The code is wrong, expired, already used, or was never issued.
+    /// The code is wrong, already used, replaced, or was never issued.
     InvalidCode,
+    /// The code was right, but its lifetime is over: ask for a new one.
+    ExpiredCode,
     /// The request needs a signed-in session and has none (or it expired).
     NotSignedIn,
     /// A send limit holds: no code was sent; a new one may be asked for after the wait.
@@ -135,7 +137,10 @@ impl AppError {
                     .to_owned()
             }
             Self::InvalidCode => {
-                "That code is wrong or has expired. Request a new code and try again.".to_owned()
+                "That code is wrong. Check the message, or ask for a new code.".to_owned()
+            }
+            Self::ExpiredCode => {
+                "That code has expired. Ask for a new code and try again.".to_owned()
             }
             Self::NotSignedIn => "Please sign in to continue.".to_owned(),
             Self::TooManyCodes { retry_after_secs } => format!(
@@ -181,6 +186,7 @@ impl AppError {
             Self::InvalidInput { .. }
             | Self::MalformedRequest { .. }
             | Self::InvalidCode
+            | Self::ExpiredCode
             | Self::UndeliverablePhone
             | Self::VoiceUnavailable => 400,
             Self::InvalidCredentials { .. } | Self::NotSignedIn | Self::NoPendingSignIn => 401,

@@ -6,6 +6,7 @@ pub mod code_entry;
 pub mod components;
 pub mod error;
 pub mod flash;
+pub mod form_post;
 pub mod islands;
 pub mod pages;
 #[cfg(feature = "ssr")]

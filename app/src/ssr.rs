@@ -196,11 +196,12 @@ pub trait AccountService: Send + Sync + 'static {
         email: &str,
         channel: Option<&str>,
     ) -> Result<CodeSent, AppError>;
-    /// Whether the latest code of `flow` (a code scope) for `email` failed to arrive.
+    /// Where the latest code of `flow` (a code scope) is, and when a new one may be asked for: for
+    /// `email`'s account, or without an email for the pending sign-in or session in `ctx`.
     async fn code_delivery(
         &self,
         ctx: &RequestContext,
-        email: &str,
+        email: Option<&str>,
         flow: &str,
     ) -> Result<CodeDelivery, AppError>;
     /// Changes how the signed-in account gets its codes.

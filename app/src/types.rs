@@ -116,11 +116,17 @@ impl Default for CodeLengths {
     }
 }
 
-/// Whether the latest code for a flow could be delivered. Only a failure is reported: whether a
-/// message is still on its way or already delivered is not told apart, so the answer for an
-/// address without an account is the same as for one whose code went out.
+/// Where the latest code of a flow is, and when a new one may be asked for. For a flow named by
+/// an email (unlock, reset) only a failure is reported: whether a message is still on its way or
+/// already delivered is not told apart (`progress` is `unknown`), so the answer for an address
+/// without an account is the same as for one whose code went out. For a flow of this browser's
+/// pending sign-in or session, whose account the person has proven, `progress` tells all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeDelivery {
+    pub progress: DeliveryProgress,
+    /// Seconds until a new code may be asked for (0: now): the wait a request for one would get,
+    /// from whichever send limit holds longest (cooldown, hourly caps, budget).
+    pub retry_after_secs: u64,
     /// The latest code's message failed for good (every provider tried).
     pub failed: bool,
     /// It failed because the number cannot receive messages on that channel.
@@ -129,6 +135,20 @@ pub struct CodeDelivery {
     pub by_call: bool,
     /// This server can read codes aloud by phone call.
     pub voice_available: bool,
+}
+
+/// How far the latest code's message has got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryProgress {
+    /// Not told (a flow named by an email), or no code yet.
+    Unknown,
+    /// Queued, or being handed to a provider.
+    Sending,
+    /// Handed to a provider (or the development outbox).
+    Sent,
+    /// Failed for good.
+    Failed,
 }
 
 /// What a correct email and password led to.

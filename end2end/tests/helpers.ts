@@ -149,7 +149,8 @@ export async function logIn(page: Page, email: string, password: string, options
 
 export const WRONG_CREDENTIALS = "The email or password is incorrect.";
 export const LAST_TRY = "One more wrong password locks the account and sends a code to its phone.";
-export const BAD_CODE = "That code is wrong or has expired. Request a new code and try again.";
+export const BAD_CODE = "That code is wrong. Check the message, or ask for a new code.";
+export const EXPIRED_CODE = "That code has expired. Ask for a new code and try again.";
 
 type OutboxEntry = { id: number; to: string; purpose: string; body: string; channel: string };
 

@@ -2,6 +2,7 @@ import { expect, test } from "@playwright/test";
 import {
   BAD_CODE,
   enterCode,
+  grantAdmin,
   latestCode,
   logIn,
   newUser,
@@ -101,5 +102,57 @@ test.describe("without JavaScript", () => {
     await expect(page.getByText("Your password has been changed. Sign in with your new password.")).toBeVisible();
     await logIn(page, user.email, newPassword, NO_JS);
     await expect(page).toHaveURL(/\/account$/);
+  });
+});
+
+test.describe("without JavaScript, signed in", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("a sign-in code, a phone change and the admin area work by plain form posts", async ({ page }) => {
+    const user = newUser("nojs-signed-in");
+    await signUp(page, user, NO_JS);
+    await page.getByLabel("Ask for a code every time I sign in").check();
+    await page.getByRole("button", { name: "Save sign-in setting" }).click();
+    await expect(page.getByText("Your sign-in settings have been saved.")).toBeVisible();
+    await page.getByRole("button", { name: "Sign out" }).click();
+
+    await logIn(page, user.email, user.password, NO_JS);
+    await expect(page).toHaveURL(/\/sign-in-code$/);
+    await expect(page.getByText(`Enter the code we sent to the mobile number ending in ${user.last4}.`)).toBeVisible();
+    const signIn = await latestCode(page.request, user.phoneE164, "sign_in");
+    await enterCode(page, "Sign-in code", signIn.code, "Sign in", NO_JS);
+    await expect(page).toHaveURL(/\/account$/);
+
+    let next = newUser("nojs-new-number");
+    while (next.last4 === user.last4) next = newUser("nojs-new-number");
+    await page.getByRole("link", { name: "Change" }).click();
+    await page.getByLabel("Current password").fill("not my password");
+    await page.getByLabel("New mobile number").fill(next.phoneTyped);
+    await page.getByRole("button", { name: "Send code to the new number" }).click();
+    await expect(page).toHaveURL(/\/account\/phone$/);
+    await expect(page.getByLabel("New mobile number")).toHaveValue(next.phoneTyped);
+    await expect(page.getByLabel("Current password")).toHaveValue("");
+    await page.getByLabel("Current password").fill(user.password);
+    await page.getByRole("button", { name: "Send code to the new number" }).click();
+    await expect(page).toHaveURL(/\/account\/phone\?step=code$/);
+    const change = await latestCode(page.request, next.phoneE164, "phone_change");
+    await enterCode(page, "Code sent to the new number", change.code, "Change phone number", NO_JS);
+    await expect(page.getByText("Your phone number has been changed. We told your old number too.")).toBeVisible();
+
+    grantAdmin("main", user.email);
+    await page.goto("/admin");
+    await page.getByRole("button", { name: "Send me an admin access code" }).click();
+    await expect(page.getByText(`We sent an admin access code to the mobile number ending in ${next.last4}.`)).toBeVisible();
+    const admin = await latestCode(page.request, next.phoneE164, "admin_step_up");
+    await enterCode(page, "Admin access code", admin.code, "Open the admin area", NO_JS);
+    await expect(page.getByRole("heading", { name: "Find an account" })).toBeVisible();
+    await page.getByLabel("Email, or the last digits of the phone number").fill(user.email);
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect(page).toHaveURL(/\/admin\?q=/);
+    await page.getByRole("link", { name: user.email }).click();
+    await page.getByRole("button", { name: "End all sessions" }).click();
+    // That ended this session too: the next signed-in page asks to sign in.
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/login$/);
   });
 });

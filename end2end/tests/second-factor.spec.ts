@@ -15,6 +15,8 @@ import {
 test("a signup is active only after the code sent to the phone, with resend", async ({ page }) => {
   const user = newUser("verify");
   await startSignUp(page, user);
+  // The page follows the code's message live.
+  await expect(page.getByText("Your code is on its way to your phone.")).toBeVisible();
   const first = await latestCode(page.request, user.phoneE164, "phone_verification");
 
   // A wrong code is refused (and, with one try per code, spends it).

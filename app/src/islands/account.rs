@@ -6,39 +6,34 @@ use crate::api::{
 };
 use crate::code_entry::CodeField;
 use crate::components::{
-    focus_first_error, DeliveryChoice, FormMessage, FormState, SubmitButton, TextField,
+    form_parts, DeliveryChoice, FormMessage, FormState, SubmitButton, TextField,
 };
 use crate::error::Field;
 use crate::flash::FormInit;
+use crate::form_post::{FormAction, PostForm};
 use crate::types::DeliveryChannel;
-use leptos::html;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// Text messages or calls for future codes.
 #[island]
 pub fn DeliveryPreferenceForm(current: DeliveryChannel, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<SetDelivery>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="" attr:class="delivery-preference">
+        <PostForm path=SetDelivery::PATH action=action node_ref=form class="delivery-preference">
             <FormMessage state all_errors=true/>
             <DeliveryChoice voice=true state selected=current name="channel" legend="Send my codes by"/>
             <SubmitButton label="Save delivery preference" pending_label="Saving…" state class="secondary"/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// "Ask for a code every time I sign in".
 #[island]
 pub fn SignInCodeSettingForm(enabled: bool, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<SetSignInCode>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="" attr:class="sign-in-code-setting">
+        <PostForm path=SetSignInCode::PATH action=action node_ref=form class="sign-in-code-setting">
             <FormMessage state all_errors=true/>
             <label class="checkbox" for="sign-in-code-enabled">
                 <input
@@ -51,34 +46,28 @@ pub fn SignInCodeSettingForm(enabled: bool, init: FormInit) -> impl IntoView {
                 <span>"Ask for a code every time I sign in"</span>
             </label>
             <SubmitButton label="Save sign-in setting" pending_label="Saving…" state class="secondary"/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// Prove the phone on file again: a code goes to it, then the verify page takes it.
 #[island]
 pub fn ReverifyPhoneForm(init: FormInit) -> impl IntoView {
-    let action = ServerAction::<SendVerification>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="" attr:class="reverify-phone">
+        <PostForm path=SendVerification::PATH action=action node_ref=form class="reverify-phone">
             <FormMessage state all_errors=true/>
             <SubmitButton label="Verify my phone again" pending_label="Sending a code…" state class="secondary"/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// The first step of a phone change: the current password and the new number.
 #[island]
 pub fn NewNumberForm(init: FormInit) -> impl IntoView {
-    let action = ServerAction::<StartPhoneChange>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=StartPhoneChange::PATH action=action node_ref=form>
             <FormMessage state/>
             <TextField
                 label="Current password"
@@ -99,34 +88,31 @@ pub fn NewNumberForm(init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Send code to the new number" pending_label="Sending…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// The second step of a phone change: the code sent to the new number.
 #[island]
 pub fn ConfirmNumberForm(length: u8, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<ConfirmPhoneChange>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=ConfirmPhoneChange::PATH action=action node_ref=form>
             <FormMessage state/>
             <CodeField label="Code sent to the new number" length state form/>
             <SubmitButton label="Change phone number" pending_label="Checking…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// "Sign out", in the header of every signed-in page.
 #[island]
 pub fn SignOutButton() -> impl IntoView {
-    let action = ServerAction::<Logout>::new();
+    let action = FormAction::new();
     let state = FormState::new(action, &FormInit::default());
     view! {
-        <ActionForm action attr:class="sign-out">
+        <PostForm path=Logout::PATH action=action class="sign-out">
             <SubmitButton label="Sign out" pending_label="Signing out…" state class="link-button"/>
-        </ActionForm>
+        </PostForm>
     }
 }

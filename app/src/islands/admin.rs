@@ -3,41 +3,36 @@
 
 use crate::api::{admin_search, AdminAct, AdminStepUp, SendAdminCode};
 use crate::code_entry::CodeField;
-use crate::components::{focus_first_error, FormMessage, FormState, SubmitButton};
+use crate::components::{form_parts, FormMessage, SubmitButton};
 use crate::error::AppError;
 use crate::flash::FormInit;
+use crate::form_post::PostForm;
 use crate::types::{paths, AccountStatus, AccountSummary, AdminAction};
-use leptos::html;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// "Send me an admin access code".
 #[island]
 pub fn AdminSendCodeForm(init: FormInit) -> impl IntoView {
-    let action = ServerAction::<SendAdminCode>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="" attr:class="send-admin-code">
+        <PostForm path=SendAdminCode::PATH action=action node_ref=form class="send-admin-code">
             <FormMessage state all_errors=true/>
             <SubmitButton label="Send me an admin access code" pending_label="Sending…" state class="secondary"/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// The admin access code.
 #[island]
 pub fn AdminStepUpForm(length: u8, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<AdminStepUp>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=AdminStepUp::PATH action=action node_ref=form>
             <FormMessage state/>
             <CodeField label="Admin access code" length state form/>
             <SubmitButton label="Open the admin area" pending_label="Checking…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
@@ -149,10 +144,7 @@ pub fn StatusBadge(status: AccountStatus) -> impl IntoView {
 /// One admin action on one account, confirmed before it is sent.
 #[island]
 pub fn AdminActionForm(account_id: i64, action: AdminAction, init: FormInit) -> impl IntoView {
-    let act = ServerAction::<AdminAct>::new();
-    let state = FormState::new(act, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (act, state, form) = form_parts(&init);
     let (value, label, question) = match action {
         AdminAction::Unlock => ("unlock", "Unlock", "Unlock this account?"),
         AdminAction::ForcePasswordReset => (
@@ -176,7 +168,7 @@ pub fn AdminActionForm(account_id: i64, action: AdminAction, init: FormInit) -> 
         let _ = (&event, question);
     };
     view! {
-        <ActionForm action=act node_ref=form attr:novalidate="">
+        <PostForm path=AdminAct::PATH action=act node_ref=form>
             <FormMessage state all_errors=true/>
             <input type="hidden" name="account_id" value=account_id.to_string()/>
             <input type="hidden" name="action" value=value/>
@@ -189,6 +181,6 @@ pub fn AdminActionForm(account_id: i64, action: AdminAction, init: FormInit) -> 
             >
                 {move || if pending.get() { "Working…" } else { label }}
             </button>
-        </ActionForm>
+        </PostForm>
     }
 }

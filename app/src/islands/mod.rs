@@ -15,7 +15,7 @@ pub use account::{
     SignInCodeSettingForm, SignOutButton,
 };
 pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm, AdminStepUpForm, StatusBadge};
-pub use delivery::{DeliveryFailureNotice, ResendCode};
+pub use delivery::CodeStatus;
 pub use recovery::{ForgotPasswordForm, ResetPasswordForm, UnlockEmailForm, UnlockForm};
 pub use sign_in::{LoginForm, SignInCodeForm};
 pub use signup::{SignUpForm, VerifyPhoneForm};

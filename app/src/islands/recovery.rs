@@ -2,21 +2,19 @@
 
 use crate::api::{RememberUnlockEmail, RequestReset, ResetPassword, Unlock};
 use crate::code_entry::CodeField;
-use crate::components::{focus_first_error, FormMessage, FormState, SubmitButton, TextField};
+use crate::components::{form_parts, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
 use crate::flash::FormInit;
-use leptos::html;
+use crate::form_post::PostForm;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// The unlock page without an account in mind: which email is locked.
 #[island]
 pub fn UnlockEmailForm(init: FormInit) -> impl IntoView {
-    let action = ServerAction::<RememberUnlockEmail>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=RememberUnlockEmail::PATH action=action node_ref=form>
             <FormMessage state/>
             <TextField
                 label="Email"
@@ -28,19 +26,16 @@ pub fn UnlockEmailForm(init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Continue" pending_label="One moment…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// The unlock code for the account `email`.
 #[island]
 pub fn UnlockForm(email: String, length: u8, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<Unlock>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=Unlock::PATH action=action node_ref=form>
             <FormMessage state/>
             <input type="hidden" name="email" value=email/>
             <CodeField
@@ -51,19 +46,16 @@ pub fn UnlockForm(email: String, length: u8, init: FormInit) -> impl IntoView {
                 form
             />
             <SubmitButton label="Unlock account" pending_label="Unlocking…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// "Forgot password?": a code to the phone of the account with this email.
 #[island]
 pub fn ForgotPasswordForm(init: FormInit) -> impl IntoView {
-    let action = ServerAction::<RequestReset>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=RequestReset::PATH action=action node_ref=form>
             <FormMessage state/>
             <TextField
                 label="Email"
@@ -75,19 +67,16 @@ pub fn ForgotPasswordForm(init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Send code" pending_label="Sending…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// The reset code and the new password, for the account `email`.
 #[island]
 pub fn ResetPasswordForm(email: String, length: u8, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<ResetPassword>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=ResetPassword::PATH action=action node_ref=form>
             <FormMessage state/>
             <input type="hidden" name="email" value=email/>
             <CodeField
@@ -116,6 +105,6 @@ pub fn ResetPasswordForm(email: String, length: u8, init: FormInit) -> impl Into
                 state
             />
             <SubmitButton label="Change password" pending_label="Changing…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }

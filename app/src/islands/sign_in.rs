@@ -3,20 +3,18 @@
 
 use crate::api::{Login, SignInCode};
 use crate::code_entry::CodeField;
-use crate::components::{focus_first_error, FormMessage, FormState, SubmitButton, TextField};
+use crate::components::{form_parts, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
 use crate::flash::FormInit;
-use leptos::html;
+use crate::form_post::PostForm;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 #[island]
 pub fn LoginForm(init: FormInit) -> impl IntoView {
-    let action = ServerAction::<Login>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=Login::PATH action=action node_ref=form>
             <FormMessage state/>
             <TextField
                 label="Email"
@@ -36,19 +34,16 @@ pub fn LoginForm(init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Sign in" pending_label="Signing in…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// The second step of a sign-in: the code sent to the phone after the right password.
 #[island]
 pub fn SignInCodeForm(length: u8, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<SignInCode>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=SignInCode::PATH action=action node_ref=form>
             <FormMessage state/>
             <CodeField
                 label="Sign-in code"
@@ -58,6 +53,6 @@ pub fn SignInCodeForm(length: u8, init: FormInit) -> impl IntoView {
                 form
             />
             <SubmitButton label="Sign in" pending_label="Checking…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }

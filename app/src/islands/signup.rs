@@ -3,14 +3,13 @@
 
 use crate::api::{check_field, Signup, VerifyPhone};
 use crate::code_entry::CodeField;
-use crate::components::{
-    focus_first_error, DeliveryChoice, FormMessage, FormState, SubmitButton, TextField,
-};
+use crate::components::{form_parts, DeliveryChoice, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
 use crate::flash::FormInit;
+use crate::form_post::PostForm;
 use crate::types::{DeliveryChannel, FieldCheck};
-use leptos::html;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 /// What the live check said about one field, and the values it was asked with.
 #[derive(Clone, Copy)]
@@ -35,10 +34,7 @@ impl LiveCheck {
 
 #[island]
 pub fn SignUpForm(voice: bool, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<Signup>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     let values = RwSignal::new(init.values.clone());
     let value_of = move |name: &str| {
         values.with_untracked(|values| {
@@ -114,7 +110,7 @@ pub fn SignUpForm(voice: bool, init: FormInit) -> impl IntoView {
     let note = move |field: Field| -> Signal<Option<String>> { check_of(field).note.into() };
     let selected = DeliveryChannel::parse(&init.value("delivery"));
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=Signup::PATH action=action node_ref=form>
             <FormMessage state/>
             <div class="row">
                 <TextField
@@ -186,7 +182,7 @@ pub fn SignUpForm(voice: bool, init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Create account" pending_label="Creating your account…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }
 
@@ -209,12 +205,9 @@ fn field_name(field: Field) -> &'static str {
 /// number.
 #[island]
 pub fn VerifyPhoneForm(length: u8, init: FormInit) -> impl IntoView {
-    let action = ServerAction::<VerifyPhone>::new();
-    let state = FormState::new(action, &init);
-    let form = NodeRef::<html::Form>::new();
-    focus_first_error(form, state);
+    let (action, state, form) = form_parts(&init);
     view! {
-        <ActionForm action node_ref=form attr:novalidate="">
+        <PostForm path=VerifyPhone::PATH action=action node_ref=form>
             <FormMessage state/>
             <CodeField
                 label="Verification code"
@@ -224,6 +217,6 @@ pub fn VerifyPhoneForm(length: u8, init: FormInit) -> impl IntoView {
                 form
             />
             <SubmitButton label="Verify phone" pending_label="Checking…" state/>
-        </ActionForm>
+        </PostForm>
     }
 }

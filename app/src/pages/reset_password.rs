@@ -4,7 +4,7 @@
 use super::{capabilities, flash_notice, page_flash, page_recovery};
 use crate::api::{RequestReset, ResetPassword};
 use crate::flash::Recovery;
-use crate::islands::{DeliveryFailureNotice, ResendCode, ResetPasswordForm};
+use crate::islands::{CodeStatus, ResetPasswordForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -29,13 +29,12 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             "Account: " <strong>{email.clone()}</strong> " · "
                             <A href=paths::FORGOT_PASSWORD>"Use a different email"</A>
                         </p>
-                        <DeliveryFailureNotice email=email.clone() flow=CodeFlow::PasswordReset/>
                         <ResetPasswordForm
                             email=email.clone()
                             length=capabilities.code_lengths.password_reset
                             init=flash.form_init(ResetPassword::PATH)
                         />
-                        <ResendCode
+                        <CodeStatus
                             flow=CodeFlow::PasswordReset
                             voice=capabilities.voice
                             email

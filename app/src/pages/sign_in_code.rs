@@ -3,7 +3,7 @@
 
 use super::{capabilities, flash_notice, page_flash};
 use crate::api::{ResendSignInCode, SignInCode};
-use crate::islands::{ResendCode, SignInCodeForm};
+use crate::islands::{CodeStatus, SignInCodeForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -25,7 +25,7 @@ pub fn SignInCodePage() -> impl IntoView {
                 length=capabilities.code_lengths.sign_in
                 init=flash.form_init(SignInCode::PATH)
             />
-            <ResendCode
+            <CodeStatus
                 flow=CodeFlow::SignIn
                 voice=capabilities.voice
                 email=String::new()

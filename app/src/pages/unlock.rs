@@ -4,7 +4,7 @@
 use super::{capabilities, flash_notice, page_flash, page_recovery, query_value};
 use crate::api::{RememberUnlockEmail, ResendCode as ResendUnlockCode, Unlock};
 use crate::flash::Recovery;
-use crate::islands::{DeliveryFailureNotice, ResendCode, UnlockEmailForm, UnlockForm};
+use crate::islands::{CodeStatus, UnlockEmailForm, UnlockForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -30,13 +30,12 @@ pub fn UnlockPage() -> impl IntoView {
                         <p class="muted">
                             "Account: " <strong>{email.clone()}</strong>
                         </p>
-                        <DeliveryFailureNotice email=email.clone() flow=CodeFlow::Unlock/>
                         <UnlockForm
                             email=email.clone()
                             length=capabilities.code_lengths.unlock
                             init=flash.form_init(Unlock::PATH)
                         />
-                        <ResendCode
+                        <CodeStatus
                             flow=CodeFlow::Unlock
                             voice=capabilities.voice
                             email

@@ -3,7 +3,7 @@
 
 use super::{capabilities, flash_notice, page_flash};
 use crate::api::{SendVerification, VerifyPhone};
-use crate::islands::{ResendCode, VerifyPhoneForm};
+use crate::islands::{CodeStatus, VerifyPhoneForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -29,7 +29,7 @@ pub fn VerifyPhonePage() -> impl IntoView {
                 length=capabilities.code_lengths.phone_verification
                 init=flash.form_init(VerifyPhone::PATH)
             />
-            <ResendCode
+            <CodeStatus
                 flow=CodeFlow::PhoneVerification
                 voice=capabilities.voice
                 email=String::new()

@@ -82,8 +82,11 @@ pub struct ActiveCode {
 pub enum CodeVerdict {
     /// Right and in time: consume it (delete), and carry out the purpose.
     Accepted,
-    /// Too late: delete it.
+    /// The right code, too late: delete it, and say that it expired.
     Expired,
+    /// Too late, and not the right code either: delete it. Said to be wrong, not expired, so that
+    /// only the holder of the code learns that there was one.
+    WrongAfterExpiry,
     /// Wrong, and no tries are left: delete it.
     WrongAndSpent,
     /// Wrong; keep it with `tries_left` tries.
@@ -136,10 +139,15 @@ impl CodePolicy {
 
     /// Judges `submitted` against the stored code at time `now`.
     pub fn judge(active: &ActiveCode, submitted: &CodeHash, now: OffsetDateTime) -> CodeVerdict {
+        let right = bool::from(active.hash.0.ct_eq(&submitted.0));
         if now >= active.expires_at {
-            return CodeVerdict::Expired;
+            return if right {
+                CodeVerdict::Expired
+            } else {
+                CodeVerdict::WrongAfterExpiry
+            };
         }
-        if bool::from(active.hash.0.ct_eq(&submitted.0)) {
+        if right {
             return CodeVerdict::Accepted;
         }
         match active.tries_left.saturating_sub(1) {
@@ -219,6 +227,25 @@ mod tests {
         assert_eq!(
             CodePolicy::judge(&stored(&issued), &right, T0 + Duration::hours(1)),
             CodeVerdict::Expired
+        );
+    }
+
+    #[test]
+    fn only_the_right_code_is_told_that_it_expired() {
+        let issued = policy(3).issue(&hasher(), 1, CodeScope::Unlock, T0);
+        let wrong = hasher().hash(
+            1,
+            CodeScope::Unlock,
+            &VerificationCode::parse("000000", 6).expect("six digits"),
+        );
+        assert_ne!(
+            CodePolicy::judge(&stored(&issued), &wrong, T0),
+            CodeVerdict::Accepted,
+            "000000 was drawn; the test needs another code"
+        );
+        assert_eq!(
+            CodePolicy::judge(&stored(&issued), &wrong, T0 + Duration::hours(2)),
+            CodeVerdict::WrongAfterExpiry
         );
     }
 

@@ -35,7 +35,7 @@ use app::ssr::{
 };
 use app::types::{
     AccountSummary, AccountView, ActivityItem, AdminAccess, AdminAccountView, AdminAction,
-    CodeDelivery, CodeSent, FieldCheck, PhoneEnding,
+    CodeDelivery, CodeSent, DeliveryProgress, FieldCheck, PhoneEnding,
 };
 use async_trait::async_trait;
 use sqlx::AnyConnection;
@@ -328,18 +328,20 @@ impl LatchkeyService {
         code: &VerificationCode,
         ctx: &RequestContext,
         now: OffsetDateTime,
-    ) -> Result<Option<AccountRecord>, AppError> {
-        let accepted = match &account {
+    ) -> Result<Result<AccountRecord, AppError>, AppError> {
+        let check = match &account {
             Some(account) => self
                 .consume_code(tx, account.id, purpose, code, now)
                 .await
                 .map_err(internal)?,
-            None => false,
+            None => CodeCheck::Wrong,
         };
-        if accepted {
-            return Ok(account);
-        }
         let account_id = account.as_ref().map(|account| account.id);
+        let refusal = match (check, account) {
+            (CodeCheck::Accepted, Some(account)) => return Ok(Ok(account)),
+            (CodeCheck::Expired, _) => AppError::ExpiredCode,
+            _ => AppError::InvalidCode,
+        };
         self.audit(
             tx,
             AuditKind::CodeRejected,
@@ -350,7 +352,7 @@ impl LatchkeyService {
         )
         .await?;
         tracing::info!(account_id, purpose = purpose.as_str(), "code rejected");
-        Ok(None)
+        Ok(Err(refusal))
     }
 
     /// Issues the requested code, commits, and wakes the worker: the answer to "send me a code".
@@ -376,7 +378,7 @@ impl LatchkeyService {
 
     /// `redeem_code` for a known account: the transaction and the account when the code is
     /// accepted; otherwise the rejection (and the spent try) is committed and the answer is
-    /// `InvalidCode`.
+    /// `InvalidCode`, or `ExpiredCode` for the right code too late.
     async fn redeem_or_refuse(
         &self,
         mut tx: WriteTx,
@@ -390,10 +392,10 @@ impl LatchkeyService {
             .redeem_code(&mut tx, account, scope, code, ctx, now)
             .await?
         {
-            Some(account) => Ok((tx, account)),
-            None => {
+            Ok(account) => Ok((tx, account)),
+            Err(refusal) => {
                 self.commit(tx).await?;
-                Err(AppError::InvalidCode)
+                Err(refusal)
             }
         }
     }
@@ -583,19 +585,20 @@ impl LatchkeyService {
         purpose: CodeScope,
         code: &VerificationCode,
         now: OffsetDateTime,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<CodeCheck> {
         // Taken out of the table at once; put back only when a wrong entry leaves tries.
         let Some((active, created_at)) = Store::take_code(tx, account_id, purpose).await? else {
-            return Ok(false);
+            return Ok(CodeCheck::Wrong);
         };
         let submitted = self.code_hasher.hash(account_id, purpose, code);
         match CodePolicy::judge(&active, &submitted, now) {
-            CodeVerdict::Accepted => Ok(true),
-            CodeVerdict::Expired | CodeVerdict::WrongAndSpent => Ok(false),
+            CodeVerdict::Accepted => Ok(CodeCheck::Accepted),
+            CodeVerdict::Expired => Ok(CodeCheck::Expired),
+            CodeVerdict::WrongAfterExpiry | CodeVerdict::WrongAndSpent => Ok(CodeCheck::Wrong),
             CodeVerdict::Wrong { tries_left } => {
                 Store::restore_code(tx, account_id, purpose, &active, tries_left, created_at)
                     .await?;
-                Ok(false)
+                Ok(CodeCheck::Wrong)
             }
         }
     }
@@ -1175,17 +1178,44 @@ impl AccountService for LatchkeyService {
     #[tracing::instrument(skip_all)]
     async fn code_delivery(
         &self,
-        _ctx: &RequestContext,
-        email: &str,
+        ctx: &RequestContext,
+        email: Option<&str>,
         flow: &str,
     ) -> Result<CodeDelivery, AppError> {
-        let email = parse_email(email)?;
         let purpose = CodeScope::parse(flow).ok_or_else(|| AppError::MalformedRequest {
             detail: "flow must be a code scope: phone_verification, sign_in, unlock, \
                      password_reset, phone_change or admin_step_up"
                 .to_owned(),
         })?;
-        let state = match self.account_outside_tx(&email).await? {
+        let now = self.clock.now();
+        let mut conn = self.store.reader().await.map_err(internal)?;
+        // Who the code is for, where it goes, and whether its progress may be told.
+        let (account, destination, proven) = match email {
+            Some(email) => {
+                let email = parse_email(email)?;
+                match Store::account_by_email(&mut conn, &email)
+                    .await
+                    .map_err(internal)?
+                {
+                    Some(account) => {
+                        let phone = account.phone.e164().to_owned();
+                        (Some(account), phone, false)
+                    }
+                    // The decoy row an unknown email's request leaves counts here, as a real
+                    // account's message does.
+                    None => (None, self.decoy_destination(&email), false),
+                }
+            }
+            None => {
+                let account = self.code_step_account(&mut conn, ctx, purpose, now).await?;
+                let destination = match (purpose, &account.pending_phone) {
+                    (CodeScope::PhoneChange, Some(new_phone)) => new_phone.e164().to_owned(),
+                    _ => account.phone.e164().to_owned(),
+                };
+                (Some(account), destination, true)
+            }
+        };
+        let state = match &account {
             Some(account) => self
                 .store
                 .latest_delivery(account.id, purpose.as_str())
@@ -1193,15 +1223,37 @@ impl AccountService for LatchkeyService {
                 .map_err(internal)?,
             None => None,
         };
-        let (failed, unreachable, by_call) = match state {
+        let (target, ip, global) = Store::recent_sends(
+            &mut conn,
+            account.as_ref().map_or(0, |account| account.id),
+            &destination,
+            ctx.client_ip,
+            now - WINDOW,
+        )
+        .await
+        .map_err(internal)?;
+        let retry_after_secs = match self.send_limits.decide(target, ip, global, now) {
+            SendDecision::Allow => 0,
+            SendDecision::Refuse { retry_after, .. } => {
+                u64::try_from(retry_after.whole_seconds().max(1)).unwrap_or(1)
+            }
+        };
+        let (progress, failed, unreachable, by_call) = match state {
             Some(DeliveryState::Failed { failure, channel }) => (
+                DeliveryProgress::Failed,
                 true,
                 failure == Failure::Unreachable,
                 channel == DeliveryChannel::Voice,
             ),
-            _ => (false, false, false),
+            Some(DeliveryState::Sent) if proven => (DeliveryProgress::Sent, false, false, false),
+            Some(DeliveryState::Underway) if proven => {
+                (DeliveryProgress::Sending, false, false, false)
+            }
+            _ => (DeliveryProgress::Unknown, false, false, false),
         };
         Ok(CodeDelivery {
+            progress,
+            retry_after_secs,
             failed,
             unreachable,
             by_call,
@@ -1380,6 +1432,37 @@ impl AccountService for LatchkeyService {
 }
 
 impl LatchkeyService {
+    /// The account a code step of `purpose` in `ctx` is for, read without the write lock: the
+    /// pending sign-in's (a signup's phone verification, a sign-in code), else the session's.
+    async fn code_step_account(
+        &self,
+        conn: &mut AnyConnection,
+        ctx: &RequestContext,
+        purpose: CodeScope,
+        now: OffsetDateTime,
+    ) -> Result<AccountRecord, AppError> {
+        if matches!(purpose, CodeScope::PhoneVerification | CodeScope::SignIn) {
+            if let Some(token) = &ctx.pending_token {
+                let pending = Store::pending_sign_in(conn, hash_token(token))
+                    .await
+                    .map_err(internal)?
+                    .filter(|pending| pending.scope == purpose && pending.is_live(now));
+                if let Some(pending) = pending {
+                    if let Some(account) = Store::account_by_id(conn, pending.account_id)
+                        .await
+                        .map_err(internal)?
+                    {
+                        return Ok(account);
+                    }
+                }
+            }
+            if purpose == CodeScope::SignIn {
+                return Err(AppError::NoPendingSignIn);
+            }
+        }
+        self.signed_in_account(ctx).await
+    }
+
     /// The account of the session in `ctx`, after checking (and refreshing) the session.
     async fn signed_in_account(&self, ctx: &RequestContext) -> Result<AccountRecord, AppError> {
         Ok(self.signed_in(ctx).await?.0)
@@ -1427,6 +1510,16 @@ impl LatchkeyService {
 const RECENT_ACTIVITY: u32 = 10;
 
 /// What counting a wrong password did.
+/// What a submitted code turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CodeCheck {
+    Accepted,
+    /// The right code, after its lifetime.
+    Expired,
+    /// Wrong, spent, or there was none.
+    Wrong,
+}
+
 enum WrongPassword {
     /// Counted; `remaining` more failures lock the account.
     Counted {

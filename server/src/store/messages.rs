@@ -57,8 +57,10 @@ impl Failure {
 /// Where a flow's latest code message stands, as far as the person is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
-    /// Queued, being sent, or handed to a provider.
+    /// Queued, or being sent.
     Underway,
+    /// Handed to a provider (or the development outbox).
+    Sent,
     Failed {
         failure: Failure,
         channel: DeliveryChannel,
@@ -361,6 +363,8 @@ impl Store {
                     },
                     channel: DeliveryChannel::parse(&channel).unwrap_or_default(),
                 }
+            } else if status == "sent" {
+                DeliveryState::Sent
             } else {
                 DeliveryState::Underway
             }

@@ -117,12 +117,30 @@ async fn the_code_expires_exactly_at_its_lifetime() {
     app.clock.advance(Duration::hours(1));
     let response = app.unlock("ada@example.com", &code).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(error_kind(response).await, "invalid_code");
+    // The right code, too late, is told apart from a wrong one.
+    assert_eq!(error_kind(response).await, "expired_code");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL")
             .await,
         1
     );
+    // It is gone now: entered again, it is just a wrong code.
+    let again = app.unlock("ada@example.com", &code).await;
+    assert_eq!(error_kind(again).await, "invalid_code");
+}
+
+#[tokio::test]
+async fn only_the_holder_of_an_expired_code_learns_that_it_expired() {
+    let app = spawn_app().await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
+    app.fail_logins("ada@example.com", 3).await;
+    app.fail_logins("nobody@example.com", 3).await;
+    let code = app.latest_code(PHONE, "unlock").await;
+    app.clock.advance(Duration::hours(2));
+    // A guess at an expired code reads as a guess at an unknown email's.
+    let guess = app.unlock("ada@example.com", &wrong_code(&code)).await;
+    let unknown = app.unlock("nobody@example.com", &wrong_code(&code)).await;
+    assert_eq!(json(guess).await, json(unknown).await);
 }
 
 #[tokio::test]

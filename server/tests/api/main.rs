@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod browser_security;
 mod code_scopes;
+mod code_status;
 mod concurrency;
 mod durability;
 mod enumeration;

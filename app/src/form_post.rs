@@ -1,0 +1,180 @@
+//! How a form island submits once the wasm runs: the form's own fields, posted to its server
+//! function's path exactly as the browser would post them (`application/x-www-form-urlencoded`),
+//! but with `fetch`, so that no page loads. The answer is the server function's: on success it
+//! names the next page (`serverfnredirect` and `Location`), which the browser then opens; on
+//! failure it is an `AppError` as JSON, shown at the form.
+//!
+//! One untyped path serves every form, instead of a typed server-function client per form: the
+//! forms only ever need "go on" or "this went wrong", and the wasm stays small.
+
+use crate::error::AppError;
+use leptos::ev::SubmitEvent;
+use leptos::html;
+use leptos::prelude::*;
+
+/// A form's submissions: whether one is in flight, the error of the latest, and how many have
+/// finished.
+#[derive(Clone, Copy)]
+pub struct FormAction {
+    pending: RwSignal<bool>,
+    error: RwSignal<Option<AppError>>,
+    version: RwSignal<usize>,
+}
+
+impl Default for FormAction {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FormAction {
+    pub fn new() -> Self {
+        Self {
+            pending: RwSignal::new(false),
+            error: RwSignal::new(None),
+            version: RwSignal::new(0),
+        }
+    }
+
+    pub fn pending(self) -> Signal<bool> {
+        self.pending.into()
+    }
+
+    /// The latest finished submission's error (`None` before the first, or after a success).
+    pub fn error(self) -> Signal<Option<AppError>> {
+        self.error.into()
+    }
+
+    /// Bumped when a submission finishes.
+    pub fn version(self) -> Signal<usize> {
+        self.version.into()
+    }
+
+    /// Sends the form of `event` through `fetch` instead of a page load. A second submission
+    /// while one is in flight is ignored.
+    pub fn submit(self, event: SubmitEvent) {
+        event.prevent_default();
+        if !self.pending.get_untracked() {
+            #[cfg(feature = "hydrate")]
+            self.send(&event);
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn send(self, event: &SubmitEvent) {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(form) = event
+            .target()
+            .and_then(|target| target.dyn_into::<web_sys::HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        self.pending.set(true);
+        leptos::task::spawn_local(async move {
+            match browser::post(&form).await {
+                browser::Answer::NextPage(location) => {
+                    // The next page loads; the button stays busy until it does.
+                    let _ = window().location().set_href(&location);
+                }
+                browser::Answer::Done(outcome) => {
+                    self.error.set(outcome.err());
+                    self.pending.set(false);
+                    self.version.update(|version| *version += 1);
+                }
+            }
+        });
+    }
+}
+
+/// An HTML form that posts to a server function's `path`: without JavaScript the browser posts
+/// it; once the island runs, `action` does, without a page load.
+#[component]
+pub fn PostForm(
+    path: &'static str,
+    action: FormAction,
+    #[prop(optional)] node_ref: NodeRef<html::Form>,
+    #[prop(optional)] class: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <form
+            action=path
+            method="post"
+            novalidate=true
+            class=class
+            node_ref=node_ref
+            on:submit=move |event| action.submit(event)
+        >
+            {children()}
+        </form>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use crate::error::AppError;
+    use leptos::wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{FormData, Headers, HtmlFormElement, Request, RequestInit, Response};
+
+    /// The header a server function sets when it names the next page.
+    const REDIRECT_HEADER: &str = "serverfnredirect";
+
+    pub enum Answer {
+        /// Go on to this page.
+        NextPage(String),
+        /// Finished here: fine, or why not.
+        Done(Result<(), AppError>),
+    }
+
+    pub async fn post(form: &HtmlFormElement) -> Answer {
+        match send(form).await {
+            Ok(answer) => answer,
+            // The request never got an answer (offline, or the server is gone).
+            Err(_) => Answer::Done(Err(AppError::Internal)),
+        }
+    }
+
+    async fn send(form: &HtmlFormElement) -> Result<Answer, JsValue> {
+        let fields = FormData::new_with_form(form)?;
+        let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&fields)?;
+        let headers = Headers::new()?;
+        headers.set("Accept", "application/json")?;
+        headers.set(
+            "Content-Type",
+            "application/x-www-form-urlencoded;charset=UTF-8",
+        )?;
+        let init = RequestInit::new();
+        init.set_method("POST");
+        init.set_headers(&headers);
+        init.set_body(&body.to_string().into());
+        // The attribute, not `form.action`: a field named "action" (the admin actions have
+        // one) shadows that property.
+        let path = form.get_attribute("action").unwrap_or_default();
+        let request = Request::new_with_str_and_init(&path, &init)?;
+        let response: Response =
+            JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
+                .await?
+                .dyn_into()?;
+        let answer_headers = response.headers();
+        if answer_headers.has(REDIRECT_HEADER)? {
+            if let Some(location) = answer_headers.get("location")? {
+                return Ok(Answer::NextPage(location));
+            }
+        }
+        if response.ok() {
+            return Ok(Answer::Done(Ok(())));
+        }
+        let text = JsFuture::from(response.text()?)
+            .await?
+            .as_string()
+            .unwrap_or_default();
+        let error = serde_json::from_str::<AppError>(&text).unwrap_or(match response.status() {
+            413 => AppError::MalformedRequest {
+                detail: "the form is too large".to_owned(),
+            },
+            _ => AppError::Internal,
+        });
+        Ok(Answer::Done(Err(error)))
+    }
+}
