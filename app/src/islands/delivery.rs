@@ -183,3 +183,45 @@ pub fn CodeStatus(
         </details>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(progress: DeliveryProgress, failed: bool, unreachable: bool) -> CodeDelivery {
+        CodeDelivery {
+            progress,
+            retry_after_secs: 0,
+            failed,
+            unreachable,
+            by_call: false,
+            voice_available: true,
+        }
+    }
+
+    #[test]
+    fn the_line_follows_the_code_and_a_failure_wins() {
+        assert_eq!(
+            delivery_message(&status(DeliveryProgress::Sending, false, false)),
+            Some("Sending your code…")
+        );
+        assert_eq!(
+            delivery_message(&status(DeliveryProgress::Sent, false, false)),
+            Some("Your code is on its way to your phone.")
+        );
+        assert_eq!(
+            delivery_message(&status(DeliveryProgress::Unknown, false, false)),
+            None
+        );
+        let unreachable = delivery_message(&status(DeliveryProgress::Failed, true, true));
+        assert!(unreachable.is_some_and(|text| text.contains("can't receive text messages")));
+    }
+
+    #[test]
+    fn a_countdown_reads_as_a_clock() {
+        assert_eq!(clock(0), "0:00");
+        assert_eq!(clock(42), "0:42");
+        assert_eq!(clock(65), "1:05");
+        assert_eq!(clock(3600), "60:00");
+    }
+}
