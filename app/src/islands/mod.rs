@@ -16,7 +16,7 @@ pub use account::{
 };
 pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm, AdminStepUpForm, StatusBadge};
 pub use delivery::CodeStatus;
-pub use recovery::{ForgotPasswordForm, ResetPasswordForm, UnlockEmailForm, UnlockForm};
+pub use recovery::{EmailStep, EmailStepForm, ResetPasswordForm, UnlockForm};
 pub use sign_in::{LoginForm, SignInCodeForm};
 pub use signup::{SignUpForm, VerifyPhoneForm};
 

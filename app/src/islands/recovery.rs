@@ -9,12 +9,25 @@ use crate::form_post::PostForm;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
-/// The unlock page without an account in mind: which email is locked.
+/// Which account a way back in is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum EmailStep {
+    /// The unlock page without an account in mind: which email is locked.
+    Unlock,
+    /// "Forgot password?": a code to the phone of the account with this email.
+    ForgotPassword,
+}
+
+/// The email of the account to unlock, or to reset the password of.
 #[island]
-pub fn UnlockEmailForm(init: FormInit) -> impl IntoView {
+pub fn EmailStepForm(step: EmailStep, init: FormInit) -> impl IntoView {
     let (action, state, form) = form_parts(&init);
+    let (path, label, pending_label) = match step {
+        EmailStep::Unlock => (RememberUnlockEmail::PATH, "Continue", "One moment…"),
+        EmailStep::ForgotPassword => (RequestReset::PATH, "Send code", "Sending…"),
+    };
     view! {
-        <PostForm path=RememberUnlockEmail::PATH action=action node_ref=form>
+        <PostForm path action node_ref=form>
             <FormMessage state/>
             <TextField
                 label="Email"
@@ -25,7 +38,7 @@ pub fn UnlockEmailForm(init: FormInit) -> impl IntoView {
                 value=init.value("email")
                 state
             />
-            <SubmitButton label="Continue" pending_label="One moment…" state/>
+            <SubmitButton label pending_label state/>
         </PostForm>
     }
 }
@@ -46,27 +59,6 @@ pub fn UnlockForm(email: String, length: u8, init: FormInit) -> impl IntoView {
                 form
             />
             <SubmitButton label="Unlock account" pending_label="Unlocking…" state/>
-        </PostForm>
-    }
-}
-
-/// "Forgot password?": a code to the phone of the account with this email.
-#[island]
-pub fn ForgotPasswordForm(init: FormInit) -> impl IntoView {
-    let (action, state, form) = form_parts(&init);
-    view! {
-        <PostForm path=RequestReset::PATH action=action node_ref=form>
-            <FormMessage state/>
-            <TextField
-                label="Email"
-                name="email"
-                field=Field::Email
-                kind="email"
-                autocomplete="username"
-                value=init.value("email")
-                state
-            />
-            <SubmitButton label="Send code" pending_label="Sending…" state/>
         </PostForm>
     }
 }

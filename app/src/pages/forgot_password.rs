@@ -2,7 +2,7 @@
 
 use super::page_flash;
 use crate::api::RequestReset;
-use crate::islands::ForgotPasswordForm;
+use crate::islands::{EmailStep, EmailStepForm};
 use crate::types::paths;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -17,7 +17,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
         <section class="card">
             <h1>"Reset your password"</h1>
             <p>"Enter your email. We will text a code to the mobile number on your account."</p>
-            <ForgotPasswordForm init=flash.form_init(RequestReset::PATH)/>
+            <EmailStepForm step=EmailStep::ForgotPassword init=flash.form_init(RequestReset::PATH)/>
             <p class="links">
                 <A href=paths::LOGIN>"Back to sign in"</A>
             </p>

@@ -4,7 +4,7 @@
 use super::{capabilities, flash_notice, page_flash, page_recovery, query_value};
 use crate::api::{RememberUnlockEmail, ResendCode as ResendUnlockCode, Unlock};
 use crate::flash::Recovery;
-use crate::islands::{CodeStatus, UnlockEmailForm, UnlockForm};
+use crate::islands::{CodeStatus, EmailStep, EmailStepForm, UnlockForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -50,7 +50,7 @@ pub fn UnlockPage() -> impl IntoView {
                 }
                 None => view! {
                     <p>"Enter the email of the locked account to enter or request its code."</p>
-                    <UnlockEmailForm init=flash.form_init(RememberUnlockEmail::PATH)/>
+                    <EmailStepForm step=EmailStep::Unlock init=flash.form_init(RememberUnlockEmail::PATH)/>
                 }
                 .into_any(),
             }}

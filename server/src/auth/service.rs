@@ -1108,31 +1108,13 @@ impl AccountService for LatchkeyService {
         value: &str,
         mut form: SignupForm,
     ) -> Result<FieldCheck, AppError> {
-        let field = match field {
-            "first_name" => {
-                form.first_name = value.to_owned();
-                Field::FirstName
-            }
-            "last_name" => {
-                form.last_name = value.to_owned();
-                Field::LastName
-            }
-            "email" => {
-                form.email = value.to_owned();
-                Field::Email
-            }
-            "phone" => {
-                form.phone = value.to_owned();
-                Field::Phone
-            }
-            "password" => {
-                form.password = value.to_owned();
-                Field::Password
-            }
-            "password_confirm" => {
-                form.password_confirm = value.to_owned();
-                Field::PasswordConfirm
-            }
+        let (field, slot) = match field {
+            "first_name" => (Field::FirstName, &mut form.first_name),
+            "last_name" => (Field::LastName, &mut form.last_name),
+            "email" => (Field::Email, &mut form.email),
+            "phone" => (Field::Phone, &mut form.phone),
+            "password" => (Field::Password, &mut form.password),
+            "password_confirm" => (Field::PasswordConfirm, &mut form.password_confirm),
             _ => {
                 return Err(AppError::MalformedRequest {
                     detail: "field must be first_name, last_name, email, phone, password or \
@@ -1141,6 +1123,7 @@ impl AccountService for LatchkeyService {
                 })
             }
         };
+        value.clone_into(slot);
         let message = match self.validate_signup(&form) {
             Ok(_) => None,
             Err(errors) => errors

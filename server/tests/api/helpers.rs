@@ -187,6 +187,25 @@ impl TestApp {
             .expect("the request is answered")
     }
 
+    /// POSTs a form as a browser without JavaScript does from the page at `page` (it asks for
+    /// HTML and names the page as `Referer`): the answer is a redirect.
+    pub async fn post_from_page(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        page: &str,
+        form: &[(&str, &str)],
+    ) -> Response {
+        client
+            .post(self.url(path))
+            .header("Accept", "text/html")
+            .header("Referer", self.url(page))
+            .form(form)
+            .send()
+            .await
+            .expect("the request is answered")
+    }
+
     /// Signs up a fresh account, verifies its phone with the code from the outbox (which signs
     /// in), and moves the clock past the send cooldown that code started, so the test begins with
     /// a quiet, signed-in account.

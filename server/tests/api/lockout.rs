@@ -337,28 +337,28 @@ async fn the_attempt_before_the_lock_is_announced_alike_for_unknown_emails() {
         );
     }
     let page = new_client();
-    let warned = page
-        .post(app.url("/api/login"))
-        .header("Accept", "text/html")
-        .header("Referer", app.url("/login"))
-        .form(&[
-            ("email", "grace@example.com"),
-            ("password", "wrong password"),
-        ])
-        .send()
-        .await
-        .expect("answered");
+    let warned = app
+        .post_from_page(
+            &page,
+            "/api/login",
+            "/login",
+            &[
+                ("email", "grace@example.com"),
+                ("password", "wrong password"),
+            ],
+        )
+        .await;
     assert_eq!(warned.status(), StatusCode::SEE_OTHER);
-    page.post(app.url("/api/login"))
-        .header("Accept", "text/html")
-        .header("Referer", app.url("/login"))
-        .form(&[
+    app.post_from_page(
+        &page,
+        "/api/login",
+        "/login",
+        &[
             ("email", "grace@example.com"),
             ("password", "wrong password"),
-        ])
-        .send()
-        .await
-        .expect("answered");
+        ],
+    )
+    .await;
     let login = page
         .get(app.url("/login"))
         .send()

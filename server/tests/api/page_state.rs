@@ -61,14 +61,13 @@ async fn a_lock_sends_the_browser_to_an_unlock_page_whose_address_names_nobody()
     let mut last = None;
     for _ in 0..3 {
         last = Some(
-            browser
-                .post(app.url("/api/login"))
-                .header("Accept", "text/html")
-                .header("Referer", app.url("/login"))
-                .form(&[("email", "ada@example.com"), ("password", "wrong password")])
-                .send()
-                .await
-                .expect("answered"),
+            app.post_from_page(
+                &browser,
+                "/api/login",
+                "/login",
+                &[("email", "ada@example.com"), ("password", "wrong password")],
+            )
+            .await,
         );
     }
     let locked = last.expect("three attempts");
@@ -89,14 +88,14 @@ async fn a_lock_sends_the_browser_to_an_unlock_page_whose_address_names_nobody()
 
     // The code from the outbox unlocks, through the page's own form.
     let code = app.latest_code(PHONE, "unlock").await;
-    let unlocked = browser
-        .post(app.url("/api/unlock"))
-        .header("Accept", "text/html")
-        .header("Referer", app.url("/unlock"))
-        .form(&[("email", "ada@example.com"), ("code", code.as_str())])
-        .send()
-        .await
-        .expect("answered");
+    let unlocked = app
+        .post_from_page(
+            &browser,
+            "/api/unlock",
+            "/unlock",
+            &[("email", "ada@example.com"), ("code", code.as_str())],
+        )
+        .await;
     assert_eq!(
         unlocked
             .headers()
