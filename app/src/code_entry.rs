@@ -24,7 +24,7 @@ pub fn complete_code(typed: &str, length: u8) -> Option<String> {
 #[component]
 pub fn CodeField(
     label: &'static str,
-    #[prop(optional)] hint: Option<&'static str>,
+    hint: Option<&'static str>,
     length: u8,
     state: FormState,
     form: NodeRef<html::Form>,

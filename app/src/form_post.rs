@@ -86,6 +86,31 @@ impl FormAction {
     }
 }
 
+/// Asks a server function that answers with data (`GET` with `query`, or `POST` with `form`
+/// fields), through the same untyped path: its JSON answer, or its `AppError`.
+pub async fn fetch_json<T: serde::de::DeserializeOwned>(
+    path: &str,
+    query: &[(&str, &str)],
+    form: Option<&[(&str, &str)]>,
+) -> Result<T, AppError> {
+    let mut url = path.to_owned();
+    for (index, (name, value)) in query.iter().enumerate() {
+        url.push(if index == 0 { '?' } else { '&' });
+        url.push_str(name);
+        url.push('=');
+        url.push_str(&crate::types::paths::encode_component(value));
+    }
+    #[cfg(feature = "hydrate")]
+    {
+        browser::fetch_json(&url, form).await
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (url, form);
+        Err(AppError::Internal)
+    }
+}
+
 /// An HTML form that posts to a server function's `path`: without JavaScript the browser posts
 /// it; once the island runs, `action` does, without a page load.
 #[component]
@@ -138,24 +163,10 @@ mod browser {
     async fn send(form: &HtmlFormElement) -> Result<Answer, JsValue> {
         let fields = FormData::new_with_form(form)?;
         let body = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&fields)?;
-        let headers = Headers::new()?;
-        headers.set("Accept", "application/json")?;
-        headers.set(
-            "Content-Type",
-            "application/x-www-form-urlencoded;charset=UTF-8",
-        )?;
-        let init = RequestInit::new();
-        init.set_method("POST");
-        init.set_headers(&headers);
-        init.set_body(&body.to_string().into());
         // The attribute, not `form.action`: a field named "action" (the admin actions have
         // one) shadows that property.
         let path = form.get_attribute("action").unwrap_or_default();
-        let request = Request::new_with_str_and_init(&path, &init)?;
-        let response: Response =
-            JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
-                .await?
-                .dyn_into()?;
+        let response = request(&path, Some(body.to_string().into())).await?;
         let answer_headers = response.headers();
         if answer_headers.has(REDIRECT_HEADER)? {
             if let Some(location) = answer_headers.get("location")? {
@@ -165,16 +176,73 @@ mod browser {
         if response.ok() {
             return Ok(Answer::Done(Ok(())));
         }
-        let text = JsFuture::from(response.text()?)
+        Ok(Answer::Done(Err(error_of(&response).await?)))
+    }
+
+    /// `POST` (with a form-encoded `body`) or `GET`, asking for JSON.
+    async fn request(url: &str, body: Option<String>) -> Result<Response, JsValue> {
+        let headers = Headers::new()?;
+        headers.set("Accept", "application/json")?;
+        let init = RequestInit::new();
+        match body {
+            Some(body) => {
+                headers.set(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded;charset=UTF-8",
+                )?;
+                init.set_method("POST");
+                init.set_body(&body.into());
+            }
+            None => init.set_method("GET"),
+        }
+        init.set_headers(&headers);
+        let request = Request::new_with_str_and_init(url, &init)?;
+        JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
+            .await?
+            .dyn_into()
+    }
+
+    async fn text_of(response: &Response) -> Result<String, JsValue> {
+        Ok(JsFuture::from(response.text()?)
             .await?
             .as_string()
-            .unwrap_or_default();
-        let error = serde_json::from_str::<AppError>(&text).unwrap_or(match response.status() {
-            413 => AppError::MalformedRequest {
-                detail: "the form is too large".to_owned(),
-            },
-            _ => AppError::Internal,
+            .unwrap_or_default())
+    }
+
+    /// The `AppError` a refused request answered with.
+    async fn error_of(response: &Response) -> Result<AppError, JsValue> {
+        let text = text_of(response).await?;
+        Ok(
+            serde_json::from_str::<AppError>(&text).unwrap_or(match response.status() {
+                413 => AppError::MalformedRequest {
+                    detail: "the form is too large".to_owned(),
+                },
+                _ => AppError::Internal,
+            }),
+        )
+    }
+
+    pub async fn fetch_json<T: serde::de::DeserializeOwned>(
+        url: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<T, AppError> {
+        let body = form.map(|pairs| {
+            pairs
+                .iter()
+                .map(|(name, value)| {
+                    format!("{name}={}", crate::types::paths::encode_component(value))
+                })
+                .collect::<Vec<_>>()
+                .join("&")
         });
-        Ok(Answer::Done(Err(error)))
+        let answer = async {
+            let response = request(url, body).await?;
+            if !response.ok() {
+                return Ok(Err(error_of(&response).await?));
+            }
+            let text = text_of(&response).await?;
+            Ok::<_, JsValue>(serde_json::from_str::<T>(&text).map_err(|_| AppError::Internal))
+        };
+        answer.await.unwrap_or(Err(AppError::Internal))
     }
 }

@@ -1,10 +1,7 @@
 //! The signed-in account's forms: how codes are sent, a code at every sign-in, proving the phone
 //! again, changing the number, and signing out.
 
-use crate::api::{
-    ConfirmPhoneChange, Logout, SendVerification, SetDelivery, SetSignInCode, StartPhoneChange,
-};
-use crate::code_entry::CodeField;
+use crate::api::{Logout, SendVerification, SetDelivery, SetSignInCode, StartPhoneChange};
 use crate::components::{
     form_parts, DeliveryChoice, FormMessage, FormState, SubmitButton, TextField,
 };
@@ -88,19 +85,6 @@ pub fn NewNumberForm(init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Send code to the new number" pending_label="Sending…" state/>
-        </PostForm>
-    }
-}
-
-/// The second step of a phone change: the code sent to the new number.
-#[island]
-pub fn ConfirmNumberForm(length: u8, init: FormInit) -> impl IntoView {
-    let (action, state, form) = form_parts(&init);
-    view! {
-        <PostForm path=ConfirmPhoneChange::PATH action=action node_ref=form>
-            <FormMessage state/>
-            <CodeField label="Code sent to the new number" length state form/>
-            <SubmitButton label="Change phone number" pending_label="Checking…" state/>
         </PostForm>
     }
 }

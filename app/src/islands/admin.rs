@@ -1,12 +1,11 @@
 //! The admin area's forms: the admin access code, the account search (results without a page
 //! load), and the actions on one account.
 
-use crate::api::{admin_search, AdminAct, AdminStepUp, SendAdminCode};
-use crate::code_entry::CodeField;
+use crate::api::{AdminAct, AdminSearch as AdminSearchFn, SendAdminCode};
 use crate::components::{form_parts, FormMessage, SubmitButton};
 use crate::error::AppError;
 use crate::flash::FormInit;
-use crate::form_post::PostForm;
+use crate::form_post::{fetch_json, PostForm};
 use crate::types::{paths, AccountStatus, AccountSummary, AdminAction};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -19,19 +18,6 @@ pub fn AdminSendCodeForm(init: FormInit) -> impl IntoView {
         <PostForm path=SendAdminCode::PATH action=action node_ref=form class="send-admin-code">
             <FormMessage state all_errors=true/>
             <SubmitButton label="Send me an admin access code" pending_label="Sending…" state class="secondary"/>
-        </PostForm>
-    }
-}
-
-/// The admin access code.
-#[island]
-pub fn AdminStepUpForm(length: u8, init: FormInit) -> impl IntoView {
-    let (action, state, form) = form_parts(&init);
-    view! {
-        <PostForm path=AdminStepUp::PATH action=action node_ref=form>
-            <FormMessage state/>
-            <CodeField label="Admin access code" length state form/>
-            <SubmitButton label="Open the admin area" pending_label="Checking…" state/>
         </PostForm>
     }
 }
@@ -59,7 +45,9 @@ pub fn AdminSearch(
             );
         }
         leptos::task::spawn_local(async move {
-            let found = admin_search(q).await;
+            let found =
+                fetch_json::<Vec<AccountSummary>>(AdminSearchFn::PATH, &[("q", q.as_str())], None)
+                    .await;
             results.set(Some(found));
             searching.set(false);
         });

@@ -2,12 +2,12 @@
 //! and the one control that asks for a new code, by text or by call, with a countdown until the
 //! server's send limits allow one.
 
-use crate::api::{delivery_status, RequestReset, ResendCode as ResendUnlockCode, ResendSignInCode};
+use crate::api::{DeliveryStatus, RequestReset, ResendCode as ResendUnlockCode, ResendSignInCode};
 use crate::api::{SendAdminCode, SendVerification};
 use crate::components::{form_parts, DeliveryChoice, FormMessage, FormState};
 use crate::error::AppError;
 use crate::flash::FormInit;
-use crate::form_post::PostForm;
+use crate::form_post::{fetch_json, PostForm};
 use crate::types::{CodeDelivery, CodeFlow, DeliveryProgress};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -85,8 +85,12 @@ pub fn CodeStatus(
     let refresh = move || {
         let email = email_for_poll.clone();
         leptos::task::spawn_local(async move {
-            let email = (!email.is_empty()).then_some(email);
-            if let Ok(found) = delivery_status(email, flow.as_str().to_owned()).await {
+            let mut query = vec![("flow", flow.as_str())];
+            if !email.is_empty() {
+                query.push(("email", email.as_str()));
+            }
+            if let Ok(found) = fetch_json::<CodeDelivery>(DeliveryStatus::PATH, &query, None).await
+            {
                 allowed_at.set(now_secs() + found.retry_after_secs as f64);
                 now.set(now_secs());
                 status.set(Some(found));

@@ -5,20 +5,21 @@
 
 mod account;
 mod admin;
+mod code_form;
 mod delivery;
 mod recovery;
 mod sign_in;
 mod signup;
 
 pub use account::{
-    ConfirmNumberForm, DeliveryPreferenceForm, NewNumberForm, ReverifyPhoneForm,
-    SignInCodeSettingForm, SignOutButton,
+    DeliveryPreferenceForm, NewNumberForm, ReverifyPhoneForm, SignInCodeSettingForm, SignOutButton,
 };
-pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm, AdminStepUpForm, StatusBadge};
+pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm, StatusBadge};
+pub use code_form::{CodeForm, CodeStep};
 pub use delivery::CodeStatus;
-pub use recovery::{EmailStep, EmailStepForm, ResetPasswordForm, UnlockForm};
-pub use sign_in::{LoginForm, SignInCodeForm};
-pub use signup::{SignUpForm, VerifyPhoneForm};
+pub use recovery::{EmailStep, EmailStepForm, ResetPasswordForm};
+pub use sign_in::LoginForm;
+pub use signup::SignUpForm;
 
 use leptos::prelude::*;
 

@@ -1,6 +1,6 @@
 //! Getting back in: unlocking a locked account with its code, and resetting a forgotten password.
 
-use crate::api::{RememberUnlockEmail, RequestReset, ResetPassword, Unlock};
+use crate::api::{RememberUnlockEmail, RequestReset, ResetPassword};
 use crate::code_entry::CodeField;
 use crate::components::{form_parts, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
@@ -43,26 +43,6 @@ pub fn EmailStepForm(step: EmailStep, init: FormInit) -> impl IntoView {
     }
 }
 
-/// The unlock code for the account `email`.
-#[island]
-pub fn UnlockForm(email: String, length: u8, init: FormInit) -> impl IntoView {
-    let (action, state, form) = form_parts(&init);
-    view! {
-        <PostForm path=Unlock::PATH action=action node_ref=form>
-            <FormMessage state/>
-            <input type="hidden" name="email" value=email/>
-            <CodeField
-                label="Verification code"
-                hint="The code from the text message or call. It works once and expires after a while."
-                length
-                state
-                form
-            />
-            <SubmitButton label="Unlock account" pending_label="Unlocking…" state/>
-        </PostForm>
-    }
-}
-
 /// The reset code and the new password, for the account `email`.
 #[island]
 pub fn ResetPasswordForm(email: String, length: u8, init: FormInit) -> impl IntoView {
@@ -73,7 +53,7 @@ pub fn ResetPasswordForm(email: String, length: u8, init: FormInit) -> impl Into
             <input type="hidden" name="email" value=email/>
             <CodeField
                 label="Verification code"
-                hint="The code from the text message or call."
+                hint=Some("The code from the text message or call.")
                 length
                 state
                 form

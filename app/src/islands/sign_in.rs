@@ -1,8 +1,7 @@
 //! Signing in: email and password, then (for accounts that ask for one) the code sent to the
 //! phone.
 
-use crate::api::{Login, SignInCode};
-use crate::code_entry::CodeField;
+use crate::api::Login;
 use crate::components::{form_parts, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
 use crate::flash::FormInit;
@@ -34,25 +33,6 @@ pub fn LoginForm(init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Sign in" pending_label="Signing in…" state/>
-        </PostForm>
-    }
-}
-
-/// The second step of a sign-in: the code sent to the phone after the right password.
-#[island]
-pub fn SignInCodeForm(length: u8, init: FormInit) -> impl IntoView {
-    let (action, state, form) = form_parts(&init);
-    view! {
-        <PostForm path=SignInCode::PATH action=action node_ref=form>
-            <FormMessage state/>
-            <CodeField
-                label="Sign-in code"
-                hint="The code from the text message or call. It works once."
-                length
-                state
-                form
-            />
-            <SubmitButton label="Sign in" pending_label="Checking…" state/>
         </PostForm>
     }
 }

@@ -1,12 +1,11 @@
 //! Creating an account, with each field checked as it is left by the same rules that decide on
 //! submit, and the phone verification that finishes it.
 
-use crate::api::{check_field, Signup, VerifyPhone};
-use crate::code_entry::CodeField;
+use crate::api::{CheckField, Signup};
 use crate::components::{form_parts, DeliveryChoice, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
 use crate::flash::FormInit;
-use crate::form_post::PostForm;
+use crate::form_post::{fetch_json, PostForm};
 use crate::types::{DeliveryChannel, FieldCheck};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -82,16 +81,15 @@ pub fn SignUpForm(voice: bool, init: FormInit) -> impl IntoView {
             value_of("password"),
         );
         leptos::task::spawn_local(async move {
-            if let Ok(result) = check_field(
-                field_name(field).to_owned(),
-                value,
-                email,
-                first_name,
-                last_name,
-                password,
-            )
-            .await
-            {
+            let form = [
+                ("field", field_name(field)),
+                ("value", value.as_str()),
+                ("email", email.as_str()),
+                ("first_name", first_name.as_str()),
+                ("last_name", last_name.as_str()),
+                ("password", password.as_str()),
+            ];
+            if let Ok(result) = fetch_json::<FieldCheck>(CheckField::PATH, &[], Some(&form)).await {
                 live.show(result);
             }
         });
@@ -198,25 +196,5 @@ fn field_name(field: Field) -> &'static str {
         Field::Code => "code",
         Field::Delivery => "delivery",
         Field::Query => "q",
-    }
-}
-
-/// The code that proves the phone: it finishes a signup, or re-verifies a signed-in account's
-/// number.
-#[island]
-pub fn VerifyPhoneForm(length: u8, init: FormInit) -> impl IntoView {
-    let (action, state, form) = form_parts(&init);
-    view! {
-        <PostForm path=VerifyPhone::PATH action=action node_ref=form>
-            <FormMessage state/>
-            <CodeField
-                label="Verification code"
-                hint="The code from the text message or call."
-                length
-                state
-                form
-            />
-            <SubmitButton label="Verify phone" pending_label="Checking…" state/>
-        </PostForm>
     }
 }

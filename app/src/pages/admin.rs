@@ -3,11 +3,11 @@
 //! actions. The server loads each page's data before rendering it (`PageData`).
 
 use super::{capabilities, flash_notice, loaded_page, page_flash, query_value};
-use crate::api::{AdminAct, AdminStepUp, SendAdminCode};
+use crate::api::{AdminAct, SendAdminCode};
 use crate::error::AppError;
 use crate::flash::Flash;
 use crate::islands::StatusBadge;
-use crate::islands::{AdminActionForm, AdminSearch, AdminSendCodeForm, AdminStepUpForm};
+use crate::islands::{AdminActionForm, AdminSearch, AdminSendCodeForm, CodeForm, CodeStep};
 use crate::types::{
     paths, AdminAccess, AdminAccountView, AdminAction, AdminOverview, PageData, PhoneEnding,
 };
@@ -69,9 +69,11 @@ fn StepUpGate(ending: PhoneEnding, flash: Flash) -> impl IntoView {
             {ending.as_str().to_owned()} ". Codes for signing in do not work here."
         </p>
         <AdminSendCodeForm init=flash.form_init(SendAdminCode::PATH)/>
-        <AdminStepUpForm
+        <CodeForm
+            step=CodeStep::AdminStepUp
             length=capabilities().code_lengths.admin_step_up
-            init=flash.form_init(AdminStepUp::PATH)
+            email=String::new()
+            init=flash.form_init(CodeStep::AdminStepUp.path())
         />
     }
 }

@@ -3,8 +3,8 @@
 //! made.
 
 use super::{capabilities, flash_notice, page_flash, query_value};
-use crate::api::{ConfirmPhoneChange, StartPhoneChange};
-use crate::islands::{ConfirmNumberForm, NewNumberForm};
+use crate::api::StartPhoneChange;
+use crate::islands::{CodeForm, CodeStep, NewNumberForm};
 use crate::types::paths;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -22,9 +22,11 @@ pub fn ChangePhonePage() -> impl IntoView {
             {flash_notice(&flash)}
             {if code_step {
                 view! {
-                    <ConfirmNumberForm
+                    <CodeForm
+                        step=CodeStep::PhoneChange
                         length=capabilities().code_lengths.phone_change
-                        init=flash.form_init(ConfirmPhoneChange::PATH)
+                        email=String::new()
+                        init=flash.form_init(CodeStep::PhoneChange.path())
                     />
                     <p class="links">
                         <a href=paths::CHANGE_PHONE>"Use a different number"</a>

@@ -2,8 +2,8 @@
 //! phone after the right password.
 
 use super::{capabilities, flash_notice, page_flash};
-use crate::api::{ResendSignInCode, SignInCode};
-use crate::islands::{CodeStatus, SignInCodeForm};
+use crate::api::ResendSignInCode;
+use crate::islands::{CodeForm, CodeStatus, CodeStep};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -21,9 +21,11 @@ pub fn SignInCodePage() -> impl IntoView {
         <section class="card">
             <h1>"Enter your sign-in code"</h1>
             {flash_notice(&flash)}
-            <SignInCodeForm
+            <CodeForm
+                step=CodeStep::SignIn
                 length=capabilities.code_lengths.sign_in
-                init=flash.form_init(SignInCode::PATH)
+                email=String::new()
+                init=flash.form_init(CodeStep::SignIn.path())
             />
             <CodeStatus
                 flow=CodeFlow::SignIn

@@ -2,9 +2,9 @@
 //! the one this browser's sign-in locked (or named on this page), never one from the address.
 
 use super::{capabilities, flash_notice, page_flash, page_recovery, query_value};
-use crate::api::{RememberUnlockEmail, ResendCode as ResendUnlockCode, Unlock};
+use crate::api::{RememberUnlockEmail, ResendCode as ResendUnlockCode};
 use crate::flash::Recovery;
-use crate::islands::{CodeStatus, EmailStep, EmailStepForm, UnlockForm};
+use crate::islands::{CodeForm, CodeStatus, CodeStep, EmailStep, EmailStepForm};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -30,10 +30,11 @@ pub fn UnlockPage() -> impl IntoView {
                         <p class="muted">
                             "Account: " <strong>{email.clone()}</strong>
                         </p>
-                        <UnlockForm
-                            email=email.clone()
+                        <CodeForm
+                            step=CodeStep::Unlock
                             length=capabilities.code_lengths.unlock
-                            init=flash.form_init(Unlock::PATH)
+                            email=email.clone()
+                            init=flash.form_init(CodeStep::Unlock.path())
                         />
                         <CodeStatus
                             flow=CodeFlow::Unlock

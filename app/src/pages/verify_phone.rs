@@ -2,8 +2,8 @@
 //! one), or, signed in, to prove the number again.
 
 use super::{capabilities, flash_notice, page_flash};
-use crate::api::{SendVerification, VerifyPhone};
-use crate::islands::{CodeStatus, VerifyPhoneForm};
+use crate::api::SendVerification;
+use crate::islands::{CodeForm, CodeStatus, CodeStep};
 use crate::types::{paths, CodeFlow};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -25,9 +25,11 @@ pub fn VerifyPhonePage() -> impl IntoView {
                 "Your account works once the number is verified. If you leave now, sign in later to \
                  get a new code."
             </p>
-            <VerifyPhoneForm
+            <CodeForm
+                step=CodeStep::PhoneVerification
                 length=capabilities.code_lengths.phone_verification
-                init=flash.form_init(VerifyPhone::PATH)
+                email=String::new()
+                init=flash.form_init(CodeStep::PhoneVerification.path())
             />
             <CodeStatus
                 flow=CodeFlow::PhoneVerification
