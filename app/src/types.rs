@@ -182,7 +182,7 @@ pub enum LoginOutcome {
 }
 
 /// What the live check of one form field found: the message the same field would get on submit,
-/// and for a phone number how it was read ("+44 7911 123456 · United Kingdom · mobile").
+/// and for a phone number how it was read ("+44 7400 123456 · GB · a mobile number").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]

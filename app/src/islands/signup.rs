@@ -149,7 +149,7 @@ pub fn SignUpForm(voice: bool, init: FormInit) -> impl IntoView {
                 field=Field::Phone
                 kind="tel"
                 autocomplete="tel"
-                hint="Codes are sent here. Include the country code if you are outside the default region, e.g. +44 7911 123456."
+                hint="Codes are sent here. Include the country code if you are outside the default region, e.g. +44 7400 123456."
                 value=init.value("phone")
                 live_message=message(Field::Phone)
                 live_note=note(Field::Phone)

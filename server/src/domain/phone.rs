@@ -72,7 +72,7 @@ pub struct PhoneNumber(String);
 pub enum PhoneError {
     #[error("Enter your mobile phone number.")]
     Empty,
-    #[error("That is not a phone number. Use digits, with the country code if you are abroad, e.g. +44 7911 123456.")]
+    #[error("That is not a phone number. Use digits, with the country code if you are abroad, e.g. +44 7400 123456.")]
     Unreadable,
     #[error("That number is not valid. Check the digits and the country code.")]
     Invalid,
