@@ -218,21 +218,34 @@ pub fn FormMessage(state: FormState, #[prop(optional)] all_errors: bool) -> impl
     }
 }
 
-/// A form's submit button: while the form is being sent it is disabled and says so.
+/// A form's submit button: while the form is being sent it is disabled and says so. With
+/// `confirm`, the browser asks that question first, and nothing is sent unless it is confirmed.
 #[component]
 pub fn SubmitButton(
     label: &'static str,
     #[prop(default = "Working…")] pending_label: &'static str,
     state: FormState,
     #[prop(default = "primary")] class: &'static str,
+    #[prop(optional)] confirm: Option<&'static str>,
 ) -> impl IntoView {
     let pending = state.pending;
+    let confirm_first = move |event: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        if let Some(question) = confirm {
+            if !window().confirm_with_message(question).unwrap_or(false) {
+                event.prevent_default();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (&event, confirm);
+    };
     view! {
         <button
             type="submit"
             class=class
             disabled=move || pending.get()
             aria-busy=move || if pending.get() { "true" } else { "false" }
+            on:click=confirm_first
         >
             {move || if pending.get() { pending_label } else { label }}
         </button>

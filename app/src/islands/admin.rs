@@ -146,29 +146,12 @@ pub fn AdminActionForm(account_id: i64, action: AdminAction, init: FormInit) -> 
             "End every session of this account?",
         ),
     };
-    let pending = state.pending;
-    let confirm_first = move |event: leptos::ev::MouseEvent| {
-        #[cfg(feature = "hydrate")]
-        if !window().confirm_with_message(question).unwrap_or(false) {
-            event.prevent_default();
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (&event, question);
-    };
     view! {
         <PostForm path=AdminAct::PATH action=act node_ref=form>
             <FormMessage state all_errors=true/>
             <input type="hidden" name="account_id" value=account_id.to_string()/>
             <input type="hidden" name="action" value=value/>
-            <button
-                type="submit"
-                class="secondary"
-                disabled=move || pending.get()
-                aria-busy=move || if pending.get() { "true" } else { "false" }
-                on:click=confirm_first
-            >
-                {move || if pending.get() { "Working…" } else { label }}
-            </button>
+            <SubmitButton label state class="secondary" confirm=question/>
         </PostForm>
     }
 }

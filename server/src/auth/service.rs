@@ -1425,19 +1425,8 @@ impl LatchkeyService {
         now: OffsetDateTime,
     ) -> Result<AccountRecord, AppError> {
         if matches!(purpose, CodeScope::PhoneVerification | CodeScope::SignIn) {
-            if let Some(token) = &ctx.pending_token {
-                let pending = Store::pending_sign_in(conn, hash_token(token))
-                    .await
-                    .map_err(internal)?
-                    .filter(|pending| pending.scope == purpose && pending.is_live(now));
-                if let Some(pending) = pending {
-                    if let Some(account) = Store::account_by_id(conn, pending.account_id)
-                        .await
-                        .map_err(internal)?
-                    {
-                        return Ok(account);
-                    }
-                }
+            if let Some(account) = self.pending_account(conn, ctx, purpose, now).await? {
+                return Ok(account);
             }
             if purpose == CodeScope::SignIn {
                 return Err(AppError::NoPendingSignIn);

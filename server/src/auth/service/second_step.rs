@@ -12,6 +12,7 @@ use crate::store::{AccountRecord, Store, WriteTx};
 use app::error::{AppError, Field};
 use app::ssr::{OpenedSession, PendingStep, PhoneVerified, RequestContext};
 use app::types::CodeSent;
+use sqlx::AnyConnection;
 use time::OffsetDateTime;
 
 /// Why a locked account's phone cannot be changed.
@@ -63,10 +64,11 @@ impl LatchkeyService {
         })
     }
 
-    /// The live pending sign-in of `scope` in `ctx`, and its account, read inside `tx`.
-    async fn pending_account(
+    /// The live pending sign-in of `scope` in `ctx`, and its account, read through `tx` (the write
+    /// transaction, or a reader).
+    pub(super) async fn pending_account(
         &self,
-        tx: &mut WriteTx,
+        tx: &mut AnyConnection,
         ctx: &RequestContext,
         scope: CodeScope,
         now: OffsetDateTime,
