@@ -226,6 +226,18 @@ pub fn describe_wait(seconds: u64) -> String {
     }
 }
 
+/// The most characters of a parser's message an error repeats: the message may quote the input,
+/// and the input may be as long as the body limit allows.
+pub const MAX_DETAIL_CHARS: usize = 200;
+
+/// `detail` cut to `MAX_DETAIL_CHARS` characters, with an ellipsis when something was cut.
+fn bounded_detail(detail: &str) -> String {
+    match detail.char_indices().nth(MAX_DETAIL_CHARS) {
+        Some((end, _)) => format!("{}\u{2026}", &detail[..end]),
+        None => detail.to_owned(),
+    }
+}
+
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.user_message())
@@ -241,8 +253,10 @@ impl FromServerFnError for AppError {
         match value {
             ServerFnErrorErr::Args(detail)
             | ServerFnErrorErr::MissingArg(detail)
-            | ServerFnErrorErr::Deserialization(detail) => Self::MalformedRequest { detail },
-            ServerFnErrorErr::Serialization(detail) => Self::MalformedRequest { detail },
+            | ServerFnErrorErr::Deserialization(detail)
+            | ServerFnErrorErr::Serialization(detail) => Self::MalformedRequest {
+                detail: bounded_detail(&detail),
+            },
             // Registration, request, response and middleware failures are the server's fault.
             _ => Self::Internal,
         }
@@ -291,6 +305,27 @@ mod tests {
             "missing field `email`".to_owned(),
         ));
         assert_eq!(error.status_code(), 400);
+    }
+
+    #[test]
+    fn a_parser_message_quoting_a_huge_value_is_cut_short() {
+        let huge = format!("unknown variant `{}`", "é".repeat(100_000));
+        let AppError::MalformedRequest { detail } =
+            AppError::from_server_fn_error(ServerFnErrorErr::Args(huge))
+        else {
+            panic!("not a malformed request");
+        };
+        assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1);
+        assert!(detail.starts_with("unknown variant `é"));
+        assert!(detail.ends_with('\u{2026}'));
+        let short =
+            AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field `email`".into()));
+        assert_eq!(
+            short,
+            AppError::MalformedRequest {
+                detail: "missing field `email`".to_owned()
+            }
+        );
     }
 
     #[test]

@@ -21,15 +21,53 @@ pub const SESSION_COOKIE: &str = "latchkey_session";
 /// The name of the cookie that carries a pending sign-in (a right password waiting for its code).
 pub const PENDING_COOKIE: &str = "latchkey_pending";
 
+/// What the cookies are called on this server. Served over HTTPS, every cookie name carries the
+/// `__Host-` prefix: the browser then only accepts the cookie from this very host, over HTTPS,
+/// for the whole site, so a sibling subdomain cannot plant or overwrite one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CookieNames {
+    pub https: bool,
+}
+
+impl CookieNames {
+    /// The name `base` goes by here.
+    pub fn name(self, base: &str) -> String {
+        if self.https {
+            format!("__Host-{base}")
+        } else {
+            base.to_owned()
+        }
+    }
+
+    /// The raw session token from the request's cookies, if one was sent.
+    pub fn session_token(self, headers: &HeaderMap) -> Option<String> {
+        cookie_from(headers, &self.name(SESSION_COOKIE))
+    }
+
+    /// The raw pending sign-in token from the request's cookies, if one was sent.
+    pub fn pending_token(self, headers: &HeaderMap) -> Option<String> {
+        cookie_from(headers, &self.name(PENDING_COOKIE))
+    }
+}
+
 /// The client's IP address as the server resolved it (from the connection, or from the trusted
-/// proxy header); the server puts it in the request's extensions.
+/// proxy header; an IPv4-mapped IPv6 address as plain IPv4), and the network it is counted by;
+/// the server puts it in the request's extensions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientIp(pub IpAddr);
+pub struct ClientIp {
+    /// The address itself: what the audit log and the session list show.
+    pub address: IpAddr,
+    /// What per-client limits and counts key on: the address for IPv4, its network (a /64 by
+    /// default) for IPv6, written as the network's first address.
+    pub network: IpAddr,
+}
 
 /// Who is asking: what the server knows about the request besides its form fields.
 #[derive(Clone, Default)]
 pub struct RequestContext {
     pub client_ip: Option<IpAddr>,
+    /// The network per-client limits count this client in (see `ClientIp`).
+    pub client_network: Option<IpAddr>,
     pub user_agent: Option<String>,
     /// The raw session token from the cookie, if one was sent.
     pub session_token: Option<String>,
@@ -41,6 +79,7 @@ impl std::fmt::Debug for RequestContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestContext")
             .field("client_ip", &self.client_ip)
+            .field("client_network", &self.client_network)
             .field("user_agent", &self.user_agent)
             .field(
                 "session_token",
@@ -243,29 +282,29 @@ pub async fn request_scope() -> Result<(Arc<dyn AccountService>, RequestContext)
     let resolved = parts
         .as_ref()
         .and_then(|parts| parts.extensions.get::<ClientIp>().copied());
-    let client_ip = match resolved {
-        Some(ClientIp(ip)) => Some(ip),
-        None => leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-            .await
-            .ok()
-            .map(|ConnectInfo(address)| address.ip()),
+    let (client_ip, client_network) = match resolved {
+        Some(ClientIp { address, network }) => (Some(address), Some(network)),
+        None => {
+            let address = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+                .await
+                .ok()
+                .map(|ConnectInfo(address)| address.ip().to_canonical());
+            (address, address)
+        }
     };
     let headers = parts.as_ref().map(|parts| &parts.headers);
+    let cookies = use_context::<CookieNames>().unwrap_or_default();
     let ctx = RequestContext {
         client_ip,
+        client_network,
         user_agent: headers
             .and_then(|headers| headers.get(header::USER_AGENT))
             .and_then(|value| value.to_str().ok())
             .map(|value| value.chars().take(512).collect()),
-        session_token: headers.and_then(session_token_from),
-        pending_token: headers.and_then(|headers| cookie_from(headers, PENDING_COOKIE)),
+        session_token: headers.and_then(|headers| cookies.session_token(headers)),
+        pending_token: headers.and_then(|headers| cookies.pending_token(headers)),
     };
     Ok((service, ctx))
-}
-
-/// Finds the session token in the request's `Cookie` headers.
-pub fn session_token_from(headers: &HeaderMap) -> Option<String> {
-    cookie_from(headers, SESSION_COOKIE)
 }
 
 /// The value of the cookie `name` in the request's `Cookie` headers, if present and not empty.
@@ -319,17 +358,37 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("theme=dark; latchkey_session=abc123; other=1"),
         );
-        assert_eq!(session_token_from(&headers).as_deref(), Some("abc123"));
+        assert_eq!(
+            CookieNames::default().session_token(&headers).as_deref(),
+            Some("abc123")
+        );
+    }
+
+    #[test]
+    fn over_https_only_the_host_prefixed_cookie_counts() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("latchkey_session=planted; __Host-latchkey_session=real"),
+        );
+        let https = CookieNames { https: true };
+        assert_eq!(https.session_token(&headers).as_deref(), Some("real"));
+        assert_eq!(https.name(SESSION_COOKIE), "__Host-latchkey_session");
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("latchkey_session=planted"),
+        );
+        assert_eq!(https.session_token(&headers), None);
     }
 
     #[test]
     fn an_empty_or_missing_session_cookie_is_no_token() {
         let mut headers = HeaderMap::new();
-        assert_eq!(session_token_from(&headers), None);
+        assert_eq!(CookieNames::default().session_token(&headers), None);
         headers.insert(
             header::COOKIE,
             HeaderValue::from_static("latchkey_session="),
         );
-        assert_eq!(session_token_from(&headers), None);
+        assert_eq!(CookieNames::default().session_token(&headers), None);
     }
 }

@@ -82,6 +82,9 @@ pub struct Config {
     /// `TRUSTED_PROXY_HEADER`: the header a trusted reverse proxy puts the client IP in (such as
     /// `X-Forwarded-For`); unset: the address of the connection.
     pub trusted_proxy_header: Option<http::HeaderName>,
+    /// `CLIENT_IPV6_PREFIX`: IPv6 clients are grouped by this many leading bits (64: one /64
+    /// network, what a single subscriber is usually given) for every per-client limit and count.
+    pub client_ipv6_prefix: u8,
 }
 
 /// Requests per minute per client IP, for each kind of request that guesses a secret.
@@ -472,6 +475,7 @@ impl Config {
                 field_check_per_minute: number(&get, "RATE_LIMIT_FIELD_CHECK", 60, 1..=1_000_000)?,
             },
             trusted_proxy_header,
+            client_ipv6_prefix: number(&get, "CLIENT_IPV6_PREFIX", 64, 16..=128)?,
             database_url,
             database_max_connections: number(&get, "DATABASE_MAX_CONNECTIONS", 8, 1..=1000)?,
             sqlite_writer_cpu: choice(
@@ -732,6 +736,7 @@ mod tests {
         assert_eq!(config.send_limits.per_target_per_hour, 5);
         assert_eq!(config.rate_limits.login_per_minute, 30);
         assert_eq!(config.trusted_proxy_header, None);
+        assert_eq!(config.client_ipv6_prefix, 64);
     }
 
     #[test]

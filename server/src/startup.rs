@@ -179,7 +179,10 @@ impl Application {
             },
             page_state,
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limits, Arc::clone(&clock))),
-            trusted_proxy_header: config.trusted_proxy_header.clone(),
+            client_ip: web::client_ip::ClientIpSettings {
+                trusted_header: config.trusted_proxy_header.clone(),
+                ipv6_prefix: config.client_ipv6_prefix,
+            },
             allowed_origin: AllowedOrigin::new(config.public_origin()),
             https: config.is_https(),
             writer_thread: writer_thread.clone(),

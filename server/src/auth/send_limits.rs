@@ -58,7 +58,8 @@ pub enum SendDecision {
 
 impl SendLimits {
     /// `target`: messages to this account or this number; `ip`: messages caused by this client;
-    /// `global`: all messages.
+    /// `global`: all messages. When several limits hold, the refusal names the one that holds
+    /// longest, and its wait is the time until a message can really be sent.
     pub fn decide(
         &self,
         target: RecentSends,
@@ -66,11 +67,12 @@ impl SendLimits {
         global: RecentSends,
         now: OffsetDateTime,
     ) -> SendDecision {
+        let mut holding: Vec<(LimitKind, Duration)> = Vec::new();
         // A zero cooldown never refuses, even when a concurrent request's message carries a
         // time later than this request's `now` (taken before it waited for the write lock).
         if let Some(newest) = target.newest.filter(|_| self.cooldown.is_positive()) {
             if now - newest < self.cooldown {
-                return refuse(LimitKind::Cooldown, newest + self.cooldown - now);
+                holding.push((LimitKind::Cooldown, newest + self.cooldown - now));
             }
         }
         for (limit, recent, max) in [
@@ -83,10 +85,13 @@ impl SendLimits {
                     .oldest
                     .map(|oldest| oldest + WINDOW)
                     .unwrap_or(now + WINDOW);
-                return refuse(limit, frees_at - now);
+                holding.push((limit, frees_at - now));
             }
         }
-        SendDecision::Allow
+        match holding.into_iter().max_by_key(|(_, wait)| *wait) {
+            Some((limit, wait)) => refuse(limit, wait),
+            None => SendDecision::Allow,
+        }
     }
 }
 
@@ -179,6 +184,21 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn when_the_cooldown_and_the_hourly_cap_both_hold_the_wait_is_the_longer_one() {
+        // The fifth message went 10 s ago, the first 20 minutes ago: the cooldown ends in 50 s,
+        // but the cap only frees a message in 40 minutes.
+        let now = T0 + Duration::minutes(20);
+        let five = sends(5, T0, now - Duration::seconds(10));
+        assert_eq!(
+            limits().decide(five, RecentSends::default(), five, now),
+            SendDecision::Refuse {
+                limit: LimitKind::TargetHourly,
+                retry_after: Duration::minutes(40)
+            }
+        );
     }
 
     #[test]

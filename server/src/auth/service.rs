@@ -300,6 +300,7 @@ impl LatchkeyService {
                 channel,
                 fallback_body,
                 client_ip: ctx.client_ip,
+                client_network: ctx.client_network,
             },
             now,
         )
@@ -509,7 +510,7 @@ impl LatchkeyService {
             tx,
             account_id.unwrap_or(0),
             to_phone,
-            ctx.client_ip,
+            ctx.client_network,
             now - WINDOW,
         )
         .await?;
@@ -547,7 +548,14 @@ impl LatchkeyService {
         {
             return Ok(Err(error));
         }
-        Store::record_decoy(tx, account_id, to_phone, ctx.client_ip, now).await?;
+        Store::record_decoy(
+            tx,
+            account_id,
+            to_phone,
+            (ctx.client_ip, ctx.client_network),
+            now,
+        )
+        .await?;
         Ok(Ok(()))
     }
 
@@ -1628,6 +1636,7 @@ impl LatchkeyService {
                 channel: DeliveryChannel::Sms,
                 fallback_body: None,
                 client_ip: ctx.client_ip,
+                client_network: ctx.client_network,
             },
             now,
         )

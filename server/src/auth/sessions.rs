@@ -1,7 +1,7 @@
 //! Session rules: a random 256-bit token lives only in the browser's cookie, its SHA-256 only in the
 //! database; a session ends after an idle period or an absolute lifetime, whichever comes first.
 
-use app::ssr::{PENDING_COOKIE, SESSION_COOKIE};
+use app::ssr::{CookieNames, PENDING_COOKIE, SESSION_COOKIE};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -66,10 +66,18 @@ impl SessionPolicy {
         }
     }
 
+    /// What the cookies are called: with the `__Host-` prefix when they are `Secure`.
+    pub fn cookie_names(&self) -> CookieNames {
+        CookieNames {
+            https: self.secure_cookie,
+        }
+    }
+
     /// The `Set-Cookie` value that gives the browser `token`.
     pub fn set_cookie(&self, token: &SessionToken) -> String {
         format!(
-            "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            self.cookie_names().name(SESSION_COOKIE),
             token.0,
             self.absolute_timeout.whole_seconds(),
             self.secure_suffix()
@@ -79,7 +87,8 @@ impl SessionPolicy {
     /// The `Set-Cookie` value that removes the session cookie.
     pub fn clear_cookie(&self) -> String {
         format!(
-            "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            self.cookie_names().name(SESSION_COOKIE),
             self.secure_suffix()
         )
     }
@@ -87,7 +96,8 @@ impl SessionPolicy {
     /// The `Set-Cookie` value that gives the browser a pending sign-in's `token` for `lifetime`.
     pub fn set_pending_cookie(&self, token: &SessionToken, lifetime: Duration) -> String {
         format!(
-            "{PENDING_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+            self.cookie_names().name(PENDING_COOKIE),
             token.0,
             lifetime.whole_seconds(),
             self.secure_suffix()
@@ -97,7 +107,8 @@ impl SessionPolicy {
     /// The `Set-Cookie` value that removes the pending sign-in cookie.
     pub fn clear_pending_cookie(&self) -> String {
         format!(
-            "{PENDING_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
+            self.cookie_names().name(PENDING_COOKIE),
             self.secure_suffix()
         )
     }

@@ -19,6 +19,8 @@ pub enum EmailError {
     TooLong,
     #[error("Enter an email address like name@example.com.")]
     Malformed,
+    #[error("This email address contains invisible or text-direction characters. Type it again without them.")]
+    Invisible,
 }
 
 impl Email {
@@ -43,6 +45,9 @@ impl Email {
             && trimmed
                 .chars()
                 .all(|c| !c.is_whitespace() && !c.is_control() && c != '<' && c != '>');
+        if super::invisible::in_email(trimmed) {
+            return Err(EmailError::Invisible);
+        }
         if !well_formed {
             return Err(EmailError::Malformed);
         }
@@ -94,6 +99,10 @@ mod tests {
         ] {
             assert_eq!(Email::parse(bad), Err(EmailError::Malformed), "{bad}");
         }
+        assert_eq!(
+            Email::parse("ada\u{200B}@example.com"),
+            Err(EmailError::Invisible)
+        );
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
     }

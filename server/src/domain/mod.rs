@@ -3,6 +3,7 @@
 
 mod code;
 mod email;
+mod invisible;
 mod name;
 mod password;
 mod phone;

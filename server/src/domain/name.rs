@@ -1,5 +1,6 @@
-//! A first or last name: trimmed, 1 to 100 characters, no control characters. Anything else is
-//! allowed (names are always rendered escaped).
+//! A first or last name: trimmed, 1 to 100 characters, no control characters and no invisible or
+//! bidirectional formatting (a joiner between two letters excepted; see `invisible`). Anything
+//! else is allowed (names are always rendered escaped).
 
 const MAX_LENGTH: usize = 100;
 
@@ -14,6 +15,10 @@ pub enum NameError {
     TooLong(&'static str),
     #[error("Your {0} contains characters that are not allowed.")]
     ControlCharacters(&'static str),
+    #[error(
+        "Your {0} contains invisible or text-direction characters. Type it again without them."
+    )]
+    Invisible(&'static str),
 }
 
 impl PersonName {
@@ -28,6 +33,9 @@ impl PersonName {
         }
         if trimmed.chars().any(char::is_control) {
             return Err(NameError::ControlCharacters(which));
+        }
+        if super::invisible::in_name(trimmed) {
+            return Err(NameError::Invisible(which));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -63,5 +71,13 @@ mod tests {
             Err(NameError::ControlCharacters("first name"))
         );
         assert!(PersonName::parse(&"é".repeat(100), "first name").is_ok());
+        assert_eq!(
+            PersonName::parse("Ada\u{202E}ecalevoL", "last name"),
+            Err(NameError::Invisible("last name"))
+        );
+        assert_eq!(
+            PersonName::parse("Ad\u{200B}a", "first name"),
+            Err(NameError::Invisible("first name"))
+        );
     }
 }

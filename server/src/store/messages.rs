@@ -17,8 +17,10 @@ pub struct NewMessage<'a> {
     pub channel: DeliveryChannel,
     /// The spoken text of the same code, queued as a call if the text message fails for good.
     pub fallback_body: Option<&'a str>,
-    /// The client whose request caused the message (for the per-IP send limit).
+    /// The client whose request caused the message (kept with it).
     pub client_ip: Option<IpAddr>,
+    /// That client's network, which the per-client send limit counts (see `ClientIp`).
+    pub client_network: Option<IpAddr>,
 }
 
 /// A message the worker has claimed (status `sending`, leased until `lease` runs out).
@@ -114,7 +116,7 @@ impl Store {
         .fetch_one(&mut *conn)
         .await
         .context("could not queue the message")?;
-        Store::count_send(conn, message.client_ip, now).await?;
+        Store::count_send(conn, message.client_network, now).await?;
         Ok(id)
     }
 
@@ -124,7 +126,7 @@ impl Store {
         conn: &mut AnyConnection,
         account_id: Option<i64>,
         to_phone: &str,
-        client_ip: Option<IpAddr>,
+        (client_ip, client_network): (Option<IpAddr>, Option<IpAddr>),
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
@@ -140,11 +142,11 @@ impl Store {
         .execute(&mut *conn)
         .await
         .context("could not record a decoy send")?;
-        Store::count_send(conn, client_ip, now).await
+        Store::count_send(conn, client_network, now).await
     }
 
     /// Messages queued since `since` to this account or this number (exactly, for the cooldown),
-    /// by this client, and in all (by the minute: `send_counters`); read inside the caller's write
+    /// by this client's network, and in all (by the minute: `send_counters`); read inside the caller's write
     /// transaction so that concurrent requests count each other.
     pub async fn recent_sends(
         conn: &mut AnyConnection,

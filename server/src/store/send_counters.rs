@@ -1,4 +1,5 @@
-//! Messages per minute, in all and per client IP: what the hourly per-IP cap and the global budget
+//! Messages per minute, in all and per client network (an IPv4 address, or an IPv6 network: see
+//! `ClientIp`): what the hourly per-IP cap and the global budget
 //! count. Reading a window sums at most 61 rows, so a send costs the same with a quiet hour behind
 //! it as with a busy one (counting the hour's messages themselves grew with every message).
 //!
@@ -27,7 +28,7 @@ fn minute_of(at: OffsetDateTime) -> i64 {
 }
 
 impl Store {
-    /// Counts one message (or decoy) caused by `client_ip` at `now`; part of the caller's
+    /// Counts one message (or decoy) caused by the client network `client_ip` at `now`; part of the caller's
     /// transaction, with the message itself.
     pub(super) async fn count_send(
         conn: &mut AnyConnection,
@@ -50,7 +51,7 @@ impl Store {
         Ok(())
     }
 
-    /// Messages since `since` caused by `client_ip` (`None`: in all). `oldest` is the end of the
+    /// Messages since `since` caused by the client network `client_ip` (`None`: in all). `oldest` is the end of the
     /// oldest counted minute: no message in it is later, so the cap frees no earlier than
     /// `oldest` + the window.
     pub(super) async fn counted_sends(

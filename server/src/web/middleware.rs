@@ -16,8 +16,6 @@ use tracing::Instrument;
 
 /// The header server_fn puts on its error responses.
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
-/// Error bodies are small JSON; anything bigger is left alone.
-const MAX_ERROR_BODY: usize = 64 * 1024;
 
 /// Serves a request whose method may change state (POST and the like) on the SQLite writer
 /// thread, next to the connection that writes (see `writer_thread`); safe methods (GET, HEAD,
@@ -51,7 +49,9 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_ERROR_BODY).await else {
+    // server_fn builds its error bodies in memory, so reading one whole costs nothing more,
+    // whatever its size.
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {

@@ -2,18 +2,20 @@
 //! and the middleware every response passes through.
 
 mod assets;
-mod client_ip;
+pub mod client_ip;
 mod dev_outbox;
+mod form_encoding;
 mod health;
 mod middleware;
 pub mod origin;
 pub mod page_state;
 pub mod rate_limit;
+mod refusal;
 mod signed_in_pages;
 
 use crate::store::Store;
 use crate::writer_thread::WriterThread;
-use app::ssr::AccountService;
+use app::ssr::{AccountService, CookieNames};
 use app::types::Capabilities;
 use app::{shell, App};
 use axum::Router;
@@ -34,8 +36,8 @@ pub struct WebState {
     /// Serve /dev/outbox (when the outbox is a provider, or test numbers are set).
     pub dev_outbox: bool,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
-    /// The header a trusted reverse proxy puts the client IP in, if any.
-    pub trusted_proxy_header: Option<axum::http::HeaderName>,
+    /// How the client IP is found, and how IPv6 clients are grouped.
+    pub client_ip: client_ip::ClientIpSettings,
     /// The origin whose pages may send state-changing requests.
     pub allowed_origin: origin::AllowedOrigin,
     /// Served over HTTPS (adds Strict-Transport-Security).
@@ -52,9 +54,11 @@ pub fn router(state: WebState) -> Router {
     let routes = generate_route_list(App);
     let service = Arc::clone(&state.service);
     let capabilities = state.capabilities;
+    let cookies = CookieNames { https: state.https };
     let provide_service = move || {
         provide_context(Arc::clone(&service));
         provide_context(capabilities);
+        provide_context(cookies);
     };
     let leptos_options = state.leptos_options.clone();
     let pages = Router::new()
@@ -86,9 +90,10 @@ pub fn router(state: WebState) -> Router {
             middleware::server_fn_error_status,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state.service),
+            (Arc::clone(&state.service), cookies),
             signed_in_pages::load,
         ))
+        .layer(axum::middleware::from_fn(form_encoding::require_utf8))
         .layer(axum::middleware::from_fn_with_state(
             state.rate_limiter,
             rate_limit::enforce,
@@ -100,18 +105,19 @@ pub fn router(state: WebState) -> Router {
             page_state::carry,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.trusted_proxy_header,
+            state.client_ip,
             client_ip::resolve,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.allowed_origin,
             origin::check,
         ))
+        // Inside the security headers, so that a 413 carries them too.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.https,
             middleware::security_headers,
         ))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(middleware::request_span)

@@ -16,7 +16,7 @@
 use crate::auth::secret::ServerSecret;
 use app::error::AppError;
 use app::flash::{may_keep_field, FailedForm, Flash, Recovery, FLASH_HEADER, RECOVERY_HEADER};
-use app::ssr::cookie_from;
+use app::ssr::{cookie_from, CookieNames};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -88,10 +88,15 @@ impl PageStateKeys {
     fn cookie(&self, name: &str, value: &str, lifetime: Duration) -> Option<HeaderValue> {
         let secure = if self.https { "; Secure" } else { "" };
         HeaderValue::from_str(&format!(
-            "{name}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+            "{}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+            self.names().name(name),
             lifetime.whole_seconds()
         ))
         .ok()
+    }
+
+    fn names(&self) -> CookieNames {
+        CookieNames { https: self.https }
     }
 
     fn clearing(&self, name: &str) -> Option<HeaderValue> {
@@ -126,14 +131,14 @@ pub async fn carry(
     let path = request.uri().path().to_owned();
     let is_page = request.method() == Method::GET && !path.starts_with("/api/");
     let mut flash_shown = false;
-    if let Some(flash) = cookie_from(request.headers(), FLASH_COOKIE)
+    if let Some(flash) = cookie_from(request.headers(), &keys.names().name(FLASH_COOKIE))
         .and_then(|value| keys.open::<Flash>(FLASH_COOKIE, &value))
         .filter(|flash| is_page && flash.page == path)
     {
         request.extensions_mut().insert(flash);
         flash_shown = true;
     }
-    if let Some(recovery) = cookie_from(request.headers(), RECOVERY_COOKIE)
+    if let Some(recovery) = cookie_from(request.headers(), &keys.names().name(RECOVERY_COOKIE))
         .and_then(|value| keys.open::<Recovery>(RECOVERY_COOKIE, &value))
     {
         request.extensions_mut().insert(recovery);

@@ -8,13 +8,11 @@ use crate::config::RateLimits;
 use app::error::AppError;
 use app::ssr::ClientIp;
 use axum::{
-    body::Body,
     extract::{Request, State},
-    http::{header, HeaderValue, Method, StatusCode},
+    http::Method,
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
-use server_fn::error::{FromServerFnError, ServerFnUrlError};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -141,52 +139,16 @@ pub async fn enforce(
     let Some(kind) = Kind::of(request.uri().path()) else {
         return next.run(request).await;
     };
-    let Some(ClientIp(ip)) = request.extensions().get::<ClientIp>().copied() else {
+    let Some(ClientIp { network: ip, .. }) = request.extensions().get::<ClientIp>().copied() else {
         return next.run(request).await;
     };
     match limiter.check(kind, ip) {
         Ok(()) => next.run(request).await,
         Err(retry_after_secs) => {
             tracing::warn!(%ip, kind = ?kind, retry_after_secs, "request rate limit hit");
-            refuse(&request, AppError::RateLimited { retry_after_secs })
+            super::refusal::refuse(&request, AppError::RateLimited { retry_after_secs })
         }
     }
-}
-
-/// A plain form post goes back to its page with the error in the query string (as server
-/// functions do); everything else gets 429 with the error as JSON.
-fn refuse(request: &Request, error: AppError) -> Response {
-    let accepts_html = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.contains("text/html"));
-    let referer = request
-        .headers()
-        .get(header::REFERER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    if let (true, Some(mut referer)) = (accepts_html, referer) {
-        ServerFnUrlError::<AppError>::strip_error_info(&mut referer);
-        if let Ok(url) = ServerFnUrlError::new(request.uri().path(), error.clone()).to_url(&referer)
-        {
-            if let Ok(location) = HeaderValue::from_str(url.as_str()) {
-                return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
-            }
-        }
-    }
-    let retry_after = error.retry_after_secs().unwrap_or(1).to_string();
-    let mut response = Response::new(Body::from(error.ser()));
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&retry_after) {
-        headers.insert(header::RETRY_AFTER, value);
-    }
-    response
 }
 
 #[cfg(test)]

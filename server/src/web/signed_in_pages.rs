@@ -6,7 +6,7 @@
 //! with 403, and an account that does not exist with 404 (the page says why).
 
 use app::error::AppError;
-use app::ssr::{AccountService, RequestContext};
+use app::ssr::{AccountService, CookieNames, RequestContext};
 use app::types::{AdminAccess, PageData};
 use axum::{
     extract::{Query, Request, State},
@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub async fn load(
-    State(service): State<Arc<dyn AccountService>>,
+    State((service, cookies)): State<(Arc<dyn AccountService>, CookieNames)>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -32,7 +32,7 @@ pub async fn load(
         return next.run(request).await;
     }
     let ctx = RequestContext {
-        session_token: app::ssr::session_token_from(request.headers()),
+        session_token: cookies.session_token(request.headers()),
         ..Default::default()
     };
     let query: HashMap<String, String> = Query::try_from_uri(request.uri())

@@ -413,6 +413,15 @@ impl TestApp {
     /// raw connection before any body is sent (a refusal by length comes before the body is read,
     /// and a client still writing it would only see the connection close).
     pub async fn status_for_declared_length(&self, path: &str, length: usize) -> u16 {
+        let head = self.head_for_declared_length(path, length).await;
+        head.split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("no status line in {head:?}"))
+    }
+
+    /// The status line and headers of that answer.
+    pub async fn head_for_declared_length(&self, path: &str, length: usize) -> String {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let address = self.address.trim_start_matches("http://");
         let mut stream = tokio::net::TcpStream::connect(address)
@@ -426,18 +435,20 @@ impl TestApp {
             .write_all(head.as_bytes())
             .await
             .expect("headers written");
-        let mut answer = vec![0u8; 64];
-        let read =
-            tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut answer))
-                .await
-                .expect("answered in time")
-                .expect("read");
-        let status_line = String::from_utf8_lossy(&answer[..read]).to_string();
-        status_line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .unwrap_or_else(|| panic!("no status line in {status_line:?}"))
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !answer.windows(4).any(|window| window == b"\r\n\r\n") {
+            let read =
+                tokio::time::timeout(std::time::Duration::from_secs(30), stream.read(&mut chunk))
+                    .await
+                    .expect("answered in time")
+                    .expect("read");
+            if read == 0 {
+                break;
+            }
+            answer.extend_from_slice(&chunk[..read]);
+        }
+        String::from_utf8_lossy(&answer).to_string()
     }
 
     pub async fn me(&self) -> Response {
@@ -476,6 +487,16 @@ pub fn wrong_code(code: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The `Retry-After` seconds of an answer (0 without one).
+pub fn retry_after(response: &Response) -> u64 {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
 }
 
 pub async fn json(response: Response) -> Value {

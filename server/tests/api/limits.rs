@@ -6,15 +6,6 @@ use time::Duration;
 
 const PHONE: &str = "+14155552671";
 
-fn retry_after(response: &reqwest::Response) -> u64 {
-    response
-        .headers()
-        .get("retry-after")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(0)
-}
-
 async fn request_reset(app: &TestApp, email: &str) -> reqwest::Response {
     app.post("/api/request-reset", &[("email", email)]).await
 }

@@ -12,6 +12,7 @@ mod code_status;
 mod concurrency;
 mod durability;
 mod enumeration;
+mod hardening;
 mod helpers;
 mod limits;
 mod lockout;
