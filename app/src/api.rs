@@ -183,6 +183,17 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Stops trusting one of the account's browsers (listed on the account page).
+#[server(prefix = "/api", endpoint = "forget-device")]
+pub async fn forget_device(device_id: i64) -> Result<(), AppError> {
+    use crate::ssr::{redirect, request_scope};
+    let (service, ctx) = request_scope().await?;
+    service.forget_device(&ctx, device_id).await?;
+    hand_on(&Flash::notice(paths::ACCOUNT, Notice::DeviceForgotten));
+    redirect(paths::ACCOUNT);
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "me", input = server_fn::codec::GetUrl)]
 pub async fn me() -> Result<AccountView, AppError> {
     use crate::ssr::request_scope;

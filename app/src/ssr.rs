@@ -21,6 +21,9 @@ pub const SESSION_COOKIE: &str = "latchkey_session";
 /// The name of the cookie that carries a pending sign-in (a right password waiting for its code).
 pub const PENDING_COOKIE: &str = "latchkey_pending";
 
+/// The name of the cookie a trusted browser holds (see the server's `trusted_devices`).
+pub const DEVICE_COOKIE: &str = "latchkey_device";
+
 /// What the cookies are called on this server. Served over HTTPS, every cookie name carries the
 /// `__Host-` prefix: the browser then only accepts the cookie from this very host, over HTTPS,
 /// for the whole site, so a sibling subdomain cannot plant or overwrite one.
@@ -48,6 +51,11 @@ impl CookieNames {
     pub fn pending_token(self, headers: &HeaderMap) -> Option<String> {
         cookie_from(headers, &self.name(PENDING_COOKIE))
     }
+
+    /// The raw device token from the request's cookies, if one was sent.
+    pub fn device_token(self, headers: &HeaderMap) -> Option<String> {
+        cookie_from(headers, &self.name(DEVICE_COOKIE))
+    }
 }
 
 /// The client's IP address as the server resolved it (from the connection, or from the trusted
@@ -62,6 +70,11 @@ pub struct ClientIp {
     pub network: IpAddr,
 }
 
+/// The random value this browser's recovery codes are bound to, from its signed recovery cookie
+/// (or new); the server puts it in the request's extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserBinding(pub String);
+
 /// Who is asking: what the server knows about the request besides its form fields.
 #[derive(Clone, Default)]
 pub struct RequestContext {
@@ -73,6 +86,10 @@ pub struct RequestContext {
     pub session_token: Option<String>,
     /// The raw pending sign-in token from its cookie, if one was sent.
     pub pending_token: Option<String>,
+    /// The raw token of the browser's device cookie, if one was sent (a trusted browser).
+    pub device_token: Option<String>,
+    /// What the unlock and reset codes this browser asks for are bound to (see `BrowserBinding`).
+    pub browser_binding: Option<String>,
 }
 
 impl std::fmt::Debug for RequestContext {
@@ -88,6 +105,10 @@ impl std::fmt::Debug for RequestContext {
             .field(
                 "pending_token",
                 &self.pending_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "device_token",
+                &self.device_token.as_ref().map(|_| "<redacted>"),
             )
             .finish()
     }
@@ -270,6 +291,8 @@ pub trait AccountService: Send + Sync + 'static {
     /// Ends the session in `ctx`, if any; returns the header value that clears the cookie.
     async fn log_out(&self, ctx: &RequestContext) -> Result<String, AppError>;
     async fn current_account(&self, ctx: &RequestContext) -> Result<AccountView, AppError>;
+    /// Stops trusting one browser of the signed-in account.
+    async fn forget_device(&self, ctx: &RequestContext, device_id: i64) -> Result<(), AppError>;
 }
 
 /// The service and the request context for the server function being run.
@@ -303,6 +326,11 @@ pub async fn request_scope() -> Result<(Arc<dyn AccountService>, RequestContext)
             .map(|value| value.chars().take(512).collect()),
         session_token: headers.and_then(|headers| cookies.session_token(headers)),
         pending_token: headers.and_then(|headers| cookies.pending_token(headers)),
+        device_token: headers.and_then(|headers| cookies.device_token(headers)),
+        browser_binding: parts
+            .as_ref()
+            .and_then(|parts| parts.extensions.get::<BrowserBinding>())
+            .map(|BrowserBinding(binding)| binding.clone()),
     };
     Ok((service, ctx))
 }

@@ -223,6 +223,8 @@ pub struct AccountView {
     pub sign_in_code_required: bool,
     /// The account may open the admin area.
     pub is_admin: bool,
+    /// The browsers that signed in to this account and are trusted, most recently used first.
+    pub trusted_devices: Vec<TrustedDeviceItem>,
 }
 
 /// What the server loaded for a signed-in page before rendering it (it puts this in the
@@ -365,6 +367,18 @@ pub struct ActivityItem {
     pub client_ip: Option<String>,
 }
 
+/// A browser the account trusts, as its holder sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedDeviceItem {
+    pub id: i64,
+    /// The browser's own description of itself (its user agent), shortened.
+    pub browser: String,
+    /// UTC, e.g. `2026-11-22 10:05 UTC`.
+    pub last_used_at: String,
+    /// The browser this page is shown in.
+    pub this_browser: bool,
+}
+
 /// A one-line notice a page shows after another page sent the person there (handed on in the
 /// page's flash, never in its address).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,10 +420,12 @@ pub enum Notice {
     AdminUnlocked,
     AdminResetForced,
     AdminSessionsRevoked,
+    /// Account page, after a trusted browser was removed.
+    DeviceForgotten,
 }
 
 impl Notice {
-    pub const ALL: [Self; 19] = [
+    pub const ALL: [Self; 20] = [
         Self::Locked,
         Self::LockedCodeDelayed,
         Self::CodeResent,
@@ -429,6 +445,7 @@ impl Notice {
         Self::AdminUnlocked,
         Self::AdminResetForced,
         Self::AdminSessionsRevoked,
+        Self::DeviceForgotten,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -452,6 +469,7 @@ impl Notice {
             Self::AdminUnlocked => "admin-unlocked",
             Self::AdminResetForced => "admin-reset-forced",
             Self::AdminSessionsRevoked => "admin-sessions-revoked",
+            Self::DeviceForgotten => "device-forgotten",
         }
     }
 
@@ -505,6 +523,9 @@ impl Notice {
             }
             Self::SettingsSaved => "Your sign-in settings have been saved.".to_owned(),
             Self::DeliverySaved => "Your code delivery preference has been saved.".to_owned(),
+            Self::DeviceForgotten => {
+                "That browser is no longer trusted: a lock now stops it like any other.".to_owned()
+            }
             Self::AdminCodeSent => format!("We sent an admin access code to {phone}."),
             Self::AdminUnlocked => "The account is unlocked.".to_owned(),
             Self::AdminResetForced => "The account must now reset its password; its sessions \

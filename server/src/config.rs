@@ -56,6 +56,9 @@ pub struct Config {
     /// `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`.
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
+    /// `TRUSTED_DEVICE_LIFETIME`: how long a browser that signed in stays trusted without signing
+    /// in again (see `auth::trusted_devices`).
+    pub trusted_device_lifetime: Duration,
     /// `DEFAULT_PHONE_REGION`: the country assumed for numbers without a country code.
     pub default_phone_region: PhoneRegion,
     /// `LISTEN_ADDR`: the address the server binds.
@@ -67,7 +70,8 @@ pub struct Config {
     pub public_url_is_explicit: bool,
     /// `PRODUCT_NAME`: the name at the start of every message.
     pub product_name: String,
-    /// `SEND_COOLDOWN`, `SEND_MAX_PER_HOUR`, `SEND_MAX_PER_IP_PER_HOUR`, `SMS_MAX_PER_HOUR`.
+    /// `SEND_COOLDOWN`, `SEND_MAX_PER_HOUR`, `SEND_MAX_PER_HOUR_ALL_CLIENTS`,
+    /// `SEND_RESERVE_PER_HOUR`, `SEND_MAX_PER_IP_PER_HOUR`, `SMS_MAX_PER_HOUR`.
     pub send_limits: SendLimits,
     /// `RATE_LIMIT_LOGIN`, `RATE_LIMIT_CODE`, `RATE_LIMIT_SIGNUP`, `RATE_LIMIT_FIELD_CHECK`:
     /// requests per minute per client.
@@ -465,6 +469,13 @@ impl Config {
             send_limits: SendLimits {
                 cooldown: cooldown(&get, "SEND_COOLDOWN", Duration::seconds(60))?,
                 per_target_per_hour: number(&get, "SEND_MAX_PER_HOUR", 5, 1..=1000)?,
+                per_target_all_clients_per_hour: number(
+                    &get,
+                    "SEND_MAX_PER_HOUR_ALL_CLIENTS",
+                    10,
+                    1..=10_000,
+                )?,
+                reserve_per_hour: number(&get, "SEND_RESERVE_PER_HOUR", 5, 0..=1000)?,
                 per_ip_per_hour: number(&get, "SEND_MAX_PER_IP_PER_HOUR", 20, 1..=100_000)?,
                 global_per_hour: number(&get, "SMS_MAX_PER_HOUR", 500, 1..=10_000_000)?,
             },
@@ -509,6 +520,7 @@ impl Config {
             )?,
             session_idle_timeout,
             session_absolute_timeout,
+            trusted_device_lifetime: duration(&get, "TRUSTED_DEVICE_LIFETIME", Duration::days(90))?,
             default_phone_region,
             listen_addr,
             public_url,

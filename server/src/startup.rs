@@ -8,6 +8,7 @@ use crate::auth::second_factor::ElevationPolicy;
 use crate::auth::secret::{self, SecretSource};
 use crate::auth::service::LatchkeyService;
 use crate::auth::sessions::SessionPolicy;
+use crate::auth::trusted_devices::DevicePolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
 use crate::domain::CodeScope;
@@ -141,6 +142,13 @@ impl Application {
                 lifetime: config.admin_elevation_ttl,
             },
             lockout: LockoutPolicy::new(config.lockout_threshold),
+            devices: DevicePolicy {
+                lifetime: config.trusted_device_lifetime,
+                lockout: LockoutPolicy::new(config.lockout_threshold),
+                cookies: app::ssr::CookieNames {
+                    https: config.is_https(),
+                },
+            },
             send_limits: config.send_limits,
             destinations: DestinationPolicy::new(config.sms_allowed_countries.clone()),
             sessions: SessionPolicy {

@@ -1,7 +1,9 @@
 //! The signed-in account's forms: how codes are sent, a code at every sign-in, proving the phone
-//! again, changing the number, and signing out.
+//! again, changing the number, removing a trusted browser, and signing out.
 
-use crate::api::{Logout, SendVerification, SetDelivery, SetSignInCode, StartPhoneChange};
+use crate::api::{
+    ForgetDevice, Logout, SendVerification, SetDelivery, SetSignInCode, StartPhoneChange,
+};
 use crate::components::{
     form_parts, DeliveryChoice, FormMessage, FormState, SubmitButton, TextField,
 };
@@ -85,6 +87,24 @@ pub fn NewNumberForm(init: FormInit) -> impl IntoView {
                 state
             />
             <SubmitButton label="Send code to the new number" pending_label="Sending…" state/>
+        </PostForm>
+    }
+}
+
+/// "Remove" beside one trusted browser on the account page.
+#[island]
+pub fn ForgetDeviceForm(device_id: i64, this_browser: bool, init: FormInit) -> impl IntoView {
+    let (action, state, form) = form_parts(&init);
+    let question = if this_browser {
+        "Stop trusting this browser? A lock caused by someone else will then stop it too."
+    } else {
+        "Stop trusting that browser? A lock caused by someone else will then stop it too."
+    };
+    view! {
+        <PostForm path=ForgetDevice::PATH action=action node_ref=form class="forget-device">
+            <FormMessage state all_errors=true/>
+            <input type="hidden" name="device_id" value=device_id.to_string()/>
+            <SubmitButton label="Remove" pending_label="Removing…" state class="link-button" confirm=question/>
         </PostForm>
     }
 }

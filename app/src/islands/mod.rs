@@ -12,7 +12,8 @@ mod sign_in;
 mod signup;
 
 pub use account::{
-    DeliveryPreferenceForm, NewNumberForm, ReverifyPhoneForm, SignInCodeSettingForm, SignOutButton,
+    DeliveryPreferenceForm, ForgetDeviceForm, NewNumberForm, ReverifyPhoneForm,
+    SignInCodeSettingForm, SignOutButton,
 };
 pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm, StatusBadge};
 pub use code_form::{CodeForm, CodeStep};

@@ -1,12 +1,14 @@
 //! The signed-in account: who you are, the phone on file (masked) and whether it is verified, how
-//! codes are sent, whether every sign-in asks for one, the last sign-ins and recent security
-//! activity. Signing out is in the header of every signed-in page.
+//! codes are sent, whether every sign-in asks for one, the trusted browsers, the last sign-ins and
+//! recent security activity. Signing out is in the header of every signed-in page.
 
 use super::{flash_notice, loaded_page, page_flash};
-use crate::api::{SendVerification, SetDelivery, SetSignInCode};
+use crate::api::{ForgetDevice, SendVerification, SetDelivery, SetSignInCode};
 use crate::error::AppError;
 use crate::flash::Flash;
-use crate::islands::{DeliveryPreferenceForm, ReverifyPhoneForm, SignInCodeSettingForm};
+use crate::islands::{
+    DeliveryPreferenceForm, ForgetDeviceForm, ReverifyPhoneForm, SignInCodeSettingForm,
+};
 use crate::types::{paths, AccountView, PageData};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -95,6 +97,38 @@ fn AccountDetails(account: AccountView, flash: Flash) -> impl IntoView {
             {account.is_admin.then(|| view! {
                 <p class="links"><a href=paths::ADMIN>"Open the admin area"</a></p>
             })}
+            <h2>"Trusted browsers"</h2>
+            <p class="muted">
+                "A browser you have signed in with can still sign in when someone else's wrong "
+                "passwords have locked the account. A password reset forgets them all."
+            </p>
+            <ul class="devices">
+                {account
+                    .trusted_devices
+                    .iter()
+                    .map(|device| {
+                        let init = flash.form_init(ForgetDevice::PATH);
+                        view! {
+                            <li>
+                                <span class="what">
+                                    {device.browser.clone()}
+                                    {device.this_browser.then(|| view! {
+                                        <span class="badge">"This browser"</span>
+                                    })}
+                                </span>
+                                <span class="when muted">
+                                    {format!("Last signed in {}", device.last_used_at)}
+                                </span>
+                                <ForgetDeviceForm
+                                    device_id=device.id
+                                    this_browser=device.this_browser
+                                    init
+                                />
+                            </li>
+                        }
+                    })
+                    .collect_view()}
+            </ul>
             <h2>"Recent activity"</h2>
             <ul class="activity">
                 {account

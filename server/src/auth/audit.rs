@@ -24,10 +24,12 @@ pub enum AuditKind {
     AdminForcedReset,
     AdminRevokedSessions,
     RoleChanged,
+    DeviceForgotten,
+    DeviceTrustEnded,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 21] = [
+    pub const ALL: [AuditKind; 23] = [
         Self::SignedUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -49,6 +51,8 @@ impl AuditKind {
         Self::AdminForcedReset,
         Self::AdminRevokedSessions,
         Self::RoleChanged,
+        Self::DeviceForgotten,
+        Self::DeviceTrustEnded,
     ];
 
     /// The name stored in the database.
@@ -75,6 +79,8 @@ impl AuditKind {
             Self::AdminForcedReset => "admin_forced_reset",
             Self::AdminRevokedSessions => "admin_revoked_sessions",
             Self::RoleChanged => "role_changed",
+            Self::DeviceForgotten => "device_forgotten",
+            Self::DeviceTrustEnded => "device_trust_ended",
         }
     }
 
@@ -106,6 +112,8 @@ impl AuditKind {
             Self::AdminForcedReset => "Password reset required by an administrator",
             Self::AdminRevokedSessions => "Sessions ended by an administrator",
             Self::RoleChanged => "Account role changed",
+            Self::DeviceForgotten => "A trusted browser was removed",
+            Self::DeviceTrustEnded => "A browser lost its trust after wrong passwords",
         }
     }
 }

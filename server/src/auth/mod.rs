@@ -10,3 +10,4 @@ pub mod secret;
 pub mod send_limits;
 pub mod service;
 pub mod sessions;
+pub mod trusted_devices;

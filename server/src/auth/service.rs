@@ -10,13 +10,14 @@ mod admin;
 mod second_step;
 
 use super::audit::AuditKind;
-use super::codes::{CodeHasher, CodePolicy, CodeVerdict, ScopePolicies};
+use super::codes::{ActiveCode, CodeHasher, CodePolicy, CodeVerdict, ScopePolicies};
 use super::lockout::{FailureOutcome, LockoutPolicy};
 use super::password_hasher::PasswordHasher;
 use super::second_factor::{ElevationPolicy, SignInCodePolicy};
 use super::secret::ServerSecret;
-use super::send_limits::{SendDecision, SendLimits, WINDOW};
+use super::send_limits::{LimitKind, SendDecision, SendLimits, SendPriority, WINDOW};
 use super::sessions::{hash_token, SessionCheck, SessionPolicy, SessionToken, TokenHash};
+use super::trusted_devices::{DeviceFailure, DevicePolicy};
 use crate::clock::Clock;
 use crate::domain::{
     CodeScope, Email, Password, PersonName, PhoneNumber, PhoneRegion, VerificationCode,
@@ -26,7 +27,7 @@ use crate::sms::templates::MessageTemplates;
 use crate::sms::DeliveryChannel;
 use crate::store::{
     AccountRecord, DeliveryState, Failure, NewAccount, NewAuditEvent, NewMessage, Role,
-    SessionRecord, Store, WriteTx,
+    SessionRecord, Store, TrustedDevice, WriteTx,
 };
 use app::error::{AppError, Field, FieldError};
 use app::ssr::{
@@ -35,7 +36,7 @@ use app::ssr::{
 };
 use app::types::{
     AccountSummary, AccountView, ActivityItem, AdminAccess, AdminAccountView, AdminAction,
-    CodeDelivery, CodeSent, DeliveryProgress, FieldCheck, PhoneEnding,
+    CodeDelivery, CodeSent, DeliveryProgress, FieldCheck, PhoneEnding, TrustedDeviceItem,
 };
 use async_trait::async_trait;
 use sqlx::AnyConnection;
@@ -56,6 +57,8 @@ pub struct LatchkeyService {
     /// How long an admin step-up opens the admin area.
     pub elevation: ElevationPolicy,
     pub lockout: LockoutPolicy,
+    /// What a trusted browser may do (see `trusted_devices`).
+    pub devices: DevicePolicy,
     pub sessions: SessionPolicy,
     pub send_limits: SendLimits,
     pub destinations: DestinationPolicy,
@@ -212,25 +215,6 @@ impl LatchkeyService {
         self.store.begin_write().await.map_err(internal)
     }
 
-    /// Issues a code for `purpose` to the account's phone; see `issue`.
-    async fn issue_code(
-        &self,
-        tx: &mut WriteTx,
-        account: &AccountRecord,
-        purpose: CodeScope,
-        channel: DeliveryChannel,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
-    ) -> anyhow::Result<Result<(), AppError>> {
-        self.issue(
-            tx,
-            CodeRequest::to_account(account, purpose, channel),
-            ctx,
-            now,
-        )
-        .await
-    }
-
     /// Issues the requested code, replacing any earlier one of its scope, and queues its message;
     /// all inside the caller's transaction, after the send limits allow it. The caller wakes the
     /// worker after committing. `Ok(Err(..))` when a limit holds: nothing was issued or queued.
@@ -246,6 +230,9 @@ impl LatchkeyService {
             to,
             scope: purpose,
             channel,
+            binding,
+            priority,
+            anonymous,
         } = request;
         if self.destinations.check(to).is_err() {
             self.audit(
@@ -260,25 +247,41 @@ impl LatchkeyService {
             .map_err(|_| anyhow::anyhow!("could not record the refused destination"))?;
             return Ok(Err(AppError::UndeliverablePhone));
         }
-        if let Some(refusal) = self
-            .check_send_limits(tx, Some(account.id), to.e164(), ctx, now)
-            .await?
-        {
+        let check = self
+            .check_send_limits(
+                tx,
+                Some(account.id),
+                to.e164(),
+                ctx,
+                SendTerms {
+                    priority,
+                    anonymous,
+                },
+                now,
+            )
+            .await?;
+        if let SendCheck::Refused(limit, _) | SendCheck::Quiet(limit) = &check {
             self.audit(
                 tx,
                 AuditKind::LimitHit,
                 Some(account.id),
                 ctx,
-                Some(refusal.0),
+                Some(limit.as_str()),
                 now,
             )
             .await
             .map_err(|_| anyhow::anyhow!("could not record the send limit"))?;
-            return Ok(Err(refusal.1));
+        }
+        match check {
+            SendCheck::Allowed => {}
+            // An anonymous requester is not told that others have used up the account's hour:
+            // that would tell them the account exists and is busy. Nothing is sent.
+            SendCheck::Quiet(_) => return Ok(Ok(())),
+            SendCheck::Refused(_, error) => return Ok(Err(error)),
         }
         let policy = self.code_policies.get(purpose);
         let issued = policy.issue(&self.code_hasher, account.id, purpose, now);
-        Store::replace_code(tx, account.id, purpose, &issued, now).await?;
+        Store::replace_code(tx, account.id, purpose, binding, &issued, now).await?;
         let spoken = self
             .templates
             .voice_message(purpose, &issued.code, policy.lifetime);
@@ -301,6 +304,7 @@ impl LatchkeyService {
                 fallback_body,
                 client_ip: ctx.client_ip,
                 client_network: ctx.client_network,
+                allowance: priority.allowance(),
             },
             now,
         )
@@ -332,7 +336,14 @@ impl LatchkeyService {
     ) -> Result<Result<AccountRecord, AppError>, AppError> {
         let check = match &account {
             Some(account) => self
-                .consume_code(tx, account.id, purpose, code, now)
+                .consume_code(
+                    tx,
+                    account.id,
+                    purpose,
+                    recovery_binding(purpose, ctx),
+                    code,
+                    now,
+                )
                 .await
                 .map_err(internal)?,
             None => CodeCheck::Wrong,
@@ -466,8 +477,10 @@ impl LatchkeyService {
                 )
                 .await?;
                 let channel = self.preferred_channel(account);
+                let request = CodeRequest::to_account(account, CodeScope::Unlock, channel)
+                    .with_priority(SendPriority::Lock);
                 let sent = self
-                    .issue_code(&mut tx, account, CodeScope::Unlock, channel, ctx, now)
+                    .issue(&mut tx, request, ctx, now)
                     .await
                     .map_err(internal)?;
                 self.commit(tx).await?;
@@ -495,29 +508,45 @@ impl LatchkeyService {
         }
     }
 
-    /// Applies the send limits to a message for `account_id` at `to_phone`; `Some((limit, error))`
-    /// when one holds.
+    /// Applies the send limits to a message for `account_id` at `to_phone` (see `SendCheck`).
     async fn check_send_limits(
         &self,
         tx: &mut WriteTx,
         account_id: Option<i64>,
         to_phone: &str,
         ctx: &RequestContext,
+        SendTerms {
+            priority,
+            anonymous,
+        }: SendTerms,
         now: OffsetDateTime,
-    ) -> anyhow::Result<Option<(&'static str, AppError)>> {
+    ) -> anyhow::Result<SendCheck> {
         // Row ids start at 1: 0 matches no account.
-        let (target, ip, global) = Store::recent_sends(
+        let recent = Store::recent_sends(
             tx,
             account_id.unwrap_or(0),
             to_phone,
             ctx.client_network,
+            priority.allowance(),
             now - WINDOW,
         )
         .await?;
-        let SendDecision::Refuse { limit, retry_after } =
-            self.send_limits.decide(target, ip, global, now)
-        else {
-            return Ok(None);
+        let decision = if anonymous {
+            match self.send_limits.decide_for_stranger(recent, priority, now) {
+                Some(decision) => decision,
+                None => {
+                    tracing::warn!(
+                        account_id,
+                        "send limit hit (others' requests): nothing sent, nothing told"
+                    );
+                    return Ok(SendCheck::Quiet(LimitKind::TargetAllClients));
+                }
+            }
+        } else {
+            self.send_limits.decide(recent, priority, now)
+        };
+        let SendDecision::Refuse { limit, retry_after } = decision else {
+            return Ok(SendCheck::Allowed);
         };
         tracing::warn!(
             account_id,
@@ -528,7 +557,7 @@ impl LatchkeyService {
         let error = AppError::TooManyCodes {
             retry_after_secs: u64::try_from(retry_after.whole_seconds()).unwrap_or(1),
         };
-        Ok(Some((limit.as_str(), error)))
+        Ok(SendCheck::Refused(limit, error))
     }
 
     /// For a request that sends nothing (an unknown email, or a resend for an account that is not
@@ -539,14 +568,28 @@ impl LatchkeyService {
         tx: &mut WriteTx,
         account_id: Option<i64>,
         to_phone: &str,
+        priority: SendPriority,
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> anyhow::Result<Result<(), AppError>> {
-        if let Some((_, error)) = self
-            .check_send_limits(tx, account_id, to_phone, ctx, now)
+        // As for a real code asked for anonymously (see `issue`).
+        match self
+            .check_send_limits(
+                tx,
+                account_id,
+                to_phone,
+                ctx,
+                SendTerms {
+                    priority,
+                    anonymous: true,
+                },
+                now,
+            )
             .await?
         {
-            return Ok(Err(error));
+            SendCheck::Allowed => {}
+            SendCheck::Quiet(_) => return Ok(Ok(())),
+            SendCheck::Refused(_, error) => return Ok(Err(error)),
         }
         Store::record_decoy(
             tx,
@@ -569,7 +612,14 @@ impl LatchkeyService {
         now: OffsetDateTime,
     ) -> Result<CodeSent, AppError> {
         let decoy = self
-            .send_decoy(&mut tx, None, &self.decoy_destination(email), ctx, now)
+            .send_decoy(
+                &mut tx,
+                None,
+                &self.decoy_destination(email),
+                SendPriority::Normal,
+                ctx,
+                now,
+            )
             .await
             .map_err(internal)?;
         self.commit(tx).await?;
@@ -584,31 +634,82 @@ impl LatchkeyService {
         format!("decoy:{}", hex::encode(self.email_key(email)))
     }
 
-    /// Judges `code` against the account's live code for `purpose` and records the outcome (a
-    /// right or spent code is deleted, a wrong one loses a try). True when accepted.
+    /// Judges `code` against the account's live codes for `purpose` that this browser may use:
+    /// the one bound to `binding` (if not `""`) and the unbound one. Accepted if it matches
+    /// either (that one is consumed, the other left as it was); a wrong code spends a try of the
+    /// browser's own code if it has one, else of the unbound one.
     async fn consume_code(
         &self,
         tx: &mut WriteTx,
         account_id: i64,
         purpose: CodeScope,
+        binding: &str,
         code: &VerificationCode,
         now: OffsetDateTime,
     ) -> anyhow::Result<CodeCheck> {
-        // Taken out of the table at once; put back only when a wrong entry leaves tries.
-        let Some((active, created_at)) = Store::take_code(tx, account_id, purpose).await? else {
-            return Ok(CodeCheck::Wrong);
+        // Taken out of the table at once; put back unless spent or used.
+        let own = if binding.is_empty() {
+            None
+        } else {
+            Store::take_code(tx, account_id, purpose, binding).await?
         };
+        let unbound = Store::take_code(tx, account_id, purpose, "").await?;
         let submitted = self.code_hasher.hash(account_id, purpose, code);
-        match CodePolicy::judge(&active, &submitted, now) {
-            CodeVerdict::Accepted => Ok(CodeCheck::Accepted),
-            CodeVerdict::Expired => Ok(CodeCheck::Expired),
-            CodeVerdict::WrongAfterExpiry | CodeVerdict::WrongAndSpent => Ok(CodeCheck::Wrong),
-            CodeVerdict::Wrong { tries_left } => {
-                Store::restore_code(tx, account_id, purpose, &active, tries_left, created_at)
-                    .await?;
-                Ok(CodeCheck::Wrong)
-            }
+        let verdicts: Vec<(&str, ActiveCode, OffsetDateTime, CodeVerdict)> = [
+            own.map(|(active, at)| (binding, active, at)),
+            unbound.map(|(active, at)| ("", active, at)),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|(binding, active, at)| {
+            let verdict = CodePolicy::judge(&active, &submitted, now);
+            (binding, active, at, verdict)
+        })
+        .collect();
+        if verdicts.is_empty() {
+            return Ok(CodeCheck::Wrong);
         }
+        let outcome = if verdicts
+            .iter()
+            .any(|(.., verdict)| *verdict == CodeVerdict::Accepted)
+        {
+            CodeCheck::Accepted
+        } else if verdicts
+            .iter()
+            .any(|(.., verdict)| *verdict == CodeVerdict::Expired)
+        {
+            CodeCheck::Expired
+        } else {
+            CodeCheck::Wrong
+        };
+        // The code that pays for a wrong entry: the browser's own, else the unbound one.
+        let spender = match outcome {
+            CodeCheck::Wrong => verdicts.first().map(|(binding, ..)| *binding),
+            _ => None,
+        };
+        for (code_binding, active, created_at, verdict) in &verdicts {
+            let tries_left = match verdict {
+                // Used, or past its lifetime: gone either way.
+                CodeVerdict::Accepted | CodeVerdict::Expired | CodeVerdict::WrongAfterExpiry => {
+                    continue
+                }
+                CodeVerdict::WrongAndSpent if spender == Some(*code_binding) => continue,
+                CodeVerdict::Wrong { tries_left } if spender == Some(*code_binding) => *tries_left,
+                // Not the one judged: back as it was.
+                CodeVerdict::Wrong { .. } | CodeVerdict::WrongAndSpent => active.tries_left,
+            };
+            Store::restore_code(
+                tx,
+                account_id,
+                purpose,
+                code_binding,
+                active,
+                tries_left,
+                *created_at,
+            )
+            .await?;
+        }
+        Ok(outcome)
     }
 
     async fn open_session(
@@ -628,13 +729,170 @@ impl LatchkeyService {
             ctx.user_agent.as_deref(),
         )
         .await?;
+        // The browser completed a sign-in: it is trusted from now on, under a new device token.
+        let device_token = SessionToken::generate();
+        let known = match ctx.device_token.as_deref() {
+            Some(raw) => Store::trusted_device(tx, hash_token(raw), account_id).await?,
+            None => None,
+        };
+        match known {
+            Some(device) => {
+                Store::rotate_trusted_device(
+                    tx,
+                    device.id,
+                    device_token.hash(),
+                    ctx.user_agent.as_deref(),
+                    ctx.client_network,
+                    now,
+                )
+                .await?
+            }
+            None => {
+                Store::insert_trusted_device(
+                    tx,
+                    account_id,
+                    device_token.hash(),
+                    ctx.user_agent.as_deref(),
+                    ctx.client_network,
+                    now,
+                )
+                .await?
+            }
+        }
         Ok(OpenedSession {
-            cookies: vec![self.sessions.set_cookie(&token)],
+            cookies: vec![
+                self.sessions.set_cookie(&token),
+                self.devices.set_cookie(&device_token),
+            ],
+        })
+    }
+
+    /// The browser's device, if its cookie names one the account still trusts.
+    async fn trusted_device(
+        &self,
+        conn: &mut AnyConnection,
+        ctx: &RequestContext,
+        account_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<Option<TrustedDevice>, AppError> {
+        let Some(raw) = ctx.device_token.as_deref() else {
+            return Ok(None);
+        };
+        let device = Store::trusted_device(conn, hash_token(raw), account_id)
+            .await
+            .map_err(internal)?;
+        Ok(device.filter(|device| self.devices.is_trusted(device.last_used_at, now)))
+    }
+
+    /// How a recovery code asked for anonymously is sent: `Reserved` from a network where one of
+    /// the account's trusted browsers signed in (the owner at home, on a new browser), so that
+    /// others' requests cannot use up what the owner needs; `Normal` otherwise.
+    async fn recovery_priority(
+        &self,
+        conn: &mut AnyConnection,
+        ctx: &RequestContext,
+        account_id: i64,
+        now: OffsetDateTime,
+    ) -> Result<SendPriority, AppError> {
+        let Some(network) = ctx.client_network else {
+            return Ok(SendPriority::Normal);
+        };
+        let familiar =
+            Store::is_familiar_network(conn, account_id, network, now - self.devices.lifetime)
+                .await
+                .map_err(internal)?;
+        Ok(if familiar {
+            SendPriority::Reserved
+        } else {
+            SendPriority::Normal
+        })
+    }
+
+    /// Counts a wrong password from a trusted browser against that browser alone, and commits;
+    /// at the lockout threshold the browser's trust ends. The account's lock is not touched.
+    async fn count_device_failure(
+        &self,
+        mut tx: WriteTx,
+        account: &AccountRecord,
+        device: &TrustedDevice,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> Result<AppError, AppError> {
+        self.audit(
+            &mut tx,
+            AuditKind::LoginFailed,
+            Some(account.id),
+            ctx,
+            Some("from a trusted browser"),
+            now,
+        )
+        .await?;
+        match self.devices.after_failure(device.failures, now) {
+            DeviceFailure::Counted { failures } => {
+                Store::set_device_failures(&mut tx, device.id, failures)
+                    .await
+                    .map_err(internal)?;
+            }
+            DeviceFailure::TrustEnded => {
+                Store::delete_trusted_device(&mut tx, account.id, device.id)
+                    .await
+                    .map_err(internal)?;
+                self.audit(
+                    &mut tx,
+                    AuditKind::DeviceTrustEnded,
+                    Some(account.id),
+                    ctx,
+                    None,
+                    now,
+                )
+                .await?;
+                tracing::warn!(account_id = account.id, "a browser lost its trust");
+            }
+        }
+        self.commit(tx).await?;
+        // The lock warning speaks of the account, which these failures do not touch.
+        Ok(AppError::InvalidCredentials {
+            attempts_left: None,
         })
     }
 
     async fn commit(&self, tx: WriteTx) -> Result<(), AppError> {
         tx.commit().await.map_err(|error| internal(error.into()))
+    }
+}
+
+/// A short name for a browser from its user agent: "Firefox on Linux", or the first 60
+/// characters of what it sent when no known name is in it.
+fn describe_browser(user_agent: Option<&str>) -> String {
+    let Some(agent) = user_agent.filter(|agent| !agent.trim().is_empty()) else {
+        return "A browser that did not name itself".to_owned();
+    };
+    // The order matters: Edge and Opera also say Chrome, and Chrome also says Safari.
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(marker, _)| agent.contains(marker))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser.to_owned(),
+        _ => agent.chars().take(60).collect(),
     }
 }
 
@@ -761,7 +1019,14 @@ impl AccountService for LatchkeyService {
         };
         // The account is not active yet: the phone's code finishes the signup and signs in.
         let step = self
-            .start_pending_sign_in(&mut tx, &created, CodeScope::PhoneVerification, ctx, now)
+            .start_pending_sign_in(
+                &mut tx,
+                &created,
+                CodeScope::PhoneVerification,
+                SendPriority::Normal,
+                ctx,
+                now,
+            )
             .await?;
         self.commit(tx).await?;
         if step.code_delayed_secs.is_none() {
@@ -788,7 +1053,13 @@ impl AccountService for LatchkeyService {
         let Some(account) = self.account_outside_tx(&email).await? else {
             return self.fail_unknown_login(ctx, &email, &password).await;
         };
-        if account.lock.is_locked() {
+        let device = {
+            let mut conn = self.store.reader().await.map_err(internal)?;
+            self.trusted_device(&mut conn, ctx, account.id, self.clock.now())
+                .await?
+        };
+        // A lock holds for strangers; a trusted browser goes on to the password.
+        if account.lock.is_locked() && device.is_none() {
             // The password is not checked while locked and no new code is sent; the dummy
             // verification only makes this answer take as long as any other.
             self.passwords
@@ -815,7 +1086,7 @@ impl AccountService for LatchkeyService {
             });
         };
         let now = self.clock.now();
-        if current.lock.is_locked() {
+        if current.lock.is_locked() && device.is_none() {
             self.audit(
                 &mut tx,
                 AuditKind::LoginFailed,
@@ -853,12 +1124,27 @@ impl AccountService for LatchkeyService {
                 None
             };
             if let Some(scope) = second_step {
-                // The right password ends the run of failures; the code still has to follow.
-                Store::save_lock_state(&mut tx, current.id, LockoutPolicy::cleared())
-                    .await
-                    .map_err(internal)?;
+                // The right password ends the run of failures; the code still has to follow. A
+                // lock that strangers caused stays for strangers, even when a trusted browser
+                // signs in past it.
+                if !current.lock.is_locked() {
+                    Store::save_lock_state(&mut tx, current.id, LockoutPolicy::cleared())
+                        .await
+                        .map_err(internal)?;
+                }
                 let step = self
-                    .start_pending_sign_in(&mut tx, &current, scope, ctx, now)
+                    .start_pending_sign_in(
+                        &mut tx,
+                        &current,
+                        scope,
+                        if device.is_some() {
+                            SendPriority::Reserved
+                        } else {
+                            SendPriority::Normal
+                        },
+                        ctx,
+                        now,
+                    )
                     .await?;
                 self.commit(tx).await?;
                 if step.code_delayed_secs.is_none() {
@@ -895,6 +1181,11 @@ impl AccountService for LatchkeyService {
             return Ok(LoginResult::SignedIn(session));
         }
 
+        if let Some(device) = &device {
+            return Err(self
+                .count_device_failure(tx, &current, device, ctx, now)
+                .await?);
+        }
         match self
             .count_wrong_password(tx, &current, ctx, None, now)
             .await?
@@ -957,14 +1248,29 @@ impl AccountService for LatchkeyService {
         let locked = account.lock.is_locked();
         let channel = requested.unwrap_or(self.preferred_channel(&account));
         let sent = if locked {
-            self.issue_code(&mut tx, &account, CodeScope::Unlock, channel, ctx, now)
+            // Bound to this browser: no other browser can spend it with a wrong guess, or replace
+            // it by asking for another.
+            let priority = self
+                .recovery_priority(&mut tx, ctx, account.id, now)
+                .await?;
+            let request = CodeRequest::to_account(&account, CodeScope::Unlock, channel)
+                .bound_to(recovery_binding(CodeScope::Unlock, ctx))
+                .with_priority(priority);
+            self.issue(&mut tx, request, ctx, now)
                 .await
                 .map_err(internal)?
         } else {
             // Nothing to unlock: answer as if a code went out, limits included.
-            self.send_decoy(&mut tx, Some(account.id), account.phone.e164(), ctx, now)
-                .await
-                .map_err(internal)?
+            self.send_decoy(
+                &mut tx,
+                Some(account.id),
+                account.phone.e164(),
+                SendPriority::Normal,
+                ctx,
+                now,
+            )
+            .await
+            .map_err(internal)?
         };
         self.commit(tx).await?;
         sent?;
@@ -1001,7 +1307,12 @@ impl AccountService for LatchkeyService {
             now,
         )
         .await?;
-        let request = CodeRequest::to_account(&account, CodeScope::PasswordReset, channel);
+        let priority = self
+            .recovery_priority(&mut tx, ctx, account.id, now)
+            .await?;
+        let request = CodeRequest::to_account(&account, CodeScope::PasswordReset, channel)
+            .bound_to(recovery_binding(CodeScope::PasswordReset, ctx))
+            .with_priority(priority);
         self.send_code_now(tx, request, ctx, now).await
     }
 
@@ -1068,6 +1379,10 @@ impl AccountService for LatchkeyService {
             .await
             .map_err(internal)?;
         let revoked = Store::delete_sessions_of(&mut tx, account.id)
+            .await
+            .map_err(internal)?;
+        // Every browser the old password let in is a stranger now.
+        Store::delete_trusted_devices_of(&mut tx, account.id)
             .await
             .map_err(internal)?;
         self.audit(
@@ -1214,16 +1529,22 @@ impl AccountService for LatchkeyService {
                 .map_err(internal)?,
             None => None,
         };
-        let (target, ip, global) = Store::recent_sends(
+        let recent = Store::recent_sends(
             &mut conn,
             account.as_ref().map_or(0, |account| account.id),
             &destination,
-            ctx.client_ip,
+            ctx.client_network,
+            SendPriority::Normal.allowance(),
             now - WINDOW,
         )
         .await
         .map_err(internal)?;
-        let retry_after_secs = match self.send_limits.decide(target, ip, global, now) {
+        // What others asked for is not told (see `issue`): only this client's own wait.
+        let decision = self
+            .send_limits
+            .decide_for_stranger(recent, SendPriority::Normal, now)
+            .unwrap_or(SendDecision::Allow);
+        let retry_after_secs = match decision {
             SendDecision::Allow => 0,
             SendDecision::Refuse { retry_after, .. } => {
                 u64::try_from(retry_after.whole_seconds().max(1)).unwrap_or(1)
@@ -1303,6 +1624,22 @@ impl AccountService for LatchkeyService {
                 client_ip: event.client_ip,
             })
             .collect();
+        let this_browser = ctx.device_token.as_deref().map(hash_token);
+        let now = self.clock.now();
+        let trusted_devices = self
+            .store
+            .trusted_devices_of(account.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|device| self.devices.is_trusted(device.last_used_at, now))
+            .map(|device| TrustedDeviceItem {
+                id: device.id,
+                browser: describe_browser(device.user_agent.as_deref()),
+                last_used_at: format_time(device.last_used_at),
+                this_browser: this_browser == Some(device.token_hash),
+            })
+            .collect();
         let delivery_channel = self.preferred_channel(&account);
         Ok(AccountView {
             email: account.email,
@@ -1318,7 +1655,32 @@ impl AccountService for LatchkeyService {
             sign_in_code: self.sign_in_code.applies(account.sign_in_code),
             sign_in_code_required: !self.sign_in_code.account_may_choose(),
             is_admin: account.role == Role::Admin,
+            trusted_devices,
         })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn forget_device(&self, ctx: &RequestContext, device_id: i64) -> Result<(), AppError> {
+        let account = self.signed_in_account(ctx).await?;
+        let now = self.clock.now();
+        let mut tx = self.begin().await?;
+        // A device that is already gone is not trusted either: nothing to refuse.
+        let forgotten = Store::delete_trusted_device(&mut tx, account.id, device_id)
+            .await
+            .map_err(internal)?;
+        if forgotten {
+            self.audit(
+                &mut tx,
+                AuditKind::DeviceForgotten,
+                Some(account.id),
+                ctx,
+                None,
+                now,
+            )
+            .await?;
+        }
+        self.commit(tx).await?;
+        Ok(())
     }
 
     #[tracing::instrument(skip_all)]
@@ -1520,6 +1882,11 @@ struct CodeRequest<'a> {
     to: &'a PhoneNumber,
     scope: CodeScope,
     channel: DeliveryChannel,
+    /// The browser the code is bound to (`""`: unbound; see `recovery_binding`).
+    binding: &'a str,
+    priority: SendPriority,
+    /// Asked for by someone who has not shown the password (the unlock and reset pages).
+    anonymous: bool,
 }
 
 impl<'a> CodeRequest<'a> {
@@ -1530,8 +1897,55 @@ impl<'a> CodeRequest<'a> {
             to: &account.phone,
             scope,
             channel,
+            binding: "",
+            priority: SendPriority::Normal,
+            anonymous: false,
         }
     }
+
+    /// The same code, asked for anonymously and usable only from the browser with `binding`.
+    fn bound_to(self, binding: &'a str) -> Self {
+        Self {
+            binding,
+            anonymous: true,
+            ..self
+        }
+    }
+
+    fn with_priority(self, priority: SendPriority) -> Self {
+        Self { priority, ..self }
+    }
+}
+
+/// The binding a recovery code asked for in `ctx` gets, and that a code typed in `ctx` is looked
+/// up by: the browser's own for unlock and reset codes, so that no other browser can spend or
+/// replace them; none for every other purpose (their codes are already tied to a session or a
+/// pending sign-in).
+fn recovery_binding(scope: CodeScope, ctx: &RequestContext) -> &str {
+    match scope {
+        CodeScope::Unlock | CodeScope::PasswordReset => {
+            ctx.browser_binding.as_deref().unwrap_or("")
+        }
+        _ => "",
+    }
+}
+
+/// How a message is weighed against the send limits.
+#[derive(Debug, Clone, Copy)]
+struct SendTerms {
+    priority: SendPriority,
+    /// Asked for by someone who has not shown the password: limits that reflect others'
+    /// requests are not told (see `SendLimits::decide_for_stranger`).
+    anonymous: bool,
+}
+
+/// What the send limits say of one message.
+enum SendCheck {
+    Allowed,
+    /// Held back by a limit the requester may not be told of: answered as sent, nothing sent.
+    Quiet(LimitKind),
+    /// Held back: the error says how long to wait.
+    Refused(LimitKind, AppError),
 }
 
 /// A security notice sent by text message (not a code).
@@ -1586,9 +2000,16 @@ impl LatchkeyService {
         .await?;
         // A real account queues its unlock code here: the send limits must see the same row.
         let decoy = if outcome == FailureOutcome::JustLocked {
-            self.send_decoy(&mut tx, None, &self.decoy_destination(email), ctx, now)
-                .await
-                .map_err(internal)?
+            self.send_decoy(
+                &mut tx,
+                None,
+                &self.decoy_destination(email),
+                SendPriority::Lock,
+                ctx,
+                now,
+            )
+            .await
+            .map_err(internal)?
         } else {
             Ok(())
         };
@@ -1637,6 +2058,7 @@ impl LatchkeyService {
                 fallback_body: None,
                 client_ip: ctx.client_ip,
                 client_network: ctx.client_network,
+                allowance: SendPriority::Normal.allowance(),
             },
             now,
         )

@@ -43,6 +43,11 @@ impl SessionToken {
     pub fn hash(&self) -> TokenHash {
         hash_token(&self.0)
     }
+
+    /// The token as the cookie carries it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Hashes a token as received in a cookie (whatever its shape).

@@ -1,4 +1,5 @@
-//! One-time code rows: one per account and purpose.
+//! One-time code rows: one per account, purpose and binding (the browser a recovery code was
+//! asked for from; `""` for unbound codes).
 
 use super::Store;
 use crate::auth::codes::{ActiveCode, CodeHash, IssuedCode};
@@ -9,23 +10,25 @@ use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 
 impl Store {
-    /// Stores `issued`, replacing any live code for the same account and purpose.
+    /// Stores `issued`, replacing any live code for the same account, purpose and binding.
     pub async fn replace_code(
         conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodeScope,
+        binding: &str,
         issued: &IssuedCode,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO verification_codes (account_id, purpose, code_hash, tries_left, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (account_id, purpose) DO UPDATE SET code_hash = excluded.code_hash, \
-             tries_left = excluded.tries_left, created_at = excluded.created_at, \
-             expires_at = excluded.expires_at",
+            "INSERT INTO verification_codes (account_id, purpose, binding, code_hash, tries_left, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (account_id, purpose, binding) DO UPDATE SET \
+             code_hash = excluded.code_hash, tries_left = excluded.tries_left, \
+             created_at = excluded.created_at, expires_at = excluded.expires_at",
         )
         .bind(account_id)
         .bind(purpose.as_str())
+        .bind(binding)
         .bind(issued.hash.0.as_slice())
         .bind(i64::from(issued.tries_left))
         .bind(unix_millis(now))
@@ -36,20 +39,22 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the live code for the account and purpose and returns it (with its creation
-    /// time), in one statement: every verdict but "wrong, tries left" ends the code, so the check
-    /// usually needs nothing more. `restore_code` puts it back for the exception.
+    /// Removes the live code for the account, purpose and binding and returns it (with its
+    /// creation time), in one statement: every verdict but "wrong, tries left" ends the code, so
+    /// the check usually needs nothing more. `restore_code` puts it back for the exception.
     pub async fn take_code(
         conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodeScope,
+        binding: &str,
     ) -> anyhow::Result<Option<(ActiveCode, OffsetDateTime)>> {
         let row = sqlx::query(
             "DELETE FROM verification_codes WHERE account_id = $1 AND purpose = $2 \
-             RETURNING code_hash, tries_left, expires_at, created_at",
+             AND binding = $3 RETURNING code_hash, tries_left, expires_at, created_at",
         )
         .bind(account_id)
         .bind(purpose.as_str())
+        .bind(binding)
         .fetch_optional(conn)
         .await
         .context("could not read the code")?;
@@ -74,16 +79,18 @@ impl Store {
         conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodeScope,
+        binding: &str,
         code: &ActiveCode,
         tries_left: u32,
         created_at: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO verification_codes (account_id, purpose, code_hash, tries_left, created_at, \
-             expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO verification_codes (account_id, purpose, binding, code_hash, tries_left, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(account_id)
         .bind(purpose.as_str())
+        .bind(binding)
         .bind(code.hash.0.as_slice())
         .bind(i64::from(tries_left))
         .bind(unix_millis(created_at))
@@ -94,6 +101,7 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes every code of the account for the purpose, whatever browser it is bound to.
     pub async fn delete_code(
         conn: &mut AnyConnection,
         account_id: i64,

@@ -1,7 +1,7 @@
 //! The SMS delivery queue and the development outbox.
 
 use super::{Backend, Store};
-use crate::auth::send_limits::RecentSends;
+use crate::auth::send_limits::{RecentCounts, RecentSends};
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::sms::DeliveryChannel;
 use anyhow::Context;
@@ -21,6 +21,8 @@ pub struct NewMessage<'a> {
     pub client_ip: Option<IpAddr>,
     /// That client's network, which the per-client send limit counts (see `ClientIp`).
     pub client_network: Option<IpAddr>,
+    /// The target's allowance it comes out of (`SendPriority::allowance`).
+    pub allowance: &'static str,
 }
 
 /// A message the worker has claimed (status `sending`, leased until `lease` runs out).
@@ -79,6 +81,11 @@ pub struct OutboxEntry {
     pub created_at: OffsetDateTime,
 }
 
+/// How a client network is written in `sms_messages.client_network`.
+fn network_key(network: Option<IpAddr>) -> Option<String> {
+    network.map(|network| network.to_string())
+}
+
 fn window(row: sqlx::any::AnyRow) -> anyhow::Result<RecentSends> {
     let count: i64 = row.try_get(0)?;
     let oldest: Option<i64> = row.try_get(1)?;
@@ -99,8 +106,8 @@ impl Store {
     ) -> anyhow::Result<i64> {
         let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO sms_messages (account_id, to_phone, body, purpose, channel, fallback_body, \
-             client_ip, status, created_at, updated_at, next_attempt_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', $8, $9, $10) \
+             client_ip, client_network, allowance, status, created_at, updated_at, \
+             next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12) \
              RETURNING id",
         )
         .bind(message.account_id)
@@ -110,6 +117,8 @@ impl Store {
         .bind(message.channel.as_str())
         .bind(message.fallback_body)
         .bind(message.client_ip.map(|ip| ip.to_string()))
+        .bind(network_key(message.client_network))
+        .bind(message.allowance)
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
@@ -130,12 +139,14 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, client_ip, status, \
-             created_at, updated_at, next_attempt_at) VALUES ($1, $2, NULL, 'decoy', $3, 'decoy', $4, $5, $6)",
+            "INSERT INTO sms_messages (account_id, to_phone, body, purpose, client_ip, \
+             client_network, status, created_at, updated_at, next_attempt_at) \
+             VALUES ($1, $2, NULL, 'decoy', $3, $4, 'decoy', $5, $6, $7)",
         )
         .bind(account_id)
         .bind(to_phone)
         .bind(client_ip.map(|ip| ip.to_string()))
+        .bind(network_key(client_network))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
@@ -145,34 +156,57 @@ impl Store {
         Store::count_send(conn, client_network, now).await
     }
 
-    /// Messages queued since `since` to this account or this number (exactly, for the cooldown),
-    /// by this client's network, and in all (by the minute: `send_counters`); read inside the caller's write
-    /// transaction so that concurrent requests count each other.
+    /// Messages queued since `since` to this account or this number (exactly, for the cooldown):
+    /// caused by this client network, and by anyone out of `allowance` (decoys left out); then by this client network to anyone, and
+    /// in all (by the minute: `send_counters`). Read inside the caller's write transaction so
+    /// that concurrent requests count each other.
     pub async fn recent_sends(
         conn: &mut AnyConnection,
         account_id: i64,
         to_phone: &str,
-        client_ip: Option<IpAddr>,
+        client_network: Option<IpAddr>,
+        allowance: &str,
         since: OffsetDateTime,
-    ) -> anyhow::Result<(RecentSends, RecentSends, RecentSends)> {
-        let target = window(
+    ) -> anyhow::Result<RecentCounts> {
+        let target_by_client = window(
             sqlx::query(
                 "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
-                 WHERE created_at > $1 AND (account_id = $2 OR to_phone = $3)",
+                 WHERE created_at > $1 AND (account_id = $2 OR to_phone = $3) \
+                 AND COALESCE(client_network, '') = $4",
             )
             .bind(unix_millis(since))
             .bind(account_id)
             .bind(to_phone)
+            .bind(network_key(client_network).unwrap_or_default())
+            .fetch_one(&mut *conn)
+            .await
+            .context("could not count this client's recent messages to this account")?,
+        )?;
+        let target = window(
+            sqlx::query(
+                "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM sms_messages \
+                 WHERE created_at > $1 AND (account_id = $2 OR to_phone = $3) \
+                 AND status <> 'decoy' AND allowance = $4",
+            )
+            .bind(unix_millis(since))
+            .bind(account_id)
+            .bind(to_phone)
+            .bind(allowance)
             .fetch_one(&mut *conn)
             .await
             .context("could not count the recent messages to this account")?,
         )?;
-        let ip = match client_ip {
-            Some(ip) => Store::counted_sends(conn, Some(ip), since).await?,
+        let client = match client_network {
+            Some(network) => Store::counted_sends(conn, Some(network), since).await?,
             None => RecentSends::default(),
         };
         let global = Store::counted_sends(conn, None, since).await?;
-        Ok((target, ip, global))
+        Ok(RecentCounts {
+            target_by_client,
+            target,
+            client,
+            global,
+        })
     }
 
     /// Atomically takes the next due message: a queued one whose time has come, or a `sending` one

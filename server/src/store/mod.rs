@@ -28,6 +28,7 @@ mod messages;
 mod pending_sign_ins;
 mod send_counters;
 mod sessions;
+mod trusted_devices;
 mod unknown_logins;
 
 pub use accounts::{AccountRecord, AccountSearch, NewAccount, Role};
@@ -36,6 +37,7 @@ pub use messages::{
     ClaimedMessage, DeliveryState, Failure, MessageSummary, NewMessage, OutboxEntry,
 };
 pub use sessions::SessionRecord;
+pub use trusted_devices::TrustedDevice;
 
 use crate::writer_thread::WriterThread;
 use anyhow::Context;

@@ -16,7 +16,7 @@
 use crate::auth::secret::ServerSecret;
 use app::error::AppError;
 use app::flash::{may_keep_field, FailedForm, Flash, Recovery, FLASH_HEADER, RECOVERY_HEADER};
-use app::ssr::{cookie_from, CookieNames};
+use app::ssr::{cookie_from, BrowserBinding, CookieNames};
 use axum::{
     body::Body,
     extract::{Request, State},
@@ -26,13 +26,32 @@ use axum::{
 };
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use time::Duration;
 
 pub const FLASH_COOKIE: &str = "latchkey_flash";
 pub const RECOVERY_COOKIE: &str = "latchkey_recovery";
+
+/// What the recovery cookie holds: the account of an unlock or reset, and the browser's binding,
+/// a random value the codes asked for from this browser are bound to (see `BrowserBinding`). The
+/// binding stays in the cookie: pages are given the recovery state without it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct RecoveryCookie {
+    #[serde(flatten)]
+    recovery: Recovery,
+    #[serde(default)]
+    binding: Option<String>,
+}
+
+/// A new random binding: 128 bits, URL-safe.
+fn new_binding() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
 
 /// How long a flash waits for its page: the next page load, so a minute is plenty.
 const FLASH_LIFETIME: Duration = Duration::minutes(1);
@@ -138,11 +157,19 @@ pub async fn carry(
         request.extensions_mut().insert(flash);
         flash_shown = true;
     }
-    if let Some(recovery) = cookie_from(request.headers(), &keys.names().name(RECOVERY_COOKIE))
-        .and_then(|value| keys.open::<Recovery>(RECOVERY_COOKIE, &value))
+    let mut binding = None;
+    if let Some(cookie) = cookie_from(request.headers(), &keys.names().name(RECOVERY_COOKIE))
+        .and_then(|value| keys.open::<RecoveryCookie>(RECOVERY_COOKIE, &value))
     {
-        request.extensions_mut().insert(recovery);
+        request.extensions_mut().insert(cookie.recovery);
+        binding = cookie.binding;
     }
+    // The browser keeps its binding while it has a recovery cookie; a new one otherwise (kept
+    // only if this request sets the cookie).
+    let binding = binding.unwrap_or_else(new_binding);
+    request
+        .extensions_mut()
+        .insert(BrowserBinding(binding.clone()));
 
     let typed = if is_plain_form_post(&request) {
         let (parts, body) = request.into_parts();
@@ -180,6 +207,10 @@ pub async fn carry(
         .remove(RECOVERY_HEADER)
         .and_then(|value| serde_json::from_slice::<Recovery>(value.as_bytes()).ok())
     {
+        let recovery = RecoveryCookie {
+            recovery,
+            binding: Some(binding),
+        };
         let cookie = keys
             .seal(RECOVERY_COOKIE, &recovery)
             .and_then(|sealed| keys.cookie(RECOVERY_COOKIE, &sealed, keys.recovery_lifetime));

@@ -33,6 +33,7 @@ pub async fn load(
     }
     let ctx = RequestContext {
         session_token: cookies.session_token(request.headers()),
+        device_token: cookies.device_token(request.headers()),
         ..Default::default()
     };
     let query: HashMap<String, String> = Query::try_from_uri(request.uri())

@@ -114,6 +114,7 @@ async fn a_code_works_only_in_the_scope_it_was_issued_for() {
     let app = spawn_app_with(&[
         ("SEND_COOLDOWN", "0"),
         ("SEND_MAX_PER_HOUR", "1000"),
+        ("SEND_MAX_PER_HOUR_ALL_CLIENTS", "1000"),
         // A refused code keeps its own scope's live code usable.
         ("CODE_MAX_TRIES", "3"),
     ])

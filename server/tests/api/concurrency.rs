@@ -88,8 +88,9 @@ async fn ten_concurrent_right_reset_codes_change_the_password_once() {
     app.post("/api/request-reset", &[("email", "ada@example.com")])
         .await;
     let code = app.latest_code(PHONE, "password_reset").await;
+    // All from the browser that asked for the code (it is bound to it).
     let submissions = (0..10).map(|i| {
-        let client = new_client();
+        let client = app.client.clone();
         let app = &app;
         let code = code.clone();
         async move {

@@ -246,3 +246,53 @@ async fn retry_after_is_the_wait_until_a_code_can_really_be_sent() {
         "Retry-After {wait} s: the hourly cap's wait, not the cooldown's"
     );
 }
+
+#[tokio::test]
+async fn a_first_reset_request_reveals_nothing_of_the_owners_recent_codes() {
+    let app = spawn_app_with(&[("TRUSTED_PROXY_HEADER", "X-Forwarded-For")]).await;
+    app.seed_account("ada@example.com", "+14155552671", "sms")
+        .await;
+    let reset_from = |email: &'static str, client: String| {
+        new_client()
+            .post(app.url("/api/request-reset"))
+            .header("Accept", "application/json")
+            .header("X-Forwarded-For", client)
+            .form(&[("email", email)])
+            .send()
+    };
+    // The owner asks for a code; seconds later a stranger asks for one for the same email.
+    let owner = reset_from("ada@example.com", "198.51.100.1".to_owned())
+        .await
+        .expect("answered");
+    assert_eq!(owner.status(), StatusCode::OK);
+    app.clock.advance(Duration::seconds(5));
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let stranger = reset_from(email, "203.0.113.9".to_owned())
+            .await
+            .expect("answered");
+        assert_eq!(stranger.status(), StatusCode::OK, "{email}");
+    }
+
+    // Strangers from many addresses use up the account's shared hour: the next one is answered
+    // as before, and nothing more is sent; an unknown email answers alike.
+    for n in 10..40 {
+        reset_from("ada@example.com", format!("203.0.113.{n}"))
+            .await
+            .expect("answered");
+    }
+    let texts = app
+        .count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'password_reset'")
+        .await;
+    assert_eq!(texts, 10, "the shared hourly cap for all clients");
+    for email in ["ada@example.com", "nobody@example.com"] {
+        let late = reset_from(email, "203.0.113.200".to_owned())
+            .await
+            .expect("answered");
+        assert_eq!(late.status(), StatusCode::OK, "{email}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'password_reset'")
+            .await,
+        10
+    );
+}

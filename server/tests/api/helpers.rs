@@ -352,6 +352,16 @@ impl TestApp {
             .await
     }
 
+    /// Signs in from a browser that never signed in before (not trusted), with its own cookies.
+    pub async fn log_in_from_new_browser(&self, email: &str, password: &str) -> Response {
+        self.post_with(
+            &new_client(),
+            "/api/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
     /// Fails `times` logins with a wrong password, with a fresh client so the caller's session
     /// is untouched.
     pub async fn fail_logins(&self, email: &str, times: usize) -> Vec<Response> {

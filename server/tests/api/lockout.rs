@@ -48,7 +48,10 @@ async fn while_locked_even_the_right_password_is_not_checked_and_no_new_code_is_
     app.fail_logins("ada@example.com", 3).await;
     assert_eq!(app.outbox().await.len(), 1);
 
-    let response = app.log_in("ada@example.com", PASSWORD).await;
+    // From any browser the account does not trust (its own trusted ones are in trusted_devices.rs).
+    let response = app
+        .log_in_from_new_browser("ada@example.com", PASSWORD)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json(response).await["status"], "locked");
     assert_eq!(
@@ -156,10 +159,13 @@ async fn a_code_just_inside_its_lifetime_still_works() {
 }
 
 #[tokio::test]
-async fn a_resent_code_replaces_the_previous_one() {
+async fn a_resent_code_replaces_the_previous_one_of_the_same_browser() {
     let app = spawn_app().await;
     app.seed_account("ada@example.com", PHONE, "sms").await;
     app.fail_logins("ada@example.com", 3).await;
+    app.wait_out_cooldown().await;
+    app.post("/api/resend-code", &[("email", "ada@example.com")])
+        .await;
     let first = app.latest_code(PHONE, "unlock").await;
     app.wait_out_cooldown().await;
     app.post("/api/resend-code", &[("email", "ada@example.com")])
@@ -277,8 +283,12 @@ async fn with_one_try_a_code_for_the_wrong_purpose_spends_the_live_code() {
 async fn an_unknown_email_is_answered_like_a_wrong_password() {
     let app = spawn_app().await;
     app.seed_account("ada@example.com", PHONE, "sms").await;
-    let unknown = app.log_in("nobody@example.com", PASSWORD).await;
-    let wrong = app.log_in("ada@example.com", "not the password").await;
+    let unknown = app
+        .log_in_from_new_browser("nobody@example.com", PASSWORD)
+        .await;
+    let wrong = app
+        .log_in_from_new_browser("ada@example.com", "not the password")
+        .await;
     assert_eq!(unknown.status(), wrong.status());
     assert_eq!(json(unknown).await, json(wrong).await);
 

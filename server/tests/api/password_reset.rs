@@ -46,10 +46,16 @@ async fn a_reset_revokes_every_session_of_the_account() {
     app.seed_account("ada@example.com", PHONE, "sms").await;
     assert_eq!(app.me().await.status(), StatusCode::OK);
 
-    app.post("/api/request-reset", &[("email", "ada@example.com")])
-        .await;
-    let code = app.latest_code(PHONE, "password_reset").await;
+    // The reset happens in another browser than the signed-in one (codes are bound to the browser
+    // that asked for them).
     let other_browser = new_client();
+    app.post_with(
+        &other_browser,
+        "/api/request-reset",
+        &[("email", "ada@example.com")],
+    )
+    .await;
+    let code = app.latest_code(PHONE, "password_reset").await;
     let response = app
         .post_with(
             &other_browser,

@@ -45,9 +45,9 @@ async fn failed_sign_ins_split_across_instances_lock_the_account_at_the_third() 
     assert_eq!(third, StatusCode::OK);
     assert_eq!(body["status"], "locked", "{body}");
 
-    // Locked on both: the right password opens neither.
+    // Locked on both: the right password opens neither, from a browser the account does not trust.
     for app in [&a, &b] {
-        let response = app.log_in(EMAIL, PASSWORD).await;
+        let response = app.log_in_from_new_browser(EMAIL, PASSWORD).await;
         assert_eq!(json(response).await["status"], "locked");
     }
     assert_eq!(

@@ -5,6 +5,7 @@
 use super::{internal, CodeRequest, LatchkeyService, Notice, WrongPassword};
 use crate::auth::audit::AuditKind;
 use crate::auth::second_factor::PendingSignIn;
+use crate::auth::send_limits::SendPriority;
 use crate::auth::sessions::{hash_token, SessionToken};
 use crate::domain::{CodeScope, Password, PhoneNumber};
 use crate::sms::DeliveryChannel;
@@ -23,25 +24,19 @@ impl LatchkeyService {
     /// Sends the code of `scope` and starts a pending sign-in that waits for it; the browser gets
     /// the pending cookie. A send limit that holds back the code leaves the pending sign-in in
     /// place (a new code can be asked for after the wait).
+    /// `priority`: `Reserved` for a browser the account trusts (its code may use the reserve).
     pub(super) async fn start_pending_sign_in(
         &self,
         tx: &mut WriteTx,
         account: &AccountRecord,
         scope: CodeScope,
+        priority: SendPriority,
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<PendingStep, AppError> {
-        let sent = self
-            .issue_code(
-                tx,
-                account,
-                scope,
-                self.preferred_channel(account),
-                ctx,
-                now,
-            )
-            .await
-            .map_err(internal)?;
+        let request = CodeRequest::to_account(account, scope, self.preferred_channel(account))
+            .with_priority(priority);
+        let sent = self.issue(tx, request, ctx, now).await.map_err(internal)?;
         let code_delayed_secs = match sent {
             Ok(()) => None,
             Err(AppError::TooManyCodes { retry_after_secs }) => Some(retry_after_secs),
@@ -348,6 +343,9 @@ impl LatchkeyService {
             to: &phone,
             scope: CodeScope::PhoneChange,
             channel: DeliveryChannel::Sms,
+            binding: "",
+            priority: SendPriority::Normal,
+            anonymous: false,
         };
         self.send_code_now(tx, request, ctx, now).await
     }
