@@ -86,6 +86,9 @@ pub enum AppError {
     StepUpRequired,
     /// The account (or other thing) asked for does not exist.
     NotFound,
+    /// Too many sign-ins are waiting for their passwords to be checked: nothing was checked or
+    /// counted; try again after the wait.
+    Busy { retry_after_secs: u64 },
     /// Something failed on the server; the details are in the server log.
     Internal,
 }
@@ -174,6 +177,10 @@ impl AppError {
                 "Enter a new admin access code to continue in the admin area.".to_owned()
             }
             Self::NotFound => "There is no such account.".to_owned(),
+            Self::Busy { retry_after_secs } => format!(
+                "Too many people are signing in right now. Nothing was checked: try again in {}.",
+                describe_wait(*retry_after_secs)
+            ),
             Self::Internal => {
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
             }
@@ -195,6 +202,7 @@ impl AppError {
             Self::EmailTaken => 409,
             Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,
             Self::CrossOrigin => 403,
+            Self::Busy { .. } => 503,
             Self::Internal => 500,
         }
     }
@@ -204,9 +212,9 @@ impl AppError {
     /// Seconds to wait before asking again, for the `Retry-After` header.
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
-            Self::TooManyCodes { retry_after_secs } | Self::RateLimited { retry_after_secs } => {
-                Some(*retry_after_secs)
-            }
+            Self::TooManyCodes { retry_after_secs }
+            | Self::RateLimited { retry_after_secs }
+            | Self::Busy { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }

@@ -9,6 +9,7 @@ mod affinity;
 mod assets;
 mod load;
 mod options;
+mod overload;
 mod process;
 mod report;
 mod seed;
@@ -154,9 +155,21 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
     if let Some(first) = scales.first() {
         report.page_weight = Some(assets::first_load(first.base()).await?);
     }
+    let mut kept = None;
     for mut scale in scales {
         scale.report.peak_memory_kib = scale.server.peak_memory_kib();
+        let limit = scale.report.sign_in_limit();
         report.scales.push(scale.report);
+        // The smallest database serves the overload runs, with its own servers.
+        if kept.is_none() {
+            drop(scale.server);
+            kept = Some((scale.seeded, scale._data, limit));
+        }
+    }
+    if let Some((seeded, data, limit)) = kept {
+        eprintln!("a flood of sign-ins beside a trusted browser…");
+        report.flood = Some(overload::flood(options, data.path(), &seeded, limit).await?);
+        report.busy_host = overload::busy_host(options, data.path(), &seeded, cores).await?;
     }
     Ok(report)
 }

@@ -15,7 +15,18 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// The server with the benchmark's settings; the hashing queue is not bounded, so that
+    /// sign-ins beyond the limit queue (and measure the queue) instead of being refused.
     pub fn start(options: &Options, data: &Path) -> anyhow::Result<Self> {
+        Self::start_with(options, data, &[("PASSWORD_HASHING_MAX_WAIT", "3600s")])
+    }
+
+    /// The server with the benchmark's settings, and `settings` on top.
+    pub fn start_with(
+        options: &Options,
+        data: &Path,
+        settings: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let server = std::fs::canonicalize(&options.server).with_context(|| {
             format!(
                 "no server binary at {}; build it with `cargo leptos build --release`",
@@ -47,6 +58,7 @@ impl ServerProcess {
             .env("SEND_MAX_PER_HOUR", "1000")
             .env("SEND_MAX_PER_IP_PER_HOUR", "100000")
             .env("SMS_MAX_PER_HOUR", "10000000")
+            .envs(settings.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

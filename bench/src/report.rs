@@ -3,6 +3,7 @@
 use crate::assets::PageWeight;
 use crate::load::{self, CheapRun, Run};
 use crate::options::Options;
+use crate::overload;
 use anyhow::Context;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -170,9 +171,13 @@ pub struct Report {
     pub duration: Duration,
     pub scales: Vec<ScaleReport>,
     pub page_weight: Option<PageWeight>,
+    /// Strangers' sign-ins at ten times the limit, beside a trusted browser's.
+    pub flood: Option<overload::FloodReport>,
+    /// Sign-ins with the host's cores kept busy, for each hashing priority.
+    pub busy_host: Vec<overload::BusyHostRun>,
 }
 
-fn ms(duration: Duration) -> String {
+pub(crate) fn ms(duration: Duration) -> String {
     format!("{:.1}", duration.as_secs_f64() * 1000.0)
 }
 
@@ -209,7 +214,7 @@ fn kb(bytes: usize) -> String {
     format!("{:.1}", bytes as f64 / 1000.0)
 }
 
-fn run_json(run: &Run) -> Value {
+pub(crate) fn run_json(run: &Run) -> Value {
     json!({
         "ok": run.ok,
         "errors": run.errors,
@@ -238,6 +243,8 @@ impl Report {
             duration: options.duration,
             scales: Vec::new(),
             page_weight: None,
+            flood: None,
+            busy_host: Vec::new(),
         }
     }
 
@@ -420,6 +427,10 @@ impl Report {
                 kb(weight.brotli_total())
             );
         }
+        if let Some(flood) = &self.flood {
+            flood.markdown(&mut out);
+        }
+        overload::busy_host_markdown(&self.busy_host, &mut out);
         out
     }
 
@@ -459,6 +470,8 @@ impl Report {
             "cpu_idle": self.cpu_idle,
             "run_seconds": self.duration.as_secs_f64(),
             "scales": scales,
+            "flood": self.flood.as_ref().map(overload::FloodReport::json),
+            "busy_host": overload::busy_host_json(&self.busy_host),
             "first_load": self.page_weight.as_ref().map(|weight| json!({
                 "resources": weight.resources,
                 "raw_bytes": weight.raw_total(),

@@ -187,8 +187,13 @@ export async function latestCode(
   return { code, id: entry.id };
 }
 
-/** Fails three logins in a row and checks the lock message on the unlock page. */
+/**
+ * Fails three logins in a row from this page's browser, as a browser the account does not trust
+ * (its device cookie, if any, is dropped first: a trusted browser's failures never lock the
+ * account), and checks the lock message on the unlock page.
+ */
 export async function lockAccount(page: Page, user: User, options: FlowOptions = {}) {
+  await page.context().clearCookies({ name: /latchkey_device$/ });
   for (let attempt = 1; attempt <= 2; attempt++) {
     await logIn(page, user.email, `wrong password ${attempt}`, options);
     await expect(page.getByRole("alert").filter({ hasText: WRONG_CREDENTIALS })).toBeVisible();

@@ -50,9 +50,12 @@ pub struct Config {
     pub sign_in_code: SignInCodePolicy,
     /// `ADMIN_ELEVATION_TTL`: how long an admin step-up code opens the admin area for.
     pub admin_elevation_ttl: Duration,
-    /// `PASSWORD_HASHING_PRIORITY`: `idle` (the default; hashing yields to all other work) or
-    /// `normal` (hashing shares the CPU evenly with other processes on the host).
+    /// `PASSWORD_HASHING_PRIORITY`: `low` (the default: nice 10), `idle` (`SCHED_IDLE`: hashing
+    /// yields to all other work, and starves on a busy host) or `normal`.
     pub hashing_priority: HashingPriority,
+    /// `PASSWORD_HASHING_MAX_WAIT`: a sign-in whose hash would wait longer than this in the queue
+    /// is refused at once (503 with `Retry-After`).
+    pub hashing_max_wait: Duration,
     /// `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`.
     pub session_idle_timeout: Duration,
     pub session_absolute_timeout: Duration,
@@ -514,10 +517,11 @@ impl Config {
             hashing_priority: choice(
                 &get,
                 "PASSWORD_HASHING_PRIORITY",
-                HashingPriority::Idle,
+                HashingPriority::Low,
                 HashingPriority::parse,
-                "idle or normal",
+                "idle, low or normal",
             )?,
+            hashing_max_wait: duration(&get, "PASSWORD_HASHING_MAX_WAIT", Duration::seconds(1))?,
             session_idle_timeout,
             session_absolute_timeout,
             trusted_device_lifetime: duration(&get, "TRUSTED_DEVICE_LIFETIME", Duration::days(90))?,
@@ -857,9 +861,9 @@ mod tests {
     }
 
     #[test]
-    fn password_hashing_runs_at_idle_priority_unless_set_to_normal() {
+    fn password_hashing_runs_at_low_priority_unless_set_otherwise() {
         let priority = |pairs: &[(&str, &str)]| config(pairs).map(|c| c.hashing_priority);
-        assert_eq!(priority(&[]), Ok(HashingPriority::Idle));
+        assert_eq!(priority(&[]), Ok(HashingPriority::Low));
         assert_eq!(
             priority(&[("PASSWORD_HASHING_PRIORITY", "normal")]),
             Ok(HashingPriority::Normal)

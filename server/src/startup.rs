@@ -134,7 +134,11 @@ impl Application {
         };
         let service = LatchkeyService {
             store: store.clone(),
-            passwords: PasswordHasher::new(cores, config.hashing_priority)?,
+            passwords: PasswordHasher::with_max_wait(
+                cores,
+                config.hashing_priority,
+                config.hashing_max_wait.unsigned_abs(),
+            )?,
             code_hasher: CodeHasher::new(server_secret.clone()),
             code_policies: config.code_policies,
             sign_in_code: config.sign_in_code,

@@ -113,7 +113,7 @@ fn AccountDetails(account: AccountView, flash: Flash) -> impl IntoView {
                                 <span class="what">
                                     {device.browser.clone()}
                                     {device.this_browser.then(|| view! {
-                                        <span class="badge">"This browser"</span>
+                                        <span class="badge badge-good">"This browser"</span>
                                     })}
                                 </span>
                                 <span class="when muted">

@@ -26,10 +26,11 @@ pub enum AuditKind {
     RoleChanged,
     DeviceForgotten,
     DeviceTrustEnded,
+    UnknownEmail,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 23] = [
+    pub const ALL: [AuditKind; 24] = [
         Self::SignedUp,
         Self::LoginSucceeded,
         Self::LoginFailed,
@@ -53,6 +54,7 @@ impl AuditKind {
         Self::RoleChanged,
         Self::DeviceForgotten,
         Self::DeviceTrustEnded,
+        Self::UnknownEmail,
     ];
 
     /// The name stored in the database.
@@ -81,6 +83,7 @@ impl AuditKind {
             Self::RoleChanged => "role_changed",
             Self::DeviceForgotten => "device_forgotten",
             Self::DeviceTrustEnded => "device_trust_ended",
+            Self::UnknownEmail => "unknown_email",
         }
     }
 
@@ -114,6 +117,7 @@ impl AuditKind {
             Self::RoleChanged => "Account role changed",
             Self::DeviceForgotten => "A trusted browser was removed",
             Self::DeviceTrustEnded => "A browser lost its trust after wrong passwords",
+            Self::UnknownEmail => "A code was asked for an email with no account",
         }
     }
 }

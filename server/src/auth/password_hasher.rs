@@ -1,40 +1,102 @@
 //! Argon2id password hashing (the argon2 crate's defaults: 19 MiB, 2 passes, 1 lane; the OWASP
 //! minimum) on a small pool of dedicated threads, one per core. A burst of sign-ins queues here,
-//! never on the async workers that serve everything else. The threads run at the lowest
-//! scheduling priority (`SCHED_IDLE`) unless configured otherwise, so any other work of the
-//! server (the rest of a sign-in, a cheap request, the database) takes a core from a hash at
-//! once instead of waiting for the hash's time slice to end; on an otherwise idle host the hashes
-//! still get every spare cycle. Each thread keeps its 19 MiB of working memory: no hash allocates
-//! it, or has the kernel fault it in, again, and the server's memory stays flat under load.
+//! never on the async workers that serve everything else.
+//!
+//! - **Two queues.** Hashes for the account's trusted browsers wait in the first, served before any
+//!   in the second, so a flood of strangers' sign-ins does not delay the owner's.
+//! - **A bounded wait.** Before a hash is queued, `admit` estimates its wait from the queue ahead
+//!   and the recent time of one hash; past the limit it is refused at once (`Overloaded`, answered
+//!   503 with `Retry-After`), before any work is spent on it.
+//! - **Scheduling.** By default the threads run at nice 10 (`low`): the server's other threads (the
+//!   rest of a sign-in, cheap requests, the database) get a core first, and other busy processes
+//!   on the host cannot starve the hashes (under `SCHED_IDLE`, `idle`, they can).
+//! - Each thread keeps its 19 MiB of working memory: no hash allocates it, or has the kernel fault
+//!   it in, again, and the server's memory stays flat under load.
 
 use crate::domain::Password;
 use anyhow::Context;
 use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// How the hashing threads are scheduled against the server's other threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashingPriority {
-    /// `SCHED_IDLE`: every other runnable thread goes first, and hashing gets the rest of the
-    /// CPU. For a host that runs Latchkey alone.
+    /// `SCHED_IDLE`: every other runnable thread, of any process, goes first, and hashing gets
+    /// what is left. On a host whose other processes keep the cores busy, sign-ins starve.
     Idle,
-    /// Ordinary scheduling: hashing shares the CPU evenly with every other thread. For a host
-    /// whose other busy processes would otherwise leave sign-ins little CPU.
+    /// Nice 10: a runnable thread at the ordinary priority takes a core first, but hashing keeps
+    /// a share (about a tenth against each such thread) however busy the host is. The default.
+    Low,
+    /// Ordinary scheduling: hashing shares the CPU evenly with every other thread.
     Normal,
 }
 
 impl HashingPriority {
-    /// `idle` or `normal`.
+    /// `idle`, `low` or `normal`.
     pub fn parse(input: &str) -> Option<Self> {
         match input.trim().to_ascii_lowercase().as_str() {
             "idle" => Some(Self::Idle),
+            "low" => Some(Self::Low),
             "normal" => Some(Self::Normal),
             _ => None,
         }
+    }
+}
+
+/// Which queue a hash waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashLane {
+    /// A sign-in from a browser the account trusts: served before every hash of `Anyone`.
+    Trusted,
+    Anyone,
+}
+
+/// Too many hashes are queued: this one would wait longer than the limit. Nothing was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the password hashing queue is full: about {expected_wait:?} to wait")]
+pub struct Overloaded {
+    /// What the wait was expected to be; a fair time to come back after.
+    pub expected_wait: Duration,
+}
+
+/// The longest a hash may expect to wait by default before it is refused.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// The queues and the threads' state, shared by every clone of the hasher and the threads.
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+    threads: usize,
+    max_wait: Duration,
+    /// A running average of one hash's time, in nanoseconds.
+    mean_nanos: AtomicU64,
+}
+
+#[derive(Default)]
+struct Queue {
+    trusted: VecDeque<Job>,
+    anyone: VecDeque<Job>,
+    /// Hashes being computed now.
+    running: usize,
+    /// Every hasher is gone: the threads stop once the queues are empty.
+    closed: bool,
+}
+
+/// Closes the queues when the last clone of the hasher is dropped.
+struct Closer(Arc<Shared>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        if let Ok(mut queue) = self.0.queue.lock() {
+            queue.closed = true;
+        }
+        self.0.ready.notify_all();
     }
 }
 
@@ -43,7 +105,8 @@ type Job = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
 
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
+    _closer: Arc<Closer>,
     /// A real hash of a random password, verified against when the email is unknown so that
     /// unknown and known emails take the same time.
     dummy_hash: Arc<str>,
@@ -51,23 +114,65 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     /// Starts `threads` hashing threads (normally one per core), which stop when the last clone
-    /// of this hasher is dropped.
+    /// of this hasher is dropped; a hash expected to wait over `DEFAULT_MAX_WAIT` is refused.
     pub fn new(threads: usize, priority: HashingPriority) -> anyhow::Result<Self> {
+        Self::with_max_wait(threads, priority, DEFAULT_MAX_WAIT)
+    }
+
+    /// As `new`, refusing a hash expected to wait over `max_wait`.
+    pub fn with_max_wait(
+        threads: usize,
+        priority: HashingPriority,
+        max_wait: Duration,
+    ) -> anyhow::Result<Self> {
         let dummy = SaltString::generate(&mut OsRng);
+        let started = Instant::now();
         let dummy_hash = hash_blocking(dummy.as_str(), &mut Vec::new())?;
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
-        for index in 0..threads.max(1) {
-            let queue = Arc::clone(&queue);
+        let first_hash = started.elapsed();
+        let threads = threads.max(1);
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            threads,
+            max_wait,
+            mean_nanos: AtomicU64::new(nanos(first_hash)),
+        });
+        for index in 0..threads {
+            let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name(format!("password-hashing-{index}"))
-                .spawn(move || hashing_thread(&queue, priority, index == 0))
+                .spawn(move || hashing_thread(&shared, priority, index == 0))
                 .context("could not start a password hashing thread")?;
         }
         Ok(Self {
-            jobs,
+            _closer: Arc::new(Closer(Arc::clone(&shared))),
+            shared,
             dummy_hash: dummy_hash.into(),
         })
+    }
+
+    /// Whether a hash in `lane` may be queued now: `Err` when it would wait longer than the
+    /// limit (the hashes ahead of it, shared among the threads, times the recent time of one).
+    pub fn admit(&self, lane: HashLane) -> Result<(), Overloaded> {
+        let ahead = match self.shared.queue.lock() {
+            Ok(queue) => {
+                let queued = match lane {
+                    HashLane::Trusted => queue.trusted.len(),
+                    HashLane::Anyone => queue.trusted.len() + queue.anyone.len(),
+                };
+                queued + queue.running
+            }
+            Err(_) => return Ok(()),
+        };
+        // With fewer hashes ahead than threads, one is free at once (or nearly).
+        let rounds = u32::try_from(ahead / self.shared.threads).unwrap_or(u32::MAX);
+        let mean = Duration::from_nanos(self.shared.mean_nanos.load(Ordering::Relaxed));
+        let expected_wait = mean.saturating_mul(rounds);
+        if expected_wait > self.shared.max_wait {
+            Err(Overloaded { expected_wait })
+        } else {
+            Ok(())
+        }
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
@@ -78,10 +183,22 @@ impl PasswordHasher {
 
     /// Whether `password` matches the stored PHC string `hash`.
     pub async fn verify(&self, password: &Password, hash: &str) -> anyhow::Result<bool> {
+        self.verify_in(HashLane::Anyone, password, hash).await
+    }
+
+    /// `verify`, waiting in `lane`.
+    pub async fn verify_in(
+        &self,
+        lane: HashLane,
+        password: &Password,
+        hash: &str,
+    ) -> anyhow::Result<bool> {
         let password = password.expose().to_owned();
         let hash = hash.to_owned();
-        self.run(move |memory| verify_blocking(&password, &hash, memory))
-            .await
+        self.run_in(lane, move |memory| {
+            verify_blocking(&password, &hash, memory)
+        })
+        .await
     }
 
     /// Does the work of a verification and returns nothing, for unknown emails.
@@ -95,6 +212,14 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce(&mut Vec<Block>) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
+        self.run_in(HashLane::Anyone, work).await
+    }
+
+    async fn run_in<T: Send + 'static>(
+        &self,
+        lane: HashLane,
+        work: impl FnOnce(&mut Vec<Block>) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
         let (reply, answer) = oneshot::channel();
         let span = tracing::Span::current();
         let job: Job = Box::new(move |memory| {
@@ -104,39 +229,82 @@ impl PasswordHasher {
             }
             let _ = reply.send(span.in_scope(|| work(memory)));
         });
-        self.jobs
-            .send(job)
-            .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
+        {
+            let mut queue = self
+                .shared
+                .queue
+                .lock()
+                .map_err(|_| anyhow::anyhow!("the password hashing threads have stopped"))?;
+            match lane {
+                HashLane::Trusted => queue.trusted.push_back(job),
+                HashLane::Anyone => queue.anyone.push_back(job),
+            }
+        }
+        self.shared.ready.notify_one();
         answer
             .await
             .context("the password hashing thread gave no answer")?
     }
 }
 
-/// A hashing thread: takes jobs off the shared queue until every sender is gone.
-fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, priority: HashingPriority, report: bool) {
-    if priority == HashingPriority::Idle {
-        if let Err(error) = lower_to_idle_priority() {
-            if report {
-                tracing::warn!(
-                    %error,
-                    "could not give the password hashing threads the idle scheduling priority; \
-                     they run at normal priority"
-                );
-            }
-        }
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// A hashing thread: takes jobs off the queues, the trusted first, until the hasher is gone.
+fn hashing_thread(shared: &Shared, priority: HashingPriority, report: bool) {
+    let lowered = match priority {
+        HashingPriority::Idle => lower_to_idle_priority(),
+        HashingPriority::Low => lower_to_low_priority(),
+        HashingPriority::Normal => Ok(()),
+    };
+    if let (Err(error), true) = (lowered, report) {
+        tracing::warn!(
+            %error,
+            ?priority,
+            "could not lower the password hashing threads' scheduling priority; they run at \
+             normal priority"
+        );
     }
     let mut memory = Vec::new();
     loop {
-        let job = match queue.lock() {
-            Ok(queue) => queue.recv(),
-            Err(_) => return,
+        let job = {
+            let Ok(mut queue) = shared.queue.lock() else {
+                return;
+            };
+            loop {
+                if let Some(job) = queue
+                    .trusted
+                    .pop_front()
+                    .or_else(|| queue.anyone.pop_front())
+                {
+                    queue.running += 1;
+                    break job;
+                }
+                if queue.closed {
+                    return;
+                }
+                queue = match shared.ready.wait(queue) {
+                    Ok(queue) => queue,
+                    Err(_) => return,
+                };
+            }
         };
-        let Ok(job) = job else { return };
+        let started = Instant::now();
         // A panicking hash answers its caller with an error (its reply is dropped) and leaves
         // this thread serving the next one, with fresh memory.
         if std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory))).is_err() {
             memory = Vec::new();
+        }
+        let took = nanos(started.elapsed());
+        // Jobs whose caller had gone return at once: they say nothing of a hash's time.
+        if took > 1_000_000 {
+            let mean = shared.mean_nanos.load(Ordering::Relaxed);
+            let updated = mean - mean / 8 + took / 8;
+            shared.mean_nanos.store(updated, Ordering::Relaxed);
+        }
+        if let Ok(mut queue) = shared.queue.lock() {
+            queue.running = queue.running.saturating_sub(1);
         }
     }
 }
@@ -155,6 +323,16 @@ fn lower_to_idle_priority() -> Result<(), thread_priority::Error> {
 fn lower_to_idle_priority() -> Result<(), thread_priority::Error> {
     Err(thread_priority::Error::Priority(
         "SCHED_IDLE exists only on Linux",
+    ))
+}
+
+/// Nice 10 for this thread (Linux keeps a nice value per thread). The crate maps its 0 to 99
+/// scale onto nice 19 to -20: 22 is nice 10.
+fn lower_to_low_priority() -> Result<(), thread_priority::Error> {
+    let value = thread_priority::ThreadPriorityValue::try_from(22u8)
+        .map_err(|_| thread_priority::Error::Priority("22 is out of the crate's range"))?;
+    thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Crossplatform(
+        value,
     ))
 }
 
@@ -297,9 +475,32 @@ mod tests {
             .await
     }
 
+    /// The nice value of the thread that computes a hash (Linux: field 19 of its `stat`).
+    async fn hashing_thread_nice(priority: HashingPriority) -> anyhow::Result<i64> {
+        let hasher = PasswordHasher::new(1, priority)?;
+        hasher
+            .run(|_| {
+                let stat = std::fs::read_to_string("/proc/thread-self/stat")?;
+                let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+                // Fields from the third on; the nice value is the nineteenth.
+                after_name
+                    .split_whitespace()
+                    .nth(16)
+                    .and_then(|nice| nice.parse().ok())
+                    .ok_or_else(|| anyhow::anyhow!("no nice value in {stat}"))
+            })
+            .await
+    }
+
     #[tokio::test]
     async fn hashes_run_at_the_configured_scheduling_priority() -> anyhow::Result<()> {
         use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+        assert_eq!(hashing_thread_nice(HashingPriority::Low).await?, 10);
+        assert_eq!(hashing_thread_nice(HashingPriority::Normal).await?, 0);
+        assert_eq!(
+            hashing_thread_policy(HashingPriority::Low).await?,
+            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
+        );
         assert_eq!(
             hashing_thread_policy(HashingPriority::Idle).await?,
             ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
@@ -335,6 +536,99 @@ mod tests {
         });
         let answers = futures_util::future::try_join_all(checks).await?;
         assert_eq!(answers, [true, false, true, false, true, false]);
+        Ok(())
+    }
+
+    /// A hasher with one thread, held busy until the returned sender is dropped or sent to.
+    async fn held_hasher(
+        max_wait: Duration,
+    ) -> anyhow::Result<(PasswordHasher, std::sync::mpsc::Sender<()>)> {
+        let hasher = PasswordHasher::with_max_wait(1, HashingPriority::Normal, max_wait)?;
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, running) = oneshot::channel();
+        let blocker = hasher.clone();
+        tokio::spawn(async move {
+            blocker
+                .run(move |_| {
+                    let _ = started.send(());
+                    let _ = held.recv();
+                    Ok(())
+                })
+                .await
+        });
+        running.await?;
+        Ok((hasher, release))
+    }
+
+    #[tokio::test]
+    async fn trusted_browsers_hashes_are_served_before_everyone_elses() -> anyhow::Result<()> {
+        let (hasher, release) = held_hasher(Duration::from_secs(60)).await?;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiting = Vec::new();
+        for (name, lane) in [
+            ("anyone 1", HashLane::Anyone),
+            ("anyone 2", HashLane::Anyone),
+            ("trusted", HashLane::Trusted),
+            ("anyone 3", HashLane::Anyone),
+        ] {
+            let (hasher, order) = (hasher.clone(), Arc::clone(&order));
+            waiting.push(tokio::spawn(async move {
+                hasher
+                    .run_in(lane, move |_| {
+                        order
+                            .lock()
+                            .map_err(|_| anyhow::anyhow!("poisoned"))?
+                            .push(name);
+                        Ok(())
+                    })
+                    .await
+            }));
+            // Queued in this order.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        release.send(())?;
+        for task in waiting {
+            task.await??;
+        }
+        let order = order
+            .lock()
+            .map_err(|_| anyhow::anyhow!("poisoned"))?
+            .clone();
+        assert_eq!(order, ["trusted", "anyone 1", "anyone 2", "anyone 3"]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_hash_that_would_wait_too_long_is_refused_before_it_is_queued() -> anyhow::Result<()>
+    {
+        let (hasher, release) = held_hasher(Duration::from_millis(100)).await?;
+        hasher
+            .shared
+            .mean_nanos
+            .store(nanos(Duration::from_millis(30)), Ordering::Relaxed);
+        // One hash running: the next waits about one hash's time.
+        assert_eq!(hasher.admit(HashLane::Anyone), Ok(()));
+        let mut queued = Vec::new();
+        for _ in 0..3 {
+            let hasher = hasher.clone();
+            queued.push(tokio::spawn(async move { hasher.run(|_| Ok(())).await }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Four ahead on one thread: about 120 ms, over the limit.
+        let refused = hasher.admit(HashLane::Anyone);
+        assert_eq!(
+            refused,
+            Err(Overloaded {
+                expected_wait: Duration::from_millis(120)
+            })
+        );
+        // A trusted browser's hash waits only for the one running.
+        assert_eq!(hasher.admit(HashLane::Trusted), Ok(()));
+        release.send(())?;
+        for task in queued {
+            task.await??;
+        }
+        assert_eq!(hasher.admit(HashLane::Anyone), Ok(()));
         Ok(())
     }
 

@@ -12,7 +12,7 @@ mod second_step;
 use super::audit::AuditKind;
 use super::codes::{ActiveCode, CodeHasher, CodePolicy, CodeVerdict, ScopePolicies};
 use super::lockout::{FailureOutcome, LockoutPolicy};
-use super::password_hasher::PasswordHasher;
+use super::password_hasher::{HashLane, Overloaded, PasswordHasher};
 use super::second_factor::{ElevationPolicy, SignInCodePolicy};
 use super::secret::ServerSecret;
 use super::send_limits::{LimitKind, SendDecision, SendLimits, SendPriority, WINDOW};
@@ -76,6 +76,18 @@ pub struct LatchkeyService {
 }
 
 /// Logs an unexpected failure once, here at the boundary, and hides it from the client.
+/// A sign-in refused before hashing because the queue is too long.
+fn busy(overloaded: Overloaded) -> AppError {
+    let wait = overloaded.expected_wait;
+    tracing::warn!(
+        expected_wait_ms = wait.as_millis(),
+        "password hashing queue too long: sign-in refused before hashing"
+    );
+    AppError::Busy {
+        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+    }
+}
+
 fn internal(error: anyhow::Error) -> AppError {
     tracing::error!(error = format!("{error:#}"), "request failed");
     AppError::Internal
@@ -421,9 +433,20 @@ impl LatchkeyService {
         account: &AccountRecord,
         password: &Password,
     ) -> Result<Option<(WriteTx, AccountRecord, bool)>, AppError> {
+        self.verify_then_lock_in(HashLane::Anyone, account, password)
+            .await
+    }
+
+    /// `verify_then_lock`, the hash waiting in `lane`.
+    async fn verify_then_lock_in(
+        &self,
+        lane: HashLane,
+        account: &AccountRecord,
+        password: &Password,
+    ) -> Result<Option<(WriteTx, AccountRecord, bool)>, AppError> {
         let matches = self
             .passwords
-            .verify(password, &account.password_hash)
+            .verify_in(lane, password, &account.password_hash)
             .await
             .map_err(internal)?;
         let mut tx = self.begin().await?;
@@ -611,6 +634,25 @@ impl LatchkeyService {
         ctx: &RequestContext,
         now: OffsetDateTime,
     ) -> Result<CodeSent, AppError> {
+        // The work a real account's request does besides its code, so that both take as long:
+        // the look-up of the account's networks (no account has id 0), a code's hash, and an
+        // audit row (a request for an email with no account is worth recording anyway).
+        self.recovery_priority(&mut tx, ctx, 0, now).await?;
+        let _ = self.code_policies.get(CodeScope::Unlock).issue(
+            &self.code_hasher,
+            0,
+            CodeScope::Unlock,
+            now,
+        );
+        self.audit(
+            &mut tx,
+            AuditKind::UnknownEmail,
+            None,
+            ctx,
+            Some("a code was asked for"),
+            now,
+        )
+        .await?;
         let decoy = self
             .send_decoy(
                 &mut tx,
@@ -1050,13 +1092,24 @@ impl AccountService for LatchkeyService {
         let password = Password::parse_attempt(password)
             .map_err(|error| AppError::field(Field::Password, error.to_string()))?;
 
-        let Some(account) = self.account_outside_tx(&email).await? else {
-            return self.fail_unknown_login(ctx, &email, &password).await;
-        };
+        let account = self.account_outside_tx(&email).await?;
+        // Looked up alike for an unknown email (no account has id 0), so that a device cookie
+        // costs both the same.
         let device = {
             let mut conn = self.store.reader().await.map_err(internal)?;
-            self.trusted_device(&mut conn, ctx, account.id, self.clock.now())
+            let account_id = account.as_ref().map_or(0, |account| account.id);
+            self.trusted_device(&mut conn, ctx, account_id, self.clock.now())
                 .await?
+        };
+        // Before any hashing, and alike for every email: a queue too long to wait in is refused.
+        let lane = if device.is_some() {
+            HashLane::Trusted
+        } else {
+            HashLane::Anyone
+        };
+        self.passwords.admit(lane).map_err(busy)?;
+        let Some(account) = account else {
+            return self.fail_unknown_login(ctx, &email, &password).await;
         };
         // A lock holds for strangers; a trusted browser goes on to the password.
         if account.lock.is_locked() && device.is_none() {
@@ -1079,7 +1132,8 @@ impl AccountService for LatchkeyService {
             });
         }
 
-        let Some((mut tx, current, matches)) = self.verify_then_lock(&account, &password).await?
+        let Some((mut tx, current, matches)) =
+            self.verify_then_lock_in(lane, &account, &password).await?
         else {
             return Err(AppError::InvalidCredentials {
                 attempts_left: None,

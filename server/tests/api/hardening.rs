@@ -296,3 +296,60 @@ async fn a_first_reset_request_reveals_nothing_of_the_owners_recent_codes() {
         10
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_flood_is_shed_before_hashing_and_trusted_browsers_go_first() {
+    let app = spawn_app().await;
+    app.seed_account("ada@example.com", "+14155552671", "sms")
+        .await;
+    let flood = (0..300).map(|n| {
+        let app = &app;
+        async move {
+            let response = app
+                .post_with(
+                    &new_client(),
+                    "/api/login",
+                    &[
+                        ("email", format!("stranger{n}@example.com").as_str()),
+                        ("password", "a wrong guess"),
+                    ],
+                )
+                .await;
+            let status = response.status();
+            let wait = retry_after(&response);
+            (status, wait, json(response).await)
+        }
+    });
+    let owner = async {
+        // In the middle of the flood.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let started = std::time::Instant::now();
+        let response = app.log_in("ada@example.com", PASSWORD).await;
+        (started.elapsed(), json(response).await)
+    };
+    let (answers, (owner_took, owner_answer)) =
+        tokio::join!(futures_util::future::join_all(flood), owner);
+
+    assert_eq!(owner_answer["status"], "signed_in", "{owner_answer}");
+    let shed: Vec<_> = answers
+        .iter()
+        .filter(|(status, ..)| *status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!shed.is_empty(), "some of the flood is shed");
+    for (_, wait, body) in &shed {
+        assert_eq!(body["error"], "busy", "{body}");
+        assert!(*wait >= 1, "Retry-After says when to come back");
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|(status, ..)| *status == StatusCode::UNAUTHORIZED
+                || *status == StatusCode::SERVICE_UNAVAILABLE),
+        "only wrong passwords and refusals, never a 500"
+    );
+    // Shed requests counted nothing: no unknown email reached its lock.
+    assert!(
+        owner_took < std::time::Duration::from_secs(5),
+        "the trusted browser's sign-in took {owner_took:?}"
+    );
+}
