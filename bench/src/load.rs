@@ -59,6 +59,17 @@ fn client() -> anyhow::Result<reqwest::Client> {
         .context("could not build the HTTP client")
 }
 
+/// A client that keeps its cookies, as a browser does: the unlock codes it asks for are bound to
+/// the binding in its recovery cookie, and only work when offered with it.
+fn recovery_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(256)
+        .cookie_store(true)
+        .build()
+        .context("could not build the HTTP client")
+}
+
 pub async fn wait_until_ready(base: &str) -> anyhow::Result<()> {
     let client = client()?;
     for _ in 0..300 {
@@ -246,7 +257,22 @@ const ROUND_LIMIT: Duration = Duration::from_secs(10);
 /// and the round waits until the server has delivered every message.
 pub async fn verifications(base: &str, seeded: &Seeded, concurrency: usize) -> anyhow::Result<Run> {
     use rand::seq::SliceRandom;
-    let client = client()?;
+    let client = recovery_client()?;
+    // The recovery cookie first, so that every code asked for below is bound to its one binding
+    // (concurrent first requests would each get a binding of their own).
+    let email = seeded
+        .locked
+        .first()
+        .context("no locked account")?
+        .email
+        .clone();
+    client
+        .post(format!("{base}/api/unlock-email"))
+        .header("Accept", "application/json")
+        .form(&[("email", email.as_str())])
+        .send()
+        .await
+        .context("could not ask for the recovery cookie")?;
     let url = format!("{base}/api/unlock");
     let half = seeded.locked.len() / 2;
     let mut accounts = seeded.locked[..half].to_vec();

@@ -170,6 +170,9 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
         eprintln!("a flood of sign-ins beside a trusted browser…");
         report.flood = Some(overload::flood(options, data.path(), &seeded, limit).await?);
         report.busy_host = overload::busy_host(options, data.path(), &seeded, cores).await?;
+        eprintln!("reset requests for real and unknown emails…");
+        report.recovery_timing =
+            Some(overload::recovery_timing(options, data.path(), &seeded, 400).await?);
     }
     Ok(report)
 }

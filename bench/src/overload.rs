@@ -5,6 +5,9 @@
 //!   limit. Meanwhile a trusted browser (one that signed in before, holding its device cookie)
 //!   signs in every 100 ms, and cheap pages are fetched every 20 ms. What is measured: the trusted
 //!   sign-ins' latency, the cheap pages' latency, and how much of the flood was refused early.
+//! - **Known and unknown emails:** `POST /api/request-reset` for a real account and for an email
+//!   with no account, alternated, each from its own address: the two medians should match, or
+//!   the answer's timing tells which emails have accounts.
 //! - **A busy host:** every core kept busy by another process's threads at the ordinary
 //!   priority, while sign-ins run at concurrency 8, for each hashing priority (`idle`, `low`,
 //!   `normal`). What is measured: sign-ins per second, and the cheap pages' latency beside them.
@@ -36,6 +39,76 @@ pub struct FloodReport {
     pub trusted: Run,
     pub login_page: Run,
     pub health: Run,
+}
+
+pub struct RecoveryTiming {
+    pub known: Run,
+    pub unknown: Run,
+}
+
+/// `request-reset` for real accounts and for unknown emails, alternated, `rounds` of each.
+pub async fn recovery_timing(
+    options: &Options,
+    data: &Path,
+    seeded: &Seeded,
+    rounds: usize,
+) -> anyhow::Result<RecoveryTiming> {
+    let server = ServerProcess::start_with(
+        options,
+        data,
+        &[("TRUSTED_PROXY_HEADER", "X-Forwarded-For")],
+    )?;
+    let base = server.base_url().to_owned();
+    load::wait_until_ready(&base).await?;
+    let client = client(false)?;
+    let url = format!("{base}/api/request-reset");
+    let (mut known, mut unknown) = (Run::default(), Run::default());
+    let started = Instant::now();
+    for round in 0..rounds {
+        let real = &seeded.open[round % seeded.open.len()];
+        let nobody = format!("nobody{round}@example.com");
+        for (email, run) in [(real.as_str(), &mut known), (nobody.as_str(), &mut unknown)] {
+            let address = format!("10.9.{}.{}", (round >> 8) & 255, round & 255);
+            timed(
+                run,
+                client
+                    .post(&url)
+                    .header("Accept", "application/json")
+                    .header("X-Forwarded-For", address)
+                    .form(&[("email", email)]),
+                |status, _| status.is_success(),
+            )
+            .await;
+        }
+    }
+    for run in [&mut known, &mut unknown] {
+        finish(run, started);
+    }
+    Ok(RecoveryTiming { known, unknown })
+}
+
+impl RecoveryTiming {
+    pub fn markdown(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "\n`POST /api/request-reset`, a real account and an email with no account \
+             alternated:\n\n| email | requests | p50 ms | p90 ms |\n|---|---|---|---|"
+        );
+        for (name, run) in [("real", &self.known), ("unknown", &self.unknown)] {
+            let _ = writeln!(
+                out,
+                "| {name} | {} ok, {} failed | {} | {} |",
+                run.ok,
+                run.errors,
+                ms(run.percentile(0.50)),
+                ms(run.percentile(0.90))
+            );
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        json!({ "known": run_json(&self.known), "unknown": run_json(&self.unknown) })
+    }
 }
 
 pub struct BusyHostRun {

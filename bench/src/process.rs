@@ -56,6 +56,7 @@ impl ServerProcess {
             .env("RATE_LIMIT_SIGNUP", "1000000")
             .env("SEND_COOLDOWN", "0")
             .env("SEND_MAX_PER_HOUR", "1000")
+            .env("SEND_MAX_PER_HOUR_ALL_CLIENTS", "10000")
             .env("SEND_MAX_PER_IP_PER_HOUR", "100000")
             .env("SMS_MAX_PER_HOUR", "10000000")
             .envs(settings.iter().copied())

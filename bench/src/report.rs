@@ -175,6 +175,8 @@ pub struct Report {
     pub flood: Option<overload::FloodReport>,
     /// Sign-ins with the host's cores kept busy, for each hashing priority.
     pub busy_host: Vec<overload::BusyHostRun>,
+    /// Reset requests for real and unknown emails.
+    pub recovery_timing: Option<overload::RecoveryTiming>,
 }
 
 pub(crate) fn ms(duration: Duration) -> String {
@@ -245,6 +247,7 @@ impl Report {
             page_weight: None,
             flood: None,
             busy_host: Vec::new(),
+            recovery_timing: None,
         }
     }
 
@@ -431,6 +434,9 @@ impl Report {
             flood.markdown(&mut out);
         }
         overload::busy_host_markdown(&self.busy_host, &mut out);
+        if let Some(timing) = &self.recovery_timing {
+            timing.markdown(&mut out);
+        }
         out
     }
 
@@ -472,6 +478,7 @@ impl Report {
             "scales": scales,
             "flood": self.flood.as_ref().map(overload::FloodReport::json),
             "busy_host": overload::busy_host_json(&self.busy_host),
+            "recovery_timing": self.recovery_timing.as_ref().map(overload::RecoveryTiming::json),
             "first_load": self.page_weight.as_ref().map(|weight| json!({
                 "resources": weight.resources,
                 "raw_bytes": weight.raw_total(),

@@ -50,7 +50,7 @@ pub struct Config {
     pub sign_in_code: SignInCodePolicy,
     /// `ADMIN_ELEVATION_TTL`: how long an admin step-up code opens the admin area for.
     pub admin_elevation_ttl: Duration,
-    /// `PASSWORD_HASHING_PRIORITY`: `low` (the default: nice 10), `idle` (`SCHED_IDLE`: hashing
+    /// `PASSWORD_HASHING_PRIORITY`: `low` (the default: nice 5), `idle` (`SCHED_IDLE`: hashing
     /// yields to all other work, and starves on a busy host) or `normal`.
     pub hashing_priority: HashingPriority,
     /// `PASSWORD_HASHING_MAX_WAIT`: a sign-in whose hash would wait longer than this in the queue

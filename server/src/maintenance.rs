@@ -2,7 +2,8 @@
 //! lifetime, expired pending sign-ins, signups never finished within `UNVERIFIED_SIGNUP_RETENTION`
 //! (so that an email cannot be held by a signup on someone else's phone), the failure counts of
 //! unknown emails once they are as old as the audit log keeps, and the per-minute send counts once
-//! they leave the send limits' window; and the background checkpoint of SQLite's write-ahead log.
+//! they leave the send limits' window, codes a day after they expired, and trusted browsers past
+//! their lifetime; and the background checkpoint of SQLite's write-ahead log.
 
 use crate::auth::send_limits;
 use crate::clock::Clock;
@@ -18,7 +19,11 @@ pub struct Maintenance {
     audit_retention: Duration,
     session_lifetime: Duration,
     unverified_signup_retention: Duration,
+    trusted_device_lifetime: Duration,
 }
+
+/// How long an expired code is kept: its holder is told it expired, not that it is wrong.
+const EXPIRED_CODE_KEPT: Duration = Duration::days(1);
 
 /// What one pass removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,6 +34,8 @@ pub struct Pruned {
     pub pending_sign_ins: u64,
     pub unverified_signups: u64,
     pub send_counters: u64,
+    pub expired_codes: u64,
+    pub trusted_devices: u64,
 }
 
 impl Maintenance {
@@ -38,6 +45,7 @@ impl Maintenance {
         audit_retention: Duration,
         session_lifetime: Duration,
         unverified_signup_retention: Duration,
+        trusted_device_lifetime: Duration,
     ) -> Self {
         Self {
             store,
@@ -45,6 +53,7 @@ impl Maintenance {
             audit_retention,
             session_lifetime,
             unverified_signup_retention,
+            trusted_device_lifetime,
         }
     }
 
@@ -68,6 +77,14 @@ impl Maintenance {
             send_counters: self
                 .store
                 .prune_send_counters(now - send_limits::WINDOW)
+                .await?,
+            expired_codes: self
+                .store
+                .prune_expired_codes(now - EXPIRED_CODE_KEPT)
+                .await?,
+            trusted_devices: self
+                .store
+                .prune_trusted_devices(now - self.trusted_device_lifetime)
                 .await?,
         };
         if pruned != Pruned::default() {

@@ -205,6 +205,7 @@ impl Application {
             config.audit_retention,
             config.session_absolute_timeout,
             config.unverified_signup_retention,
+            config.trusted_device_lifetime,
         );
         Ok(Self {
             listener,

@@ -7,9 +7,9 @@
 //! - **A bounded wait.** Before a hash is queued, `admit` estimates its wait from the queue ahead
 //!   and the recent time of one hash; past the limit it is refused at once (`Overloaded`, answered
 //!   503 with `Retry-After`), before any work is spent on it.
-//! - **Scheduling.** By default the threads run at nice 10 (`low`): the server's other threads (the
+//! - **Scheduling.** By default the threads run at nice 5 (`low`): the server's other threads (the
 //!   rest of a sign-in, cheap requests, the database) get a core first, and other busy processes
-//!   on the host cannot starve the hashes (under `SCHED_IDLE`, `idle`, they can).
+//!   on the host cannot starve the hashes (under `SCHED_IDLE`, `idle`, they do: docs/PERFORMANCE.md).
 //! - Each thread keeps its 19 MiB of working memory: no hash allocates it, or has the kernel fault
 //!   it in, again, and the server's memory stays flat under load.
 
@@ -30,8 +30,9 @@ pub enum HashingPriority {
     /// `SCHED_IDLE`: every other runnable thread, of any process, goes first, and hashing gets
     /// what is left. On a host whose other processes keep the cores busy, sign-ins starve.
     Idle,
-    /// Nice 10: a runnable thread at the ordinary priority takes a core first, but hashing keeps
-    /// a share (about a tenth against each such thread) however busy the host is. The default.
+    /// Nice 5: a thread at the ordinary priority that wakes up takes a core from a hash first,
+    /// but hashing keeps a share (about a quarter against each such busy thread) however busy
+    /// the host is. The default.
     Low,
     /// Ordinary scheduling: hashing shares the CPU evenly with every other thread.
     Normal,
@@ -326,11 +327,11 @@ fn lower_to_idle_priority() -> Result<(), thread_priority::Error> {
     ))
 }
 
-/// Nice 10 for this thread (Linux keeps a nice value per thread). The crate maps its 0 to 99
-/// scale onto nice 19 to -20: 22 is nice 10.
+/// Nice 5 for this thread (Linux keeps a nice value per thread). The crate maps its 0 to 99
+/// scale onto nice 19 to -20: 34 is nice 5.
 fn lower_to_low_priority() -> Result<(), thread_priority::Error> {
-    let value = thread_priority::ThreadPriorityValue::try_from(22u8)
-        .map_err(|_| thread_priority::Error::Priority("22 is out of the crate's range"))?;
+    let value = thread_priority::ThreadPriorityValue::try_from(34u8)
+        .map_err(|_| thread_priority::Error::Priority("34 is out of the crate's range"))?;
     thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Crossplatform(
         value,
     ))
@@ -495,7 +496,7 @@ mod tests {
     #[tokio::test]
     async fn hashes_run_at_the_configured_scheduling_priority() -> anyhow::Result<()> {
         use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
-        assert_eq!(hashing_thread_nice(HashingPriority::Low).await?, 10);
+        assert_eq!(hashing_thread_nice(HashingPriority::Low).await?, 5);
         assert_eq!(hashing_thread_nice(HashingPriority::Normal).await?, 0);
         assert_eq!(
             hashing_thread_policy(HashingPriority::Low).await?,

@@ -76,13 +76,25 @@ pub struct LatchkeyService {
 }
 
 /// Logs an unexpected failure once, here at the boundary, and hides it from the client.
-/// A sign-in refused before hashing because the queue is too long.
+/// A sign-in refused before hashing because the queue is too long. Logged at most once a
+/// second, with how many were refused since the last line: a flood must not flood the log too.
 fn busy(overloaded: Overloaded) -> AppError {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static REFUSED: AtomicU64 = AtomicU64::new(0);
+    static LAST_LINE_SECS: AtomicU64 = AtomicU64::new(0);
     let wait = overloaded.expected_wait;
-    tracing::warn!(
-        expected_wait_ms = wait.as_millis(),
-        "password hashing queue too long: sign-in refused before hashing"
-    );
+    let refused = REFUSED.fetch_add(1, Ordering::Relaxed) + 1;
+    let now_secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    if LAST_LINE_SECS.swap(now_secs, Ordering::Relaxed) != now_secs {
+        REFUSED.fetch_sub(refused, Ordering::Relaxed);
+        tracing::warn!(
+            refused,
+            expected_wait_ms = wait.as_millis(),
+            "password hashing queue too long: sign-ins refused before hashing"
+        );
+    }
     AppError::Busy {
         retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
     }

@@ -188,6 +188,16 @@ impl Store {
         Ok(result.rows_affected())
     }
 
+    /// Forgets the devices unused since `before` (no longer trusted anyway); how many.
+    pub async fn prune_trusted_devices(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
+        let done = sqlx::query("DELETE FROM trusted_devices WHERE last_used_at < $1")
+            .bind(unix_millis(before))
+            .execute(self.pool())
+            .await
+            .context("could not prune the devices no longer trusted")?;
+        Ok(done.rows_affected())
+    }
+
     /// The account's trusted devices, most recently used first.
     pub async fn trusted_devices_of(&self, account_id: i64) -> anyhow::Result<Vec<TrustedDevice>> {
         let rows = sqlx::query(&format!(

@@ -121,6 +121,10 @@ pub fn router(state: WebState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(middleware::request_span)
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+                // Every response is logged above with its status; a failure's cause is logged
+                // where it happens (a 503 under a sign-in flood is no error of the server's, and
+                // one line each would flood the log).
+                .on_failure(()),
         )
 }

@@ -4,7 +4,9 @@
 //!   typed into it (never a password or a code). It belongs to one page and is cleared once that
 //!   page has been shown.
 //! - the **recovery** (`latchkey_recovery`, as long as an unlock or reset code lives): the email an
-//!   unlock or password reset is for.
+//!   unlock or password reset is for, and the browser's binding: a random value, kept while the
+//!   cookie is, that the unlock and reset codes this browser asks for are bound to (the server
+//!   functions see it as `RequestContext::browser_binding`; pages never see it).
 //!
 //! Server functions name the state in a response header (`app::flash::FLASH_HEADER`,
 //! `RECOVERY_HEADER`); this middleware signs it into its cookie and removes the header. On the way

@@ -173,3 +173,34 @@ async fn old_events_expired_sessions_and_past_send_counts_are_pruned() {
     assert_eq!(pruned.unknown_logins, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM audit_events").await, 0);
 }
+
+#[tokio::test]
+async fn codes_a_day_past_their_expiry_and_browsers_past_their_trust_are_pruned() {
+    let app = spawn_app_with(&[("TRUSTED_DEVICE_LIFETIME", "30d")]).await;
+    app.sign_up("ada@example.com", PHONE).await;
+    app.post("/api/request-reset", &[("email", "ada@example.com")])
+        .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM verification_codes").await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM trusted_devices").await, 1);
+
+    // The code's hour is over, but its holder is still told it expired.
+    app.clock.advance(Duration::hours(2));
+    let pruned = app.maintenance.run_once().await.expect("a pass");
+    assert_eq!((pruned.expired_codes, pruned.trusted_devices), (0, 0));
+
+    app.clock.advance(Duration::days(1));
+    let pruned = app.maintenance.run_once().await.expect("a pass");
+    assert_eq!(pruned.expired_codes, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM verification_codes").await,
+        0
+    );
+
+    app.clock.advance(Duration::days(30));
+    let pruned = app.maintenance.run_once().await.expect("a pass");
+    assert_eq!(pruned.trusted_devices, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM trusted_devices").await, 0);
+}
