@@ -78,15 +78,13 @@ pub struct LatchkeyService {
 /// Logs an unexpected failure once, here at the boundary, and hides it from the client.
 /// A sign-in refused before hashing because the queue is too long. Logged at most once a
 /// second, with how many were refused since the last line: a flood must not flood the log too.
-fn busy(overloaded: Overloaded) -> AppError {
+fn busy(overloaded: Overloaded, now: OffsetDateTime) -> AppError {
     use std::sync::atomic::{AtomicU64, Ordering};
     static REFUSED: AtomicU64 = AtomicU64::new(0);
     static LAST_LINE_SECS: AtomicU64 = AtomicU64::new(0);
     let wait = overloaded.expected_wait;
     let refused = REFUSED.fetch_add(1, Ordering::Relaxed) + 1;
-    let now_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+    let now_secs = u64::try_from(now.unix_timestamp()).unwrap_or(0);
     if LAST_LINE_SECS.swap(now_secs, Ordering::Relaxed) != now_secs {
         REFUSED.fetch_sub(refused, Ordering::Relaxed);
         tracing::warn!(
@@ -1119,7 +1117,9 @@ impl AccountService for LatchkeyService {
         } else {
             HashLane::Anyone
         };
-        self.passwords.admit(lane).map_err(busy)?;
+        self.passwords
+            .admit(lane)
+            .map_err(|overloaded| busy(overloaded, self.clock.now()))?;
         let Some(account) = account else {
             return self.fail_unknown_login(ctx, &email, &password).await;
         };
