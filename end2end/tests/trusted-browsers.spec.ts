@@ -33,3 +33,20 @@ test("a lock caused in another browser does not stop a trusted one, which can be
   ).toBeVisible();
   await expect(page.locator("ul.devices li")).toHaveCount(0);
 });
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the account page lists this browser and removes it by a plain form post", async ({ page }) => {
+    const user = newUser("trustednojs");
+    await signUp(page, user, { js: false });
+    const thisBrowser = page.locator("ul.devices li").filter({ hasText: "This browser" });
+    await expect(thisBrowser).toHaveCount(1);
+    await thisBrowser.getByRole("button", { name: "Remove" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(
+      page.getByText("That browser is no longer trusted: a lock now stops it like any other."),
+    ).toBeVisible();
+    await expect(page.locator("ul.devices li")).toHaveCount(0);
+  });
+});
