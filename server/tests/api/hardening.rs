@@ -299,7 +299,7 @@ async fn a_first_reset_request_reveals_nothing_of_the_owners_recent_codes() {
 
 #[tokio::test]
 async fn a_sign_in_flood_is_shed_before_hashing_and_trusted_browsers_go_first() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(&[("PASSWORD_HASHING_MAX_WAIT", "1s")]).await;
     app.seed_account("ada@example.com", "+14155552671", "sms")
         .await;
     let flood = (0..300).map(|n| {
