@@ -1,10 +1,13 @@
 //! The site's built files under `/pkg` (script, wasm, stylesheet): sent precompressed (brotli or
 //! gzip, from the `.br` and `.gz` files a `--precompress` build leaves beside them) when the
 //! browser accepts it, and cached for a year when their names carry a content hash (a build with
-//! `LEPTOS_HASH_FILES=true`); otherwise revalidated on every use.
+//! `LEPTOS_HASH_FILES=true`); otherwise revalidated on every use. And `/favicon.ico`, which
+//! browsers ask for whatever the page names: a permanent redirect to the page's own icon,
+//! `/favicon.svg`, instead of a whole "not found" page on every first visit.
 
 use axum::http::{header, HeaderValue};
-use axum::response::Response;
+use axum::response::{Redirect, Response};
+use axum::routing::get;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
 use std::path::{Path, PathBuf};
@@ -26,6 +29,10 @@ pub fn routes(options: &LeptosOptions) -> Router {
         .precompressed_br()
         .precompressed_gzip();
     Router::new()
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent("/favicon.svg") }),
+        )
         .nest_service(&format!("/{}", options.site_pkg_dir), files)
         .layer(axum::middleware::map_response(
             move |mut response: Response| {

@@ -84,3 +84,20 @@ async fn hashed_names_are_cached_for_a_year() {
         "public, max-age=31536000, immutable"
     );
 }
+
+#[tokio::test]
+async fn the_icon_browsers_ask_for_by_habit_points_to_the_pages_own() {
+    let app = spawn_app().await;
+    let response = get(&app, "/favicon.ico", "br").await;
+    assert_eq!(response.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(header(&response, reqwest::header::LOCATION), "/favicon.svg");
+    assert!(
+        response
+            .bytes()
+            .await
+            .map(|body| body.len())
+            .unwrap_or(usize::MAX)
+            < 100,
+        "no page for a missing icon"
+    );
+}
