@@ -42,6 +42,17 @@ impl CookieNames {
         }
     }
 
+    /// The `Set-Cookie` value that gives the browser the cookie `base` holding `value` for
+    /// `max_age_secs` (0 removes it): `HttpOnly`, `SameSite=Lax`, for the whole site, and
+    /// `Secure` under HTTPS, as the `__Host-` name requires.
+    pub fn set_cookie(self, base: &str, value: &str, max_age_secs: i64) -> String {
+        format!(
+            "{}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
+            self.name(base),
+            if self.https { "; Secure" } else { "" }
+        )
+    }
+
     /// The raw session token from the request's cookies, if one was sent.
     pub fn session_token(self, headers: &HeaderMap) -> Option<String> {
         cookie_from(headers, &self.name(SESSION_COOKIE))

@@ -95,14 +95,7 @@ impl RecoveryTiming {
              alternated:\n\n| email | requests | p50 ms | p90 ms |\n|---|---|---|---|"
         );
         for (name, run) in [("real", &self.known), ("unknown", &self.unknown)] {
-            let _ = writeln!(
-                out,
-                "| {name} | {} ok, {} failed | {} | {} |",
-                run.ok,
-                run.errors,
-                ms(run.percentile(0.50)),
-                ms(run.percentile(0.90))
-            );
+            run_row(out, name, run, 0.90);
         }
     }
 
@@ -425,6 +418,19 @@ pub async fn busy_host(
     Ok(runs)
 }
 
+/// A table row: `name`, the requests that succeeded and failed, the p50 and the `upper`
+/// percentile in milliseconds.
+fn run_row(out: &mut String, name: &str, run: &Run, upper: f64) {
+    let _ = writeln!(
+        out,
+        "| {name} | {} ok, {} failed | {} | {} |",
+        run.ok,
+        run.errors,
+        ms(run.percentile(0.50)),
+        ms(run.percentile(upper))
+    );
+}
+
 impl FloodReport {
     pub fn markdown(&self, out: &mut String) {
         let _ = writeln!(
@@ -443,14 +449,7 @@ impl FloodReport {
             ("`GET /login`", &self.login_page),
             ("`GET /healthz`", &self.health),
         ] {
-            let _ = writeln!(
-                out,
-                "| {name} | {} ok, {} failed | {} | {} |",
-                run.ok,
-                run.errors,
-                ms(run.percentile(0.50)),
-                ms(run.percentile(0.99))
-            );
+            run_row(out, name, run, 0.99);
         }
     }
 

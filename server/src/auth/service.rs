@@ -75,7 +75,6 @@ pub struct LatchkeyService {
     pub voice_fallback: bool,
 }
 
-/// Logs an unexpected failure once, here at the boundary, and hides it from the client.
 /// A sign-in refused before hashing because the queue is too long. Logged at most once a
 /// second, with how many were refused since the last line: a flood must not flood the log too.
 fn busy(overloaded: Overloaded, now: OffsetDateTime) -> AppError {
@@ -98,6 +97,7 @@ fn busy(overloaded: Overloaded, now: OffsetDateTime) -> AppError {
     }
 }
 
+/// Logs an unexpected failure once, here at the boundary, and hides it from the client.
 fn internal(error: anyhow::Error) -> AppError {
     tracing::error!(error = format!("{error:#}"), "request failed");
     AppError::Internal

@@ -80,50 +80,27 @@ impl SessionPolicy {
 
     /// The `Set-Cookie` value that gives the browser `token`.
     pub fn set_cookie(&self, token: &SessionToken) -> String {
-        format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-            self.cookie_names().name(SESSION_COOKIE),
-            token.0,
+        self.cookie_names().set_cookie(
+            SESSION_COOKIE,
+            &token.0,
             self.absolute_timeout.whole_seconds(),
-            self.secure_suffix()
         )
     }
 
     /// The `Set-Cookie` value that removes the session cookie.
     pub fn clear_cookie(&self) -> String {
-        format!(
-            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-            self.cookie_names().name(SESSION_COOKIE),
-            self.secure_suffix()
-        )
+        self.cookie_names().set_cookie(SESSION_COOKIE, "", 0)
     }
 
     /// The `Set-Cookie` value that gives the browser a pending sign-in's `token` for `lifetime`.
     pub fn set_pending_cookie(&self, token: &SessionToken, lifetime: Duration) -> String {
-        format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-            self.cookie_names().name(PENDING_COOKIE),
-            token.0,
-            lifetime.whole_seconds(),
-            self.secure_suffix()
-        )
+        self.cookie_names()
+            .set_cookie(PENDING_COOKIE, &token.0, lifetime.whole_seconds())
     }
 
     /// The `Set-Cookie` value that removes the pending sign-in cookie.
     pub fn clear_pending_cookie(&self) -> String {
-        format!(
-            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-            self.cookie_names().name(PENDING_COOKIE),
-            self.secure_suffix()
-        )
-    }
-
-    fn secure_suffix(&self) -> &'static str {
-        if self.secure_cookie {
-            "; Secure"
-        } else {
-            ""
-        }
+        self.cookie_names().set_cookie(PENDING_COOKIE, "", 0)
     }
 }
 

@@ -52,13 +52,8 @@ impl DevicePolicy {
 
     /// The `Set-Cookie` value that gives the browser its device token.
     pub fn set_cookie(&self, token: &SessionToken) -> String {
-        format!(
-            "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-            self.cookies.name(DEVICE_COOKIE),
-            token.as_str(),
-            self.lifetime.whole_seconds(),
-            if self.cookies.https { "; Secure" } else { "" }
-        )
+        self.cookies
+            .set_cookie(DEVICE_COOKIE, token.as_str(), self.lifetime.whole_seconds())
     }
 }
 

@@ -107,12 +107,11 @@ impl PageStateKeys {
     }
 
     fn cookie(&self, name: &str, value: &str, lifetime: Duration) -> Option<HeaderValue> {
-        let secure = if self.https { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
-            self.names().name(name),
-            lifetime.whole_seconds()
-        ))
+        HeaderValue::from_str(
+            &self
+                .names()
+                .set_cookie(name, value, lifetime.whole_seconds()),
+        )
         .ok()
     }
 
