@@ -267,7 +267,8 @@ pub fn DeliveryChoice(
             <fieldset class="field choice">
                 <legend>{legend}</legend>
                 {DeliveryChannel::ALL
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .map(|channel| {
                         let id = format!("{name}-{}", channel.as_str());
                         let label_for = id.clone();

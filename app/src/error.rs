@@ -3,6 +3,7 @@
 //! Every variant is safe to show to the person at the keyboard: it never carries library text,
 //! and an unknown email and a wrong password share one variant so the two cannot be told apart.
 
+use crate::wire_names::wire_names;
 use serde::{Deserialize, Serialize};
 use server_fn::{
     codec::JsonEncoding,
@@ -11,8 +12,7 @@ use server_fn::{
 use std::fmt;
 
 /// A form field that an error can point at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Email,
     Password,
@@ -26,6 +26,18 @@ pub enum Field {
     /// The admin area's account search.
     Query,
 }
+
+wire_names!(Field {
+    Email => "email",
+    Password => "password",
+    PasswordConfirm => "password_confirm",
+    Phone => "phone",
+    FirstName => "first_name",
+    LastName => "last_name",
+    Code => "code",
+    Delivery => "delivery",
+    Query => "query",
+});
 
 /// A problem with one field, in words meant for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,8 +56,12 @@ impl FieldError {
 }
 
 /// Why a request did not do what was asked.
+///
+/// On the wire: `{"error": "<kind>", ...the variant's fields}`. It is read back through
+/// [`ErrorWire`], a flat record, rather than serde's internally tagged enums, which buffer every
+/// value first and cost the browser's wasm about 20 KB.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "error", rename_all = "snake_case")]
+#[serde(tag = "error", rename_all = "snake_case", try_from = "ErrorWire")]
 pub enum AppError {
     /// One or more fields were missing or malformed; nothing was changed.
     InvalidInput { fields: Vec<FieldError> },
@@ -91,6 +107,68 @@ pub enum AppError {
     Busy { retry_after_secs: u64 },
     /// Something failed on the server; the details are in the server log.
     Internal,
+}
+
+/// Every field any `AppError` variant carries, as it arrives; see `TryFrom<ErrorWire>`.
+#[derive(Deserialize)]
+struct ErrorWire {
+    error: String,
+    #[serde(default)]
+    fields: Option<Vec<FieldError>>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    attempts_left: Option<u32>,
+    #[serde(default)]
+    retry_after_secs: Option<u64>,
+}
+
+impl TryFrom<ErrorWire> for AppError {
+    type Error = String;
+
+    fn try_from(wire: ErrorWire) -> Result<Self, String> {
+        let ErrorWire {
+            error: kind,
+            fields,
+            detail,
+            attempts_left,
+            retry_after_secs,
+        } = wire;
+        let missing = |field: &str| format!("`{kind}` needs the field `{field}`");
+        let retry_after_secs = || retry_after_secs.ok_or_else(|| missing("retry_after_secs"));
+        Ok(match kind.as_str() {
+            "invalid_input" => Self::InvalidInput {
+                fields: fields.ok_or_else(|| missing("fields"))?,
+            },
+            "malformed_request" => Self::MalformedRequest {
+                detail: detail.ok_or_else(|| missing("detail"))?,
+            },
+            "invalid_credentials" => Self::InvalidCredentials { attempts_left },
+            "email_taken" => Self::EmailTaken,
+            "invalid_code" => Self::InvalidCode,
+            "expired_code" => Self::ExpiredCode,
+            "not_signed_in" => Self::NotSignedIn,
+            "too_many_codes" => Self::TooManyCodes {
+                retry_after_secs: retry_after_secs()?,
+            },
+            "rate_limited" => Self::RateLimited {
+                retry_after_secs: retry_after_secs()?,
+            },
+            "undeliverable_phone" => Self::UndeliverablePhone,
+            "voice_unavailable" => Self::VoiceUnavailable,
+            "cross_origin" => Self::CrossOrigin,
+            "no_pending_sign_in" => Self::NoPendingSignIn,
+            "password_reset_required" => Self::PasswordResetRequired,
+            "forbidden" => Self::Forbidden,
+            "step_up_required" => Self::StepUpRequired,
+            "not_found" => Self::NotFound,
+            "busy" => Self::Busy {
+                retry_after_secs: retry_after_secs()?,
+            },
+            "internal" => Self::Internal,
+            other => return Err(format!("unknown error kind `{other}`")),
+        })
+    }
 }
 
 impl AppError {
@@ -287,24 +365,67 @@ mod tests {
     }
 
     #[test]
-    fn errors_round_trip_through_their_json_encoding() {
+    fn every_error_round_trips_through_its_json_encoding() {
         let errors = [
             AppError::field(Field::Code, "Enter the 6-digit code."),
+            AppError::MalformedRequest {
+                detail: "missing field `email`".to_owned(),
+            },
             AppError::InvalidCredentials {
                 attempts_left: None,
             },
             AppError::InvalidCredentials {
                 attempts_left: Some(2),
             },
+            AppError::EmailTaken,
             AppError::InvalidCode,
-            AppError::MalformedRequest {
-                detail: "missing field `email`".to_owned(),
+            AppError::ExpiredCode,
+            AppError::NotSignedIn,
+            AppError::TooManyCodes {
+                retry_after_secs: 30,
             },
+            AppError::RateLimited {
+                retry_after_secs: 2,
+            },
+            AppError::UndeliverablePhone,
+            AppError::VoiceUnavailable,
+            AppError::CrossOrigin,
+            AppError::NoPendingSignIn,
+            AppError::PasswordResetRequired,
+            AppError::Forbidden,
+            AppError::StepUpRequired,
+            AppError::NotFound,
+            AppError::Busy {
+                retry_after_secs: 1,
+            },
+            AppError::Internal,
         ];
         for error in errors {
             let decoded = AppError::de(error.ser());
             assert_eq!(decoded, error);
         }
+    }
+
+    #[test]
+    fn an_error_missing_its_fields_or_of_unknown_kind_is_not_read() {
+        for json in [
+            r#"{"error":"too_many_codes"}"#,
+            r#"{"error":"invalid_input"}"#,
+            r#"{"error":"malformed_request"}"#,
+            r#"{"error":"no_such_kind"}"#,
+            r#"{"fields":[]}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<AppError>(json).is_err(),
+                "{json} was read"
+            );
+        }
+        assert_eq!(
+            serde_json::from_str::<AppError>(r#"{"error":"invalid_credentials","extra":1}"#).ok(),
+            Some(AppError::InvalidCredentials {
+                attempts_left: None
+            })
+        );
     }
 
     #[test]

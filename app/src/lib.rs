@@ -12,6 +12,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;
+mod wire_names;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};

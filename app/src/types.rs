@@ -2,6 +2,7 @@
 //! page addresses (with their query strings) that one flow hands to the next.
 
 use crate::error::AppError;
+use crate::wire_names::wire_names;
 use serde::{Deserialize, Serialize};
 
 /// The last four digits of a phone number, the only part of it ever shown.
@@ -24,29 +25,20 @@ impl PhoneEnding {
 }
 
 /// How codes reach a phone: a text message, or a call that reads the code aloud.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DeliveryChannel {
     #[default]
     Sms,
     Voice,
 }
 
+// The stored and submitted form.
+wire_names!(DeliveryChannel { Sms => "sms", Voice => "voice" });
+
 impl DeliveryChannel {
-    pub const ALL: [Self; 2] = [Self::Sms, Self::Voice];
-
-    /// The stored and submitted form: `sms` or `voice`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sms => "sms",
-            Self::Voice => "voice",
-        }
-    }
-
+    /// A submitted value, surrounding spaces allowed.
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|channel| channel.as_str() == value.trim())
+        Self::from_name(value.trim())
     }
 
     /// As offered to people: "Text message", "Phone call".
@@ -59,7 +51,7 @@ impl DeliveryChannel {
 }
 
 /// Which flow a code page is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeFlow {
     Unlock,
     PasswordReset,
@@ -68,18 +60,14 @@ pub enum CodeFlow {
     AdminStepUp,
 }
 
-impl CodeFlow {
-    /// As `GET /api/code-delivery` takes it (the code scope's name).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unlock => "unlock",
-            Self::PasswordReset => "password_reset",
-            Self::PhoneVerification => "phone_verification",
-            Self::SignIn => "sign_in",
-            Self::AdminStepUp => "admin_step_up",
-        }
-    }
-}
+// As `GET /api/code-delivery` takes it (the code scope's name).
+wire_names!(CodeFlow {
+    Unlock => "unlock",
+    PasswordReset => "password_reset",
+    PhoneVerification => "phone_verification",
+    SignIn => "sign_in",
+    AdminStepUp => "admin_step_up",
+});
 
 /// What this deployment can do, as the pages need to know it; the server provides it as context
 /// to every page it renders.
@@ -138,8 +126,7 @@ pub struct CodeDelivery {
 }
 
 /// How far the latest code's message has got.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryProgress {
     /// Not told (a flow named by an email), or no code yet.
     Unknown,
@@ -150,6 +137,13 @@ pub enum DeliveryProgress {
     /// Failed for good.
     Failed,
 }
+
+wire_names!(DeliveryProgress {
+    Unknown => "unknown",
+    Sending => "sending",
+    Sent => "sent",
+    Failed => "failed",
+});
 
 /// What a correct email and password led to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -273,14 +267,19 @@ pub struct DayCounts {
 }
 
 /// What an admin can do to an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminAction {
     Unlock,
     /// The password stops working until it is reset by code; every session ends.
     ForcePasswordReset,
     RevokeSessions,
 }
+
+wire_names!(AdminAction {
+    Unlock => "unlock",
+    ForcePasswordReset => "force_password_reset",
+    RevokeSessions => "revoke_sessions",
+});
 
 /// One account in the admin search results.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -293,8 +292,7 @@ pub struct AccountSummary {
 }
 
 /// An account's state as the admin area shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
     /// Signed up, phone not yet verified: cannot sign in.
     Unverified,
@@ -303,6 +301,13 @@ pub enum AccountStatus {
     /// An admin forced a password reset.
     MustResetPassword,
 }
+
+wire_names!(AccountStatus {
+    Unverified => "unverified",
+    Active => "active",
+    Locked => "locked",
+    MustResetPassword => "must_reset_password",
+});
 
 impl AccountStatus {
     pub fn label(self) -> &'static str {

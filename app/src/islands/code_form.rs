@@ -7,12 +7,12 @@ use crate::code_entry::CodeField;
 use crate::components::{form_parts, FormMessage, SubmitButton};
 use crate::flash::FormInit;
 use crate::form_post::PostForm;
+use crate::wire_names::wire_names;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use serde::{Deserialize, Serialize};
 
 /// Which code a code form takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CodeStep {
     /// Finishes a signup, or proves the phone again.
     PhoneVerification,
@@ -25,6 +25,14 @@ pub enum CodeStep {
     /// Opens the admin area.
     AdminStepUp,
 }
+
+wire_names!(CodeStep {
+    PhoneVerification => "phone_verification",
+    SignIn => "sign_in",
+    Unlock => "unlock",
+    PhoneChange => "phone_change",
+    AdminStepUp => "admin_step_up",
+});
 
 /// What a code form of one step says and where it posts.
 struct Wording {

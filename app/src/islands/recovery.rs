@@ -6,17 +6,20 @@ use crate::components::{form_parts, FormMessage, SubmitButton, TextField};
 use crate::error::Field;
 use crate::flash::FormInit;
 use crate::form_post::PostForm;
+use crate::wire_names::wire_names;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 /// Which account a way back in is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmailStep {
     /// The unlock page without an account in mind: which email is locked.
     Unlock,
     /// "Forgot password?": a code to the phone of the account with this email.
     ForgotPassword,
 }
+
+wire_names!(EmailStep { Unlock => "unlock", ForgotPassword => "forgot_password" });
 
 /// The email of the account to unlock, or to reset the password of.
 #[island]

@@ -145,7 +145,7 @@ mod tests {
     fn test_numbers_are_captured_whatever_the_channel() {
         let chain =
             chain().with_test_numbers(["+15555550100".to_owned()], Arc::new(Named("outbox", true)));
-        for channel in DeliveryChannel::ALL {
+        for &channel in DeliveryChannel::ALL {
             let sender = chain.sender("+15555550100", channel, 0);
             assert_eq!(sender.map(|sender| sender.name()), Some("outbox"));
         }
