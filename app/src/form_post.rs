@@ -1,7 +1,7 @@
 //! How a form island submits once the wasm runs: the form's own fields, posted to its server
 //! function's path exactly as the browser would post them (`application/x-www-form-urlencoded`),
 //! but with `fetch`, so that no page loads. The answer is the server function's: on success it
-//! names the next page (`serverfnredirect` and `Location`), which the browser then opens; on
+//! names the next page (`serverfnredirect` and `Location`), opened by `navigation::go`; on
 //! failure it is an `AppError` as JSON, shown at the form.
 //!
 //! One untyped path serves every form, instead of a typed server-function client per form: the
@@ -73,8 +73,9 @@ impl FormAction {
         leptos::task::spawn_local(async move {
             match browser::post(&form).await {
                 browser::Answer::NextPage(location) => {
-                    // The next page loads; the button stays busy until it does.
-                    let _ = window().location().set_href(&location);
+                    // The next page replaces this one, form and all; should it fail to, a page
+                    // load takes over. Either way the button stays busy until then.
+                    crate::navigation::go(&location);
                 }
                 browser::Answer::Done(outcome) => {
                     self.error.set(outcome.err());

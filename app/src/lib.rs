@@ -8,6 +8,7 @@ pub mod error;
 pub mod flash;
 pub mod form_post;
 pub mod islands;
+pub mod navigation;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -86,8 +86,15 @@ async function measureOnce(browser) {
   });
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
   let wireBytes = 0;
+  const urls = new Map();
+  const resources = {};
+  cdp.on("Network.requestWillBeSent", (event) => {
+    urls.set(event.requestId, new URL(event.request.url).pathname);
+  });
   cdp.on("Network.loadingFinished", (event) => {
     wireBytes += event.encodedDataLength;
+    const name = resourceName(urls.get(event.requestId) ?? "?");
+    resources[name] = (resources[name] ?? 0) + event.encodedDataLength;
   });
   // Records when the islands are hydrated, on the page's own clock (from navigation start).
   await page.addInitScript(() => {
@@ -104,7 +111,12 @@ async function measureOnce(browser) {
   // Everything the page asked for has arrived by now.
   await page.waitForLoadState("networkidle");
   await context.close();
-  return { hydratedMs, wireKB: wireBytes / 1000 };
+  return { hydratedMs, wireKB: wireBytes / 1000, resources };
+}
+
+/// A resource's path without its content hash, so that runs and builds compare.
+function resourceName(pathname) {
+  return pathname.replace(/\.[A-Za-z0-9_-]{22}\./, ".");
 }
 
 let exitCode = 0;
@@ -134,6 +146,9 @@ try {
     runs,
     hydrated_ms: { median: median(hydrated), min: Math.min(...hydrated), max: Math.max(...hydrated) },
     wire_kb: median(wire),
+    wire_kb_by_resource: Object.fromEntries(
+      Object.entries(samples[0].resources).map(([name, bytes]) => [name, bytes / 1000]),
+    ),
     budget: { hydrated_ms: BUDGET_MS, wire_kb: BUDGET_KB },
   };
   mkdirSync(path.dirname(jsonOut), { recursive: true });
@@ -150,6 +165,9 @@ try {
     `| bytes over the wire, everything included | ${result.wire_kb.toFixed(1)} KB | — | ` +
       `${BUDGET_KB} KB (${within(result.wire_kb, BUDGET_KB)}) |`,
   );
+  for (const [name, kb] of Object.entries(result.wire_kb_by_resource)) {
+    console.log(`|   ${name} | ${kb.toFixed(1)} KB | | |`);
+  }
   console.log(`JSON: ${jsonOut}`);
 } catch (error) {
   console.error(`error: ${error.message ?? error}`);

@@ -1,6 +1,6 @@
 //! The wasm entry point: hydrates the islands of the server-rendered page (the `#[island]`
-//! components of the `app` crate); the rest of the page is plain HTML and its forms post as
-//! forms.
+//! components of the `app` crate) and starts the client-side navigation between pages
+//! (`app::navigation`).
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -12,4 +12,5 @@ pub fn hydrate() {
     #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     leptos::mount::hydrate_islands();
+    app::navigation::start();
 }
