@@ -105,6 +105,9 @@ pub enum AppError {
     /// Too many sign-ins are waiting for their passwords to be checked: nothing was checked or
     /// counted; try again after the wait.
     Busy { retry_after_secs: u64 },
+    /// The database cannot work right now (a full disk, an I/O error, unreachable): nothing was
+    /// changed; try again after the wait.
+    StorageUnavailable { retry_after_secs: u64 },
     /// Something failed on the server; the details are in the server log.
     Internal,
 }
@@ -163,6 +166,9 @@ impl TryFrom<ErrorWire> for AppError {
             "step_up_required" => Self::StepUpRequired,
             "not_found" => Self::NotFound,
             "busy" => Self::Busy {
+                retry_after_secs: retry_after_secs()?,
+            },
+            "storage_unavailable" => Self::StorageUnavailable {
                 retry_after_secs: retry_after_secs()?,
             },
             "internal" => Self::Internal,
@@ -259,6 +265,10 @@ impl AppError {
                 "Too many people are signing in right now. Nothing was checked: try again in {}.",
                 describe_wait(*retry_after_secs)
             ),
+            Self::StorageUnavailable { retry_after_secs } => format!(
+                "We can't save anything right now. Nothing was changed: try again in {}.",
+                describe_wait(*retry_after_secs)
+            ),
             Self::Internal => {
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
             }
@@ -280,7 +290,7 @@ impl AppError {
             Self::EmailTaken => 409,
             Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,
             Self::CrossOrigin => 403,
-            Self::Busy { .. } => 503,
+            Self::Busy { .. } | Self::StorageUnavailable { .. } => 503,
             Self::Internal => 500,
         }
     }
@@ -292,7 +302,8 @@ impl AppError {
         match self {
             Self::TooManyCodes { retry_after_secs }
             | Self::RateLimited { retry_after_secs }
-            | Self::Busy { retry_after_secs } => Some(*retry_after_secs),
+            | Self::Busy { retry_after_secs }
+            | Self::StorageUnavailable { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }
@@ -397,6 +408,9 @@ mod tests {
             AppError::NotFound,
             AppError::Busy {
                 retry_after_secs: 1,
+            },
+            AppError::StorageUnavailable {
+                retry_after_secs: 5,
             },
             AppError::Internal,
         ];

@@ -26,6 +26,12 @@ pub struct Config {
     pub database_url: String,
     /// `DATABASE_MAX_CONNECTIONS`: the size of this instance's connection pool.
     pub database_max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT`: how long a request waits for a database connection before it
+    /// is answered `503` (the database is unreachable, or every connection is busy).
+    pub database_acquire_timeout: Duration,
+    /// `HTTP_HEADER_READ_TIMEOUT`, `HTTP_MAX_CONNECTIONS` and `SHUTDOWN_GRACE_PERIOD`: see
+    /// `http_server`.
+    pub http: HttpSettings,
     /// `SQLITE_WRITER_CPU`: the CPU of the thread that serves writes next to SQLite's writer
     /// connection (`auto`, a CPU number, or `off`); see `writer_thread`.
     pub sqlite_writer_cpu: WriterCpu,
@@ -92,6 +98,18 @@ pub struct Config {
     /// `CLIENT_IPV6_PREFIX`: IPv6 clients are grouped by this many leading bits (64: one /64
     /// network, what a single subscriber is usually given) for every per-client limit and count.
     pub client_ipv6_prefix: u8,
+}
+
+/// How connections are served; see `http_server`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpSettings {
+    /// A request head must arrive within this of connecting, or of the previous answer on a
+    /// kept-alive connection (so it is the idle timeout of kept-alive connections too).
+    pub header_read_timeout: Duration,
+    /// The most connections open at once; `None`: the open-file limit less a reserve.
+    pub max_connections: Option<u32>,
+    /// How long a shutdown waits for requests and sends in flight.
+    pub shutdown_grace: Duration,
 }
 
 /// Requests per minute per client IP, for each kind of request that guesses a secret.
@@ -492,6 +510,23 @@ impl Config {
             client_ipv6_prefix: number(&get, "CLIENT_IPV6_PREFIX", 64, 16..=128)?,
             database_url,
             database_max_connections: number(&get, "DATABASE_MAX_CONNECTIONS", 8, 1..=1000)?,
+            database_acquire_timeout: duration(
+                &get,
+                "DATABASE_ACQUIRE_TIMEOUT",
+                Duration::seconds(2),
+            )?,
+            http: HttpSettings {
+                header_read_timeout: duration(
+                    &get,
+                    "HTTP_HEADER_READ_TIMEOUT",
+                    Duration::seconds(30),
+                )?,
+                max_connections: match get("HTTP_MAX_CONNECTIONS") {
+                    None => None,
+                    Some(_) => Some(number(&get, "HTTP_MAX_CONNECTIONS", 0, 1..=10_000_000)?),
+                },
+                shutdown_grace: duration(&get, "SHUTDOWN_GRACE_PERIOD", Duration::seconds(20))?,
+            },
             sqlite_writer_cpu: choice(
                 &get,
                 "SQLITE_WRITER_CPU",

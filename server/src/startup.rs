@@ -12,6 +12,10 @@ use crate::auth::trusted_devices::DevicePolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
 use crate::domain::CodeScope;
+use crate::http_server::{
+    self, default_max_connections, raise_open_file_limit, ConnectionLimits,
+    RESERVED_FILE_DESCRIPTORS,
+};
 use crate::maintenance::Maintenance;
 use crate::sms::chain::ProviderChain;
 use crate::sms::destinations::DestinationPolicy;
@@ -50,6 +54,7 @@ const WORKER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub struct Application {
     listener: TcpListener,
+    connection_limits: ConnectionLimits,
     router: axum::Router,
     store: Store,
     worker: DeliveryWorker,
@@ -65,6 +70,43 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         ensure_sqlite_directory(&config.database_url)?;
+        let open_files = raise_open_file_limit();
+        let max_connections = default_max_connections(open_files);
+        let max_connections = match config.http.max_connections {
+            Some(chosen) => {
+                let chosen = usize::try_from(chosen).unwrap_or(usize::MAX);
+                if chosen > max_connections {
+                    tracing::warn!(
+                        chosen,
+                        open_files,
+                        "HTTP_MAX_CONNECTIONS leaves fewer than {RESERVED_FILE_DESCRIPTORS} of the \
+                         open-file limit for the database and providers"
+                    );
+                }
+                chosen
+            }
+            None => max_connections,
+        };
+        let connection_limits = ConnectionLimits {
+            header_read_timeout: config.http.header_read_timeout.unsigned_abs(),
+            max_connections,
+            shutdown_grace: config.http.shutdown_grace.unsigned_abs(),
+        };
+        let writer_thread = match Backend::of_url(&config.database_url) {
+            Some(Backend::Sqlite) => WriterThread::start(config.sqlite_writer_cpu)?,
+            _ => WriterThread::none(),
+        };
+        if let Some(cpu) = writer_thread.cpu() {
+            tracing::info!("requests that write are served on CPU {cpu} (SQLITE_WRITER_CPU)");
+        }
+        // Storage first: the port is bound only once the database is ready for requests.
+        let store = Store::connect_on(
+            &config.database_url,
+            config.database_max_connections,
+            config.database_acquire_timeout.unsigned_abs(),
+            &writer_thread,
+        )
+        .await?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("could not listen on {} (LISTEN_ADDR)", config.listen_addr))?;
@@ -74,19 +116,6 @@ impl Application {
         if !config.public_url_is_explicit {
             config.public_url = format!("http://{address}");
         }
-        let writer_thread = match Backend::of_url(&config.database_url) {
-            Some(Backend::Sqlite) => WriterThread::start(config.sqlite_writer_cpu)?,
-            _ => WriterThread::none(),
-        };
-        if let Some(cpu) = writer_thread.cpu() {
-            tracing::info!("requests that write are served on CPU {cpu} (SQLITE_WRITER_CPU)");
-        }
-        let store = Store::connect_on(
-            &config.database_url,
-            config.database_max_connections,
-            &writer_thread,
-        )
-        .await?;
 
         let (server_secret, source) =
             secret::load_or_create(config.server_secret.as_deref(), &config.server_secret_file)?;
@@ -209,6 +238,7 @@ impl Application {
         );
         Ok(Self {
             listener,
+            connection_limits,
             router,
             store,
             worker,
@@ -268,21 +298,28 @@ impl Application {
                 .clone()
                 .run_until_stopped(worker_stopped, MAINTENANCE_EVERY),
         );
+        tracing::info!(
+            "at most {} connections at once (HTTP_MAX_CONNECTIONS)",
+            self.connection_limits.max_connections
+        );
         tracing::info!("listening on http://{}", self.address);
-        let served = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the HTTP server failed");
+        http_server::serve(self.listener, self.router, self.connection_limits, shutdown).await;
+        // Sends in flight finish within what is left of the grace period: a provider's answer is
+        // awaited rather than sent twice after a restart.
         let _ = stop_worker.send(true);
-        let _ = worker.await;
-        let _ = maintenance.await;
-        let _ = checkpoints.await;
+        let background = async {
+            let _ = worker.await;
+            let _ = maintenance.await;
+            let _ = checkpoints.await;
+        };
+        if tokio::time::timeout(self.connection_limits.shutdown_grace, background)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a message send was still in flight after SHUTDOWN_GRACE_PERIOD");
+        }
         self.store.close().await;
-        served
+        Ok(())
     }
 }
 

@@ -97,11 +97,26 @@ fn busy(overloaded: Overloaded, now: OffsetDateTime) -> AppError {
     }
 }
 
-/// Logs an unexpected failure once, here at the boundary, and hides it from the client.
+/// Logs a failure once, here at the boundary, and hides its details from the client: the
+/// database being unable to work now (see `store::is_unavailable`) is `503` with a wait, anything
+/// else `500`.
 fn internal(error: anyhow::Error) -> AppError {
+    if crate::store::is_unavailable(&error) {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "request failed: the database is unavailable"
+        );
+        return AppError::StorageUnavailable {
+            retry_after_secs: STORAGE_RETRY_AFTER_SECS,
+        };
+    }
     tracing::error!(error = format!("{error:#}"), "request failed");
     AppError::Internal
 }
+
+/// The wait suggested when the database is unavailable: long enough not to add to the load of a
+/// database coming back, short enough that a passing fault costs little.
+const STORAGE_RETRY_AFTER_SECS: u64 = 5;
 
 /// Gathers every field's problem so that a form is answered with all of them at once.
 #[derive(Default)]

@@ -24,6 +24,7 @@
 mod accounts;
 mod audit;
 mod codes;
+mod failure;
 mod messages;
 mod pending_sign_ins;
 mod send_counters;
@@ -33,6 +34,7 @@ mod unknown_logins;
 
 pub use accounts::{AccountRecord, AccountSearch, NewAccount, Role};
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use failure::is_unavailable;
 pub use messages::{
     ClaimedMessage, DeliveryState, Failure, MessageSummary, NewMessage, OutboxEntry,
 };
@@ -53,6 +55,15 @@ const WRITER_CACHE_KIB: u32 = 64 * 1024;
 
 /// WAL pages past which a committing SQLite writer checkpoints the log itself (default: 1000).
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 20_000;
+
+/// How long a request waits for a database connection by default (`DATABASE_ACQUIRE_TIMEOUT`):
+/// when the database cannot be reached, or every connection is busy, the request is answered
+/// `503` after this wait instead of hanging.
+pub const DEFAULT_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The size of the row `accepts_writes` writes: two pages of SQLite's default 4 KiB, so a
+/// database that cannot grow by that fails it.
+const HEALTH_PROBE_BYTES: usize = 8192;
 
 /// The key of the PostgreSQL advisory lock that write transactions hold (any fixed number; it
 /// only has to be the same in every instance).
@@ -123,14 +134,22 @@ impl Store {
     /// Connects to the database at `url` (creating a SQLite file if missing) with at most
     /// `max_connections` connections, and applies the migrations.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        Self::connect_on(url, max_connections, &WriterThread::none()).await
+        Self::connect_on(
+            url,
+            max_connections,
+            DEFAULT_ACQUIRE_TIMEOUT,
+            &WriterThread::none(),
+        )
+        .await
     }
 
-    /// `connect`, with SQLite's writer connection opened from `writer_thread`, so that sqlx's
-    /// thread for that connection shares the writer thread's CPU (see `writer_thread`).
+    /// `connect`, waiting at most `acquire_timeout` for a connection, with SQLite's writer
+    /// connection opened from `writer_thread`, so that sqlx's thread for that connection shares
+    /// the writer thread's CPU (see `writer_thread`).
     pub async fn connect_on(
         url: &str,
         max_connections: u32,
+        acquire_timeout: std::time::Duration,
         writer_thread: &WriterThread,
     ) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
@@ -146,7 +165,14 @@ impl Store {
         if backend == Backend::Postgres {
             check_postgres_answers(&options).await?;
         }
-        let pool = open_pool(options.clone(), backend, max_connections, None).await?;
+        if backend == Backend::Sqlite {
+            check_sqlite_file_is_writable(&url)?;
+        }
+        let pools = PoolSettings {
+            backend,
+            acquire_timeout,
+        };
+        let pool = pools.open(options.clone(), max_connections, None).await?;
         let migrations = match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
@@ -158,7 +184,7 @@ impl Store {
         let writer = match backend {
             Backend::Sqlite => {
                 writer_thread
-                    .run(open_pool(options, backend, 1, Some(WRITER_CACHE_KIB)))
+                    .run(async move { pools.open(options, 1, Some(WRITER_CACHE_KIB)).await })
                     .await??
             }
             Backend::Postgres => pool.clone(),
@@ -234,43 +260,150 @@ impl Store {
             .unwrap_or(false)
     }
 
+    /// Whether a write of a few pages commits now: a row of `HEALTH_PROBE_BYTES` written and
+    /// deleted in one write transaction. A full disk, an I/O error or a read-only database fails
+    /// it, where reads still succeed.
+    pub async fn accepts_writes(&self) -> bool {
+        let probe = async {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("INSERT INTO health_probe (id, filler) VALUES (1, $1)")
+                .bind("x".repeat(HEALTH_PROBE_BYTES))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM health_probe")
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            anyhow::Ok(())
+        };
+        match probe.await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "the database refuses writes");
+                false
+            }
+        }
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;
     }
 }
 
-/// Opens a pool of at most `connections`; `cache_kib` sets a SQLite connection's page cache.
-async fn open_pool(
-    options: AnyConnectOptions,
+/// What every pool of the store shares.
+#[derive(Clone, Copy)]
+struct PoolSettings {
     backend: Backend,
-    connections: u32,
-    cache_kib: Option<u32>,
-) -> anyhow::Result<AnyPool> {
-    let pool = AnyPoolOptions::new().max_connections(connections);
-    // A SQLite connection is a file handle in this process: nothing to ping, and nothing grows
-    // stale (the writer keeps its warm cache). All are opened now, from this task: sqlx's thread
-    // for a connection runs on the CPUs of the thread that opened it, so a reader opened later
-    // from the writer thread would be pinned with it. PostgreSQL keeps sqlx's defaults.
-    let pool = match backend {
-        Backend::Sqlite => pool
-            .min_connections(connections)
-            .test_before_acquire(false)
-            .max_lifetime(None)
-            .idle_timeout(None),
-        Backend::Postgres => pool,
-    };
-    pool.after_connect(move |conn, _meta| {
-        Box::pin(async move {
-            if backend == Backend::Sqlite {
-                conn.execute(sqlite_pragmas(cache_kib).as_str()).await?;
-            }
-            Ok(())
+    acquire_timeout: std::time::Duration,
+}
+
+impl PoolSettings {
+    /// Opens a pool of at most `connections`; `cache_kib` sets a SQLite connection's page cache.
+    async fn open(
+        self,
+        options: AnyConnectOptions,
+        connections: u32,
+        cache_kib: Option<u32>,
+    ) -> anyhow::Result<AnyPool> {
+        let backend = self.backend;
+        let pool = AnyPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(self.acquire_timeout);
+        // A SQLite connection is a file handle in this process: nothing to ping, and nothing
+        // grows stale (the writer keeps its warm cache). All are opened now, from this task:
+        // sqlx's thread for a connection runs on the CPUs of the thread that opened it, so a
+        // reader opened later from the writer thread would be pinned with it. PostgreSQL keeps
+        // sqlx's defaults.
+        let pool = match backend {
+            Backend::Sqlite => pool
+                .min_connections(connections)
+                .test_before_acquire(false)
+                .max_lifetime(None)
+                .idle_timeout(None),
+            Backend::Postgres => pool,
+        };
+        pool.after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute(sqlite_pragmas(cache_kib).as_str()).await?;
+                }
+                Ok(())
+            })
         })
-    })
-    .connect_with(options)
-    .await
-    .with_context(|| format!("could not open the {} database", backend.name()))
+        .after_release(|conn, _meta| Box::pin(left_outside_any_transaction(conn)))
+        .connect_with(options)
+        .await
+        .with_context(|| format!("could not open the {} database", backend.name()))
+    }
+}
+
+/// Whether a connection handed back to its pool is fit for the next request: `false` closes it,
+/// and the pool opens a new one when one is next wanted.
+///
+/// A write transaction that failed is rolled back when it is dropped. But after some errors
+/// (a full disk, an I/O error) the database has already ended the transaction itself; the
+/// rollback then fails, and sqlx goes on counting the connection as inside a transaction, where
+/// every later `BEGIN` is refused. SQLite's one writer would refuse every write until a restart.
+async fn left_outside_any_transaction(conn: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // The rollback of a dropped transaction is queued; a round trip after it settles the count.
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "a database connection was left inside a transaction the database had already ended \
+             (after a storage error); it is closed and will be opened afresh"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Fails at once, naming the path and the reason, when the SQLite file or its directory cannot
+/// be written (a read-only mount, missing permission): otherwise every connection fails and
+/// startup waits out the pool's timeout with only "pool timed out" to show for it. SQLite writes
+/// the `-wal` and `-shm` files beside the database, so the directory must be writable too.
+fn check_sqlite_file_is_writable(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_path(url) else {
+        return Ok(());
+    };
+    let path = std::path::Path::new(path);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("the SQLite database {} cannot be written", path.display()))?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => std::path::Path::new("."),
+    };
+    let probe = directory.join(format!(".latchkey-write-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&probe)
+        .with_context(|| {
+            format!(
+                "the directory of the SQLite database, {}, cannot be written (SQLite keeps its \
+                 -wal and -shm files there)",
+                directory.display()
+            )
+        })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// The file path of a `sqlite:` URL; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next().unwrap_or(path);
+    (!path.is_empty() && path != ":memory:" && !url.contains("mode=memory")).then_some(path)
 }
 
 /// How long startup waits for PostgreSQL to accept one connection.
@@ -391,7 +524,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let url = format!("sqlite://{}/x.db", dir.path().display());
         let before = sqlite_threads_pinned_to(cpu)?;
-        let store = Store::connect_on(&url, 4, &writer_thread).await?;
+        let store = Store::connect_on(&url, 4, DEFAULT_ACQUIRE_TIMEOUT, &writer_thread).await?;
         assert_eq!(sqlite_threads_pinned_to(cpu)?, before + 1);
         // Readers wanted at once on the writer thread are the ones opened at startup.
         let readers = store.clone();
@@ -414,6 +547,24 @@ mod tests {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn the_writer_recovers_from_a_transaction_sqlite_ended_by_itself() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::connect(&format!("sqlite://{}/x.db", dir.path().display()), 2).await?;
+        // As after a full disk: SQLite has rolled the transaction back, sqlx still counts it, and
+        // the rollback of the dropped transaction then fails.
+        let mut tx = store.begin_write().await?;
+        sqlx::query("ROLLBACK").execute(&mut *tx).await?;
+        drop(tx);
+        let mut tx = store.begin_write().await?;
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        assert!(store.accepts_writes().await);
         Ok(())
     }
 

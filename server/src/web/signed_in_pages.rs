@@ -81,14 +81,21 @@ pub async fn load(
         }
         Some(AppError::Forbidden) => Some(StatusCode::FORBIDDEN),
         Some(AppError::NotFound) => Some(StatusCode::NOT_FOUND),
+        Some(AppError::StorageUnavailable { .. }) => Some(StatusCode::SERVICE_UNAVAILABLE),
         _ => None,
     };
+    let retry_after = error.as_ref().and_then(AppError::retry_after_secs);
     if let Some(data) = data {
         request.extensions_mut().insert(data);
     }
     let mut response = next.run(request).await;
     if let Some(status) = status {
         *response.status_mut() = status;
+    }
+    if let (Some(StatusCode::SERVICE_UNAVAILABLE), Some(seconds)) = (status, retry_after) {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

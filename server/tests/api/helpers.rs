@@ -99,6 +99,8 @@ pub async fn spawn_app_serving(
         // Concurrency tests queue many hashes on a busy machine; the queue's limit is tested on
         // its own (hardening.rs).
         ("PASSWORD_HASHING_MAX_WAIT".to_owned(), "3600s".to_owned()),
+        // Likewise the wait for a database connection (resilience.rs tests the short one).
+        ("DATABASE_ACQUIRE_TIMEOUT".to_owned(), "60s".to_owned()),
     ]);
     for (name, value) in settings {
         vars.insert((*name).to_owned(), (*value).to_owned());

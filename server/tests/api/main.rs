@@ -24,6 +24,7 @@ mod phone_change;
 mod phone_verification;
 mod providers;
 mod pumping_guard;
+mod resilience;
 mod sessions;
 mod shared_database;
 mod sign_in_codes;
