@@ -78,11 +78,18 @@ test("an admin unlocks a locked account and its owner signs in", async ({ page, 
   await expect(adminPage.getByRole("heading", { name: "Find an account" })).toBeVisible();
   await hydrated(adminPage);
 
+  await adminPage.evaluate(() => {
+    (window as unknown as { documentMark: boolean }).documentMark = true;
+  });
   await adminPage.getByLabel("Email, or the last digits of the phone number").fill(user.email);
   await adminPage.getByRole("button", { name: "Search" }).click();
-  // The results come without a page load, and the address follows the search.
+  // The results come without a page load, the address follows the search, and their summary
+  // takes the focus.
   await expect(adminPage).toHaveURL(/\/admin\?q=/);
   await expect(adminPage.locator(".search-results")).toContainText("Locked");
+  await expect(adminPage.getByText("1 matching account")).toBeFocused();
+  await expect(adminPage.getByLabel("Email, or the last digits of the phone number")).toHaveValue(user.email);
+  expect(await adminPage.evaluate(() => (window as unknown as { documentMark?: boolean }).documentMark)).toBe(true);
   await adminPage.getByRole("link", { name: user.email }).click();
   await expect(adminPage.locator(".account-status")).toHaveText("Locked");
   await expect(adminPage.locator(".details")).toContainText(`•${user.last4}`);

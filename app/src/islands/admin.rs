@@ -1,12 +1,11 @@
-//! The admin area's forms: the admin access code, the account search (results without a page
-//! load), and the actions on one account.
+//! The admin area's forms: the admin access code, the account search, and the actions on one
+//! account.
 
-use crate::api::{AdminAct, AdminSearch as AdminSearchFn, SendAdminCode};
+use crate::api::{AdminAct, SendAdminCode};
 use crate::components::{form_parts, FormMessage, SubmitButton};
-use crate::error::AppError;
 use crate::flash::FormInit;
-use crate::form_post::{fetch_json, PostForm};
-use crate::types::{paths, AccountStatus, AccountSummary, AdminAction};
+use crate::form_post::PostForm;
+use crate::types::{paths, AdminAction};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -22,48 +21,29 @@ pub fn AdminSendCodeForm(init: FormInit) -> impl IntoView {
     }
 }
 
-/// Account search by email or by the last digits of the phone number. Without JavaScript it is a
-/// plain `GET /admin?q=…`; with it, results come without a page load and the address follows.
+/// Account search by email or by the last digits of the phone number: a plain `GET /admin?q=…`
+/// whose results the server renders. Once the wasm runs, the search opens that address through
+/// the client-side navigation (`navigation::go`): the results replace the page's without a page
+/// load, and the button says it is searching meanwhile.
 #[island]
-pub fn AdminSearch(
-    query: String,
-    results: Option<Result<Vec<AccountSummary>, AppError>>,
-) -> impl IntoView {
-    let query = RwSignal::new(query);
-    let results = RwSignal::new(results);
+pub fn AdminSearch(query: String) -> impl IntoView {
     let searching = RwSignal::new(false);
+    let field = NodeRef::<leptos::html::Input>::new();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let q = query.get_untracked();
-        searching.set(true);
-        #[cfg(feature = "hydrate")]
-        if let Ok(history) = window().history() {
-            let _ = history.replace_state_with_url(
-                &leptos::wasm_bindgen::JsValue::NULL,
-                "",
-                Some(&paths::admin_search(&q)),
-            );
+        if searching.get_untracked() {
+            return;
         }
-        leptos::task::spawn_local(async move {
-            let found =
-                fetch_json::<Vec<AccountSummary>>(AdminSearchFn::PATH, &[("q", q.as_str())], None)
-                    .await;
-            results.set(Some(found));
-            searching.set(false);
-        });
+        let q = field.get_untracked().map(|input| input.value()).unwrap_or_default();
+        searching.set(true);
+        crate::navigation::go(&paths::admin_search(&q));
     };
     view! {
         <form method="get" action=paths::ADMIN class="admin-search" role="search" on:submit=on_submit>
             <div class="field">
                 <label for="admin-q">"Email, or the last digits of the phone number"</label>
                 <div class="input-row">
-                    <input
-                        id="admin-q"
-                        name="q"
-                        type="search"
-                        value=query.get_untracked()
-                        on:input=move |event| query.set(event_target_value(&event))
-                    />
+                    <input id="admin-q" name="q" type="search" value=query node_ref=field/>
                     <button
                         type="submit"
                         class="primary"
@@ -75,58 +55,7 @@ pub fn AdminSearch(
                 </div>
             </div>
         </form>
-        <div class="search-results" aria-live="polite">
-            {move || match results.get() {
-                None => ().into_any(),
-                Some(Ok(accounts)) => results_table(accounts).into_any(),
-                Some(Err(error)) => {
-                    view! { <p class="form-error" role="alert">{error.user_message()}</p> }.into_any()
-                }
-            }}
-        </div>
     }
-}
-
-fn results_table(accounts: Vec<AccountSummary>) -> impl IntoView {
-    if accounts.is_empty() {
-        return view! { <p class="muted">"No account matches."</p> }.into_any();
-    }
-    let count = accounts.len();
-    view! {
-        <table class="data-table">
-            <caption class="visually-hidden">{format!("{count} matching accounts")}</caption>
-            <thead>
-                <tr><th scope="col">"Email"</th><th scope="col">"Name"</th><th scope="col">"Phone"</th><th scope="col">"Status"</th></tr>
-            </thead>
-            <tbody>
-                {accounts
-                    .into_iter()
-                    .map(|account| {
-                        view! {
-                            <tr>
-                                <td data-label="Email"><a href=paths::admin_account(account.id)>{account.email}</a></td>
-                                <td data-label="Name">{account.name}</td>
-                                <td data-label="Phone">{account.masked_phone}</td>
-                                <td data-label="Status"><StatusBadge status=account.status/></td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
-}
-
-/// An account's status as a coloured badge with its words.
-#[component]
-pub fn StatusBadge(status: AccountStatus) -> impl IntoView {
-    let tone = match status {
-        AccountStatus::Active => "good",
-        AccountStatus::Locked => "bad",
-        AccountStatus::Unverified | AccountStatus::MustResetPassword => "warn",
-    };
-    view! { <span class=format!("badge badge-{tone}")>{status.label()}</span> }
 }
 
 /// One admin action on one account, confirmed before it is sent.

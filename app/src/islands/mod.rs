@@ -15,7 +15,7 @@ pub use account::{
     DeliveryPreferenceForm, ForgetDeviceForm, NewNumberForm, ReverifyPhoneForm,
     SignInCodeSettingForm, SignOutButton,
 };
-pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm, StatusBadge};
+pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm};
 pub use code_form::{CodeForm, CodeStep};
 pub use delivery::CodeStatus;
 pub use recovery::{EmailStep, EmailStepForm, ResetPasswordForm};

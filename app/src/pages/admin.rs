@@ -6,10 +6,10 @@ use super::{capabilities, flash_notice, loaded_page, page_flash, query_value};
 use crate::api::{AdminAct, SendAdminCode};
 use crate::error::AppError;
 use crate::flash::Flash;
-use crate::islands::StatusBadge;
 use crate::islands::{AdminActionForm, AdminSearch, AdminSendCodeForm, CodeForm, CodeStep};
 use crate::types::{
-    paths, AdminAccess, AdminAccountView, AdminAction, AdminOverview, PageData, PhoneEnding,
+    paths, AccountStatus, AccountSummary, AdminAccess, AdminAccountView, AdminAction,
+    AdminOverview, PageData, PhoneEnding,
 };
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
@@ -48,7 +48,8 @@ pub fn AdminPage() -> impl IntoView {
                     view! {
                         <p class="muted">"Admin access until " {elevated_until} "."</p>
                         <h2>"Find an account"</h2>
-                        <AdminSearch query=query_value("q").get_untracked() results=results/>
+                        <AdminSearch query=query_value("q").get_untracked()/>
+                        <SearchResults results/>
                         <h2>"Last 30 days"</h2>
                         <Overview overview/>
                     }
@@ -58,6 +59,64 @@ pub fn AdminPage() -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// The results of a search (`/admin?q=…`), rendered by the server; nothing before a search. Their
+/// summary takes the focus, so that it is announced after a search.
+#[component]
+fn SearchResults(results: Option<Result<Vec<AccountSummary>, AppError>>) -> impl IntoView {
+    let body = match results {
+        None => return ().into_any(),
+        Some(Err(error)) => {
+            view! { <p class="form-error" role="alert">{error.user_message()}</p> }.into_any()
+        }
+        Some(Ok(accounts)) if accounts.is_empty() => view! {
+            <p class="muted results-summary" tabindex="-1" autofocus=true>"No account matches."</p>
+        }
+        .into_any(),
+        Some(Ok(accounts)) => {
+            let summary = match accounts.len() {
+                1 => "1 matching account".to_owned(),
+                count => format!("{count} matching accounts"),
+            };
+            view! {
+                <p class="results-summary" tabindex="-1" autofocus=true>{summary}</p>
+                <table class="data-table">
+                    <thead>
+                        <tr><th scope="col">"Email"</th><th scope="col">"Name"</th><th scope="col">"Phone"</th><th scope="col">"Status"</th></tr>
+                    </thead>
+                    <tbody>
+                        {accounts
+                            .into_iter()
+                            .map(|account| {
+                                view! {
+                                    <tr>
+                                        <td data-label="Email"><a href=paths::admin_account(account.id)>{account.email}</a></td>
+                                        <td data-label="Name">{account.name}</td>
+                                        <td data-label="Phone">{account.masked_phone}</td>
+                                        <td data-label="Status"><StatusBadge status=account.status/></td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            }
+            .into_any()
+        }
+    };
+    view! { <div class="search-results">{body}</div> }.into_any()
+}
+
+/// An account's status as a coloured badge with its words.
+#[component]
+fn StatusBadge(status: AccountStatus) -> impl IntoView {
+    let tone = match status {
+        AccountStatus::Active => "good",
+        AccountStatus::Locked => "bad",
+        AccountStatus::Unverified | AccountStatus::MustResetPassword => "warn",
+    };
+    view! { <span class=format!("badge badge-{tone}")>{status.label()}</span> }
 }
 
 /// Ask for an admin access code, and take it.
