@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: unit and black-box tests (real server, real SQLite files, real HTTP), the
+# Runs every check and test: formatting and clippy (scripts/lint.sh), unit and black-box tests (real server, real SQLite files, real HTTP), the
 # black-box tests again against a throwaway PostgreSQL server, then the Playwright suite in
 # Debian's Chromium against the built server. Installs what is missing first.
 set -euo pipefail
@@ -9,8 +9,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-step "Checking formatting"
-cargo fmt --all --check
+step "Formatting and clippy, warnings as errors (scripts/lint.sh)"
+scripts/lint.sh
 
 step "Building the site (server binary, wasm, CSS)"
 cargo leptos build

@@ -34,7 +34,10 @@ pub fn AdminSearch(query: String) -> impl IntoView {
         if searching.get_untracked() {
             return;
         }
-        let q = field.get_untracked().map(|input| input.value()).unwrap_or_default();
+        let q = field
+            .get_untracked()
+            .map(|input| input.value())
+            .unwrap_or_default();
         searching.set(true);
         crate::navigation::go(&paths::admin_search(&q));
     };
