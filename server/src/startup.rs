@@ -69,6 +69,14 @@ impl Application {
         leptos_options: LeptosOptions,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        // Every message fits one SMS with these settings, or nothing starts.
+        let xoxzo = config
+            .sms_providers
+            .iter()
+            .any(|provider| matches!(provider, SmsProviderKind::Xoxzo(_)));
+        MessageTemplates::new(config.product_name.clone(), config.public_host())
+            .check_one_segment(&config.code_policies, xoxzo)
+            .map_err(anyhow::Error::msg)?;
         ensure_sqlite_directory(&config.database_url)?;
         let open_files = raise_open_file_limit();
         let max_connections = default_max_connections(open_files);

@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod destinations;
+pub mod encoding;
 pub mod log;
 pub mod outbox;
 pub mod providers;

@@ -2,7 +2,9 @@
 //! (the WebOTP / one-time-code autofill format) and stays within one 160-character SMS segment.
 //! Codes by phone call are read digit by digit, twice.
 
+use crate::auth::codes::ScopePolicies;
 use crate::domain::{CodeScope, VerificationCode};
+use crate::sms::encoding::{Encoding, Segments};
 use time::Duration;
 
 #[derive(Debug, Clone)]
@@ -91,6 +93,63 @@ impl MessageTemplates {
     }
 }
 
+impl MessageTemplates {
+    /// Checks that every text message fits one SMS segment with these code lengths and lifetimes
+    /// (a longer one costs two or more, and some providers refuse it), and, when `xoxzo` sends,
+    /// within Xoxzo's own limit: 160 characters of ASCII, or 70 of anything else. The error names
+    /// the settings that make a text too long.
+    pub fn check_one_segment(&self, policies: &ScopePolicies, xoxzo: bool) -> Result<(), String> {
+        let mut texts: Vec<(String, String)> = CodeScope::ALL
+            .into_iter()
+            .map(|scope| {
+                let policy = policies.get(scope);
+                let digits = "0".repeat(usize::from(policy.length));
+                let text = VerificationCode::parse(&digits, policy.length)
+                    .map(|code| self.code_message(scope, &code, policy.lifetime))
+                    .unwrap_or_default();
+                (format!("the {} text", scope.describe()), text)
+            })
+            .collect();
+        texts.push((
+            "the password-changed notice".to_owned(),
+            self.password_changed_notice(),
+        ));
+        texts.push((
+            "the phone-changed notice".to_owned(),
+            self.phone_changed_notice("0000"),
+        ));
+        for (what, text) in texts {
+            let segments = Segments::of(&text);
+            let (units, limit, alphabet) = match segments.encoding {
+                Encoding::Gsm7 => (Encoding::Gsm7.units(&text), 160, "GSM-7"),
+                Encoding::Ucs2 => (Encoding::Ucs2.units(&text), 70, "UCS-2"),
+            };
+            let xoxzo_limit = if text.is_ascii() { 160 } else { 70 };
+            let xoxzo_over = xoxzo && text.chars().count() > xoxzo_limit;
+            if segments.count > 1 || xoxzo_over {
+                return Err(format!(
+                    "PRODUCT_NAME ({:?}) and the host of PUBLIC_URL ({:?}) make {what} {units} \
+                     {alphabet} characters, more than one SMS holds ({limit}{}): shorten them{}",
+                    self.product,
+                    self.host,
+                    if xoxzo_over {
+                        format!("; Xoxzo takes {xoxzo_limit}")
+                    } else {
+                        String::new()
+                    },
+                    if segments.encoding == Encoding::Ucs2 {
+                        ", or write PRODUCT_NAME in GSM-7 characters (a character outside it \
+                         halves what one SMS holds)"
+                    } else {
+                        ""
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// "1 hour", "10 minutes", "90 seconds".
 pub fn describe(duration: Duration) -> String {
     let seconds = duration.whole_seconds();
@@ -160,6 +219,40 @@ mod tests {
                 text.len()
             );
         }
+    }
+
+    #[test]
+    fn the_defaults_fit_and_a_name_too_long_for_one_sms_is_named() {
+        use crate::auth::codes::CodePolicy;
+        let policies = ScopePolicies::uniform(CodePolicy {
+            length: 10,
+            lifetime: Duration::minutes(10),
+            max_tries: 5,
+        });
+        assert_eq!(templates().check_one_segment(&policies, true), Ok(()));
+        let long_host =
+            MessageTemplates::new("Latchkey", format!("{}.example.com", "a".repeat(60)));
+        let error = long_host
+            .check_one_segment(&policies, false)
+            .expect_err("too long");
+        assert!(error.contains("PUBLIC_URL"), "{error}");
+        assert!(error.contains("GSM-7"), "{error}");
+        // A name outside GSM-7 leaves 70 characters: the default texts no longer fit.
+        let polish = MessageTemplates::new("Łódź Konto", "auth.example.com");
+        let error = polish
+            .check_one_segment(&policies, false)
+            .expect_err("UCS-2");
+        assert!(
+            error.contains("UCS-2") && error.contains("PRODUCT_NAME"),
+            "{error}"
+        );
+        // A name in GSM-7 but not ASCII fits one SMS, but not Xoxzo's 70 for non-ASCII text.
+        let danish = MessageTemplates::new("Ærø", "auth.example.com");
+        assert_eq!(danish.check_one_segment(&policies, false), Ok(()));
+        let error = danish
+            .check_one_segment(&policies, true)
+            .expect_err("Xoxzo");
+        assert!(error.contains("Xoxzo takes 70"), "{error}");
     }
 
     #[test]

@@ -27,6 +27,32 @@ fn a_bad_setting_stops_startup_with_a_message_naming_the_variable() {
 }
 
 #[test]
+fn a_product_name_that_makes_texts_longer_than_one_sms_stops_startup() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_server"))
+        .current_dir(data.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PRODUCT_NAME", "Łódź Konto")
+        .env("SERVER_SECRET", "ab".repeat(32))
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/l.db", data.path().display()),
+        )
+        .output()
+        .expect("the server runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("PRODUCT_NAME (\"Łódź Konto\")"), "{stderr}");
+    assert!(stderr.contains("UCS-2"), "{stderr}");
+    assert!(
+        !data.path().join("l.db").exists(),
+        "nothing is created when the texts cannot be sent"
+    );
+}
+
+#[test]
 fn an_unreachable_postgresql_stops_startup_at_once_with_the_reason() {
     // A port nothing listens on: the connection is refused.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")

@@ -118,23 +118,42 @@ impl SmsSender for BandwidthSender {
             "to": [message.to],
             "text": message.body,
         });
-        let request = self.client.post(url);
-        let request = match (&self.config.auth, &self.tokens) {
-            (BandwidthAuth::Basic { username, password }, _) => {
-                request.basic_auth(username, Some(password.expose()))
+        let body = &body;
+        let post = |bearer: Option<String>| {
+            let request = self.client.post(&url);
+            let request = match (&self.config.auth, bearer) {
+                (BandwidthAuth::Basic { username, password }, _) => {
+                    request.basic_auth(username, Some(password.expose()))
+                }
+                (BandwidthAuth::OAuth { .. }, bearer) => {
+                    request.bearer_auth(bearer.unwrap_or_default())
+                }
+            };
+            async move {
+                request
+                    .json(body)
+                    .send()
+                    .await
+                    .map_err(|error| transport_error("bandwidth", &error))
             }
+        };
+        let response = match (&self.config.auth, &self.tokens) {
+            (BandwidthAuth::Basic { .. }, _) => post(None).await?,
             (BandwidthAuth::OAuth { .. }, Some(tokens)) => {
-                request.bearer_auth(tokens.token().await?)
+                let token = tokens.token().await?;
+                let response = post(Some(token.clone())).await?;
+                if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+                    // Revoked or expired early: drop it, one new token, one more try.
+                    tokens.forget(&token).await;
+                    post(Some(tokens.token().await?)).await?
+                } else {
+                    response
+                }
             }
             (BandwidthAuth::OAuth { .. }, None) => {
                 return Err(SendError::Rejected("bandwidth: no token source".to_owned()))
             }
         };
-        let response = request
-            .json(&body)
-            .send()
-            .await
-            .map_err(|error| transport_error("bandwidth", &error))?;
         let status = response.status();
         if status.is_success() {
             let accepted: Accepted = response.json().await.map_err(|_| {
@@ -237,6 +256,57 @@ mod tests {
         for send in sends {
             assert_eq!(send.header("authorization"), Some("Bearer bw-token"));
         }
+    }
+
+    /// An OAuth bearer token refused before its time is answered 401 (the `securitySchemes` of
+    /// bandwidth.yml in Bandwidth/python-sdk); the SDK then fetches a new one.
+    #[tokio::test]
+    async fn a_bearer_token_refused_early_is_replaced_and_the_send_tried_again() {
+        use crate::sms::providers::mock::{Answer, Route};
+        let mock = MockProvider::with_routes(vec![
+            Route {
+                path_suffix: "/api/v1/oauth2/token",
+                answers: vec![
+                    Answer::new(
+                        200,
+                        vec![],
+                        r#"{"access_token": "revoked", "token_type": "Bearer", "expires_in": 3600}"#,
+                    ),
+                    Answer::new(
+                        200,
+                        vec![],
+                        r#"{"access_token": "fresh", "token_type": "Bearer", "expires_in": 3600}"#,
+                    ),
+                ],
+            },
+            Route {
+                path_suffix: "/messages",
+                answers: vec![
+                    Answer::new(401, vec![], r#"{"type": "unauthorized", "description": "Authentication Failed"}"#),
+                    Answer::new(202, vec![], r#"{"id": "bw-2"}"#),
+                ],
+            },
+        ])
+        .await;
+        let bandwidth = with_auth(
+            &mock.base_url,
+            BandwidthAuth::OAuth {
+                token_url: format!("{}/api/v1/oauth2/token", mock.base_url),
+                client_id: "bw-client".to_owned(),
+                client_secret: Credential::new("bw-secret"),
+            },
+        );
+        let receipt = bandwidth.send(&message()).await.expect("sent");
+        assert_eq!(receipt.provider_message_id.as_deref(), Some("bw-2"));
+        let sends = mock.requests_to("/api/v2/users/9900000/messages");
+        assert_eq!(sends.len(), 2);
+        assert_eq!(sends[1].header("authorization"), Some("Bearer fresh"));
+        bandwidth.send(&message()).await.expect("sent");
+        assert_eq!(
+            mock.requests_to("/oauth2/token").len(),
+            2,
+            "the new token is kept"
+        );
     }
 
     fn message() -> OutgoingSms {

@@ -1,10 +1,12 @@
 //! MessageBird (classic REST API): `POST /messages` with `Authorization: AccessKey <key>` and a JSON
-//! body with `originator`, `recipients` (MSISDNs: digits without `+`) and `body`; `201 Created` with
-//! the message `id`. Calls that read a code aloud: `POST /voicemessages` with `recipients`, `body`
+//! body with `originator`, `recipients` (MSISDNs: digits without `+`), `body` and `datacoding`
+//! (`plain` for GSM-7 text, else `unicode`: the default, `plain`, garbles other characters);
+//! `201 Created` with the message `id`. Calls that read a code aloud: `POST /voicemessages` with `recipients`, `body`
 //! and `language`, also `201 Created` with an `id`. Errors are
 //! `{"errors": [{code, description, parameter}]}`.
 
 use super::{retry_after, transport_error, Credential};
+use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -72,6 +74,10 @@ impl SmsSender for MessageBirdSender {
                     "originator": self.config.originator,
                     "recipients": [recipient],
                     "body": message.body,
+                    "datacoding": match Encoding::of(&message.body) {
+                        Encoding::Gsm7 => "plain",
+                        Encoding::Ucs2 => "unicode",
+                    },
                 }),
             ),
             DeliveryChannel::Voice => (
@@ -208,6 +214,22 @@ mod tests {
         assert_eq!(body["originator"], "Latchkey");
         assert_eq!(body["recipients"], serde_json::json!(["31612345678"]));
         assert_eq!(body["body"], "Latchkey: your code is 123456");
+        assert_eq!(body["datacoding"], "plain");
+    }
+
+    /// `datacoding`: "defaults to plain (GSM 03.38 characters only) … unicode … or auto"
+    /// (developers.messagebird.com/api/sms-messaging, the message object).
+    #[tokio::test]
+    async fn text_outside_gsm7_is_sent_as_unicode() {
+        let mock = MockProvider::start(201, vec![], r#"{"id": "m1"}"#).await;
+        let polish = OutgoingSms {
+            body: "Łódź Konto: your code is 123456".to_owned(),
+            ..message()
+        };
+        sender(&mock.base_url).send(&polish).await.expect("sent");
+        let body = mock.requests()[0].json();
+        assert_eq!(body["datacoding"], "unicode");
+        assert_eq!(body["body"], "Łódź Konto: your code is 123456");
     }
 
     #[tokio::test]

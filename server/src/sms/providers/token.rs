@@ -1,7 +1,10 @@
 //! OAuth 2.0 access tokens for providers that need one (RingCentral's JWT grant, Bandwidth's client
 //! credentials): fetched from the token endpoint with the client id and secret as HTTP Basic, cached
 //! until shortly before they expire, and fetched by one task at a time, so that a burst of messages
-//! costs one token call (RingCentral allows 5 a minute).
+//! costs one token call (RingCentral allows 5 a minute). A refusal (wrong credentials, a 429) is
+//! remembered for `REFUSAL_HOLD` (or the `Retry-After`), and every message meanwhile gets it
+//! without asking again: a queue of messages behind bad credentials costs one token call, not
+//! one each, and stays inside the provider's limit on them.
 
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
@@ -13,6 +16,9 @@ use tokio::sync::Mutex;
 
 /// A token is renewed this long before it expires.
 const RENEW_BEFORE: Duration = Duration::seconds(60);
+
+/// How long a refused token request is answered from memory.
+const REFUSAL_HOLD: Duration = Duration::seconds(60);
 
 /// Where and how to ask for a token.
 #[derive(Debug, Clone)]
@@ -32,12 +38,19 @@ struct CachedToken {
     expires_at: OffsetDateTime,
 }
 
+/// The latest token, or the latest refusal while it holds.
+#[derive(Debug, Default)]
+struct TokenState {
+    token: Option<CachedToken>,
+    refused: Option<(OffsetDateTime, SendError)>,
+}
+
 pub struct TokenCache {
     client: reqwest::Client,
     request: TokenRequest,
     clock: Arc<dyn Clock>,
     /// Held while a token is fetched: other tasks wait for it instead of asking again.
-    cached: Mutex<Option<CachedToken>>,
+    state: Mutex<TokenState>,
 }
 
 #[derive(Deserialize)]
@@ -61,29 +74,66 @@ impl TokenCache {
             client,
             request,
             clock,
-            cached: Mutex::new(None),
+            state: Mutex::new(TokenState::default()),
         }
     }
 
     /// A token valid for at least another minute: the cached one, or a new one.
     pub async fn token(&self) -> Result<String, SendError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(token) = cached.as_ref() {
-            if self.clock.now() + RENEW_BEFORE < token.expires_at {
+        let mut state = self.state.lock().await;
+        let now = self.clock.now();
+        if let Some(token) = state.token.as_ref() {
+            if now + RENEW_BEFORE < token.expires_at {
                 return Ok(token.value.clone());
             }
         }
-        let fresh = self.fetch().await?;
-        let value = fresh.value.clone();
-        *cached = Some(fresh);
-        Ok(value)
+        if let Some((until, refusal)) = state.refused.as_ref() {
+            if now < *until {
+                return Err(match refusal {
+                    SendError::RateLimited { .. } => SendError::RateLimited {
+                        retry_after: std::time::Duration::try_from(*until - now).ok(),
+                    },
+                    other => other.clone(),
+                });
+            }
+        }
+        match self.fetch().await {
+            Ok(fresh) => {
+                let value = fresh.value.clone();
+                *state = TokenState {
+                    token: Some(fresh),
+                    refused: None,
+                };
+                Ok(value)
+            }
+            Err(error) => {
+                let hold = match &error {
+                    SendError::Rejected(_) => Some(REFUSAL_HOLD),
+                    SendError::RateLimited { retry_after } => Some(
+                        retry_after
+                            .and_then(|wait| Duration::try_from(wait).ok())
+                            .unwrap_or(REFUSAL_HOLD),
+                    ),
+                    // A connection error or a 5xx: the next message may well succeed.
+                    SendError::Transient(_) | SendError::InvalidRecipient(_) => None,
+                };
+                if let Some(hold) = hold {
+                    state.refused = Some((now + hold, error.clone()));
+                }
+                Err(error)
+            }
+        }
     }
 
     /// Drops `rejected` (the API refused it before its time), unless another task replaced it.
     pub async fn forget(&self, rejected: &str) {
-        let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|token| token.value == rejected) {
-            *cached = None;
+        let mut state = self.state.lock().await;
+        if state
+            .token
+            .as_ref()
+            .is_some_and(|token| token.value == rejected)
+        {
+            state.token = None;
         }
     }
 

@@ -49,8 +49,12 @@ struct TwilioError {
     message: Option<String>,
 }
 
-/// Twilio error codes that mean the recipient cannot receive the message.
-const RECIPIENT_CODES: [u32; 7] = [21211, 21214, 21217, 21408, 21610, 21612, 21614];
+/// Twilio error codes that mean the recipient cannot receive the message: not a valid number
+/// (21211, 21214, 21217), unsubscribed (21610), unreachable (21612), not a mobile number (21614),
+/// a landline (21635). Not 21408, "permissions disabled for the destination region": that is the
+/// account's Messaging Geo Permissions, a setting, so the next provider is tried and the
+/// operator told.
+const RECIPIENT_CODES: [u32; 7] = [21211, 21214, 21217, 21610, 21612, 21614, 21635];
 
 impl TwilioSender {
     pub fn new(client: reqwest::Client, config: TwilioConfig) -> Self {
@@ -359,6 +363,37 @@ mod tests {
         ));
         assert!(matches!(classes[5], SendError::Transient(_)));
         assert!(!format!("{:?}", classes).contains("secret-token"));
+    }
+
+    /// twilio.com/docs/api/errors/21408 (Messaging Geo Permissions, a Console setting) and
+    /// twilio.com/docs/api/errors/21635 ("'To' number cannot be a landline").
+    #[tokio::test]
+    async fn a_region_the_account_may_not_send_to_is_configuration_and_a_landline_the_number() {
+        let geo = MockProvider::start(
+            400,
+            vec![],
+            r#"{"code": 21408, "message": "Permission to send an SMS has not been enabled for the region indicated by the 'To' number: +4477009000.", "more_info": "https://www.twilio.com/docs/errors/21408", "status": 400}"#,
+        )
+        .await;
+        let error = sender(&geo.base_url, TwilioSenderId::From("+14155550000".into()))
+            .send(&message())
+            .await
+            .expect_err("refused");
+        assert!(matches!(error, SendError::Rejected(_)), "{error:?}");
+        let landline = MockProvider::start(
+            400,
+            vec![],
+            r#"{"code": 21635, "message": "'To' number cannot be a landline", "more_info": "https://www.twilio.com/docs/errors/21635", "status": 400}"#,
+        )
+        .await;
+        let error = sender(
+            &landline.base_url,
+            TwilioSenderId::From("+14155550000".into()),
+        )
+        .send(&message())
+        .await
+        .expect_err("refused");
+        assert!(matches!(error, SendError::InvalidRecipient(_)), "{error:?}");
     }
 
     #[tokio::test]

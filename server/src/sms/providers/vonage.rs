@@ -1,8 +1,11 @@
 //! Vonage SMS API: `POST /sms/json`, HTTP Basic (API key and secret), a form with `from`, `to`
-//! (E.164 digits without `+`) and `text`. Vonage answers 200 even for most failures: each message's
-//! `status` says what happened ("0" is success; the others are classified below).
+//! (E.164 digits without `+`) and `text`, with `type=unicode` when the text is not GSM-7 (Vonage
+//! garbles it otherwise). Vonage answers 200 even for most failures: each part of the message has
+//! a `status` ("0" is success; the others are classified below), and the message is sent only if
+//! every part is.
 
 use super::{retry_after, transport_error, Credential};
+use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -47,13 +50,14 @@ impl VonageSender {
 /// What a non-zero message status means (Vonage SMS API status codes).
 fn classify(status: &str, text: String) -> SendError {
     match status {
-        "1" => SendError::RateLimited { retry_after: None },
+        // Throttled; too many concurrent binds ("back off and retry").
+        "1" | "10" => SendError::RateLimited { retry_after: None },
         // Invalid parameters (the number), invalid message (unknown prefix), number barred,
         // non-whitelisted destination.
         "3" | "6" | "7" | "29" => SendError::InvalidRecipient(text),
         "5" => SendError::Transient(text),
-        // Missing parameters, credentials, barred account, quota, binds, HTTP not enabled,
-        // too long, signature, sender address: our configuration or our request.
+        // Missing parameters, credentials, barred account, quota, HTTP not enabled, too long,
+        // signature, sender address: our configuration or our request.
         _ => SendError::Rejected(text),
     }
 }
@@ -72,11 +76,14 @@ impl SmsSender for VonageSender {
         }
         let url = format!("{}/sms/json", self.config.base_url.trim_end_matches('/'));
         let to = message.to.trim_start_matches('+');
-        let form = [
+        let mut form = vec![
             ("from", self.config.from.as_str()),
             ("to", to),
             ("text", message.body.as_str()),
         ];
+        if Encoding::of(&message.body) == Encoding::Ucs2 {
+            form.push(("type", "unicode"));
+        }
         let response = self
             .client
             .post(url)
@@ -102,22 +109,27 @@ impl SmsSender for VonageSender {
             .json()
             .await
             .map_err(|_| SendError::Transient("vonage: unreadable response".to_owned()))?;
-        let Some(first) = reply.messages.into_iter().next() else {
+        if reply.messages.is_empty() {
             return Err(SendError::Transient(
                 "vonage: no message status in the response".to_owned(),
             ));
-        };
-        if first.status == "0" {
-            return Ok(SentReceipt {
-                provider_message_id: first.message_id,
-            });
         }
-        let text = format!(
-            "vonage status {}: {}",
-            first.status,
-            first.error_text.unwrap_or_default()
-        );
-        Err(classify(&first.status, text))
+        // One entry per part: a part that failed fails the message.
+        if let Some(failed) = reply.messages.iter().find(|part| part.status != "0") {
+            let text = format!(
+                "vonage status {}: {}",
+                failed.status,
+                failed.error_text.as_deref().unwrap_or_default()
+            );
+            return Err(classify(&failed.status, text));
+        }
+        Ok(SentReceipt {
+            provider_message_id: reply
+                .messages
+                .into_iter()
+                .next()
+                .and_then(|part| part.message_id),
+        })
     }
 }
 
@@ -201,6 +213,7 @@ mod tests {
     async fn each_status_maps_to_its_class() {
         for (status, expected) in [
             ("1", "rate"),
+            ("10", "rate"),
             ("3", "recipient"),
             ("6", "recipient"),
             ("4", "rejected"),
@@ -233,5 +246,39 @@ mod tests {
             sender(&down.base_url).send(&message()).await,
             Err(SendError::Transient(_))
         ));
+    }
+
+    /// "If your message contains characters outside this range, then you will need to set the
+    /// type to unicode" (developer.vonage.com/en/api/sms, `type`).
+    #[tokio::test]
+    async fn text_outside_gsm7_is_sent_as_unicode_and_gsm7_text_is_not() {
+        let answer = r#"{"message-count": "1", "messages": [{"to": "447400123456", "message-id": "1", "status": "0"}]}"#;
+        let mock = MockProvider::start(200, vec![], answer).await;
+        let polish = OutgoingSms {
+            body: "Łódź Konto: your code is 123456".to_owned(),
+            ..message()
+        };
+        sender(&mock.base_url).send(&polish).await.expect("sent");
+        sender(&mock.base_url).send(&message()).await.expect("sent");
+        let requests = mock.requests();
+        assert_eq!(requests[0].field("type"), Some("unicode"));
+        assert_eq!(
+            requests[0].field("text"),
+            Some("Łódź Konto: your code is 123456")
+        );
+        assert_eq!(requests[1].field("type"), None);
+    }
+
+    /// One `messages[]` entry per part, each with its own `status` (developer.vonage.com/en/api/sms,
+    /// the response's `messages`).
+    #[tokio::test]
+    async fn a_message_with_a_part_that_failed_is_not_sent() {
+        let answer = r#"{"message-count": "2", "messages": [{"to": "447400123456", "message-id": "1", "status": "0"}, {"to": "447400123456", "status": "5", "error-text": "Internal Error"}]}"#;
+        let mock = MockProvider::start(200, vec![], answer).await;
+        let error = sender(&mock.base_url)
+            .send(&message())
+            .await
+            .expect_err("the second part failed");
+        assert!(matches!(error, SendError::Transient(ref text) if text.contains("Internal Error")));
     }
 }
