@@ -144,7 +144,7 @@ struct PrivateCluster {
 impl PrivateCluster {
     fn as_owner(&self, program: &str) -> Command {
         let path = format!("{}/{program}", self.bindir);
-        if nix_is_root() {
+        if is_root() {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--", &path]);
             command
@@ -161,7 +161,7 @@ impl PrivateCluster {
             .max()
             .expect("a PostgreSQL version");
         let dir = tempfile::tempdir().expect("a temporary directory");
-        if nix_is_root() {
+        if is_root() {
             let owned = Command::new("chown")
                 .args(["postgres:", &dir.path().display().to_string()])
                 .status()
@@ -250,12 +250,8 @@ impl Drop for PrivateCluster {
     }
 }
 
-fn nix_is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|output| output.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
+fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
 }
 
 #[tokio::test]
@@ -363,6 +359,13 @@ const HEALTH_REQUEST: &str = "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: cl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_idle_connections_do_not_keep_a_request_waiting() {
     let app = spawn_app().await;
+    // Both ends of every connection are in this process: the server raised its limit to the
+    // hard one at startup; a machine whose hard limit is lower cannot hold them.
+    let (open_files, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).expect("the limit");
+    if open_files < 4_500 {
+        eprintln!("skipped: the open-file limit here is {open_files}");
+        return;
+    }
     let address = address_of(&app);
     let idle = tokio::task::spawn_blocking(move || {
         (0..2000)
@@ -523,11 +526,8 @@ async fn sigterm_lets_requests_in_flight_finish_and_stops_within_the_grace_perio
         .expect("sent");
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let terminated = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(terminated.success());
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
     tokio::time::sleep(Duration::from_millis(300)).await;
     // No new connections once shutting down.
     assert!(
@@ -573,7 +573,11 @@ fn a_data_directory_that_cannot_be_written_stops_startup_at_once_naming_it() {
         stderr.contains(&format!("{unwritable}/latchkey.db cannot be written")),
         "{stderr}"
     );
-    assert!(stderr.contains("ermission denied"), "{stderr}");
+    // EACCES, or EROFS where /sys is mounted read-only.
+    assert!(
+        stderr.contains("ermission denied") || stderr.contains("ead-only file system"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("pool timed out"), "{stderr}");
 }
 
