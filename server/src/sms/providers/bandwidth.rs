@@ -200,6 +200,18 @@ mod tests {
         )
     }
 
+    /// OAuth client credentials, with the token endpoint on `base_url` too.
+    fn with_oauth(base_url: &str) -> BandwidthSender {
+        with_auth(
+            base_url,
+            BandwidthAuth::OAuth {
+                token_url: format!("{base_url}/api/v1/oauth2/token"),
+                client_id: "bw-client".to_owned(),
+                client_secret: Credential::new("bw-secret"),
+            },
+        )
+    }
+
     fn with_auth(base_url: &str, auth: BandwidthAuth) -> BandwidthSender {
         BandwidthSender::new(
             reqwest::Client::new(),
@@ -232,14 +244,7 @@ mod tests {
             },
         ])
         .await;
-        let bandwidth = with_auth(
-            &mock.base_url,
-            BandwidthAuth::OAuth {
-                token_url: format!("{}/api/v1/oauth2/token", mock.base_url),
-                client_id: "bw-client".to_owned(),
-                client_secret: Credential::new("bw-secret"),
-            },
-        );
+        let bandwidth = with_oauth(&mock.base_url);
         bandwidth.send(&message()).await.expect("sent");
         bandwidth.send(&message()).await.expect("sent");
 
@@ -288,14 +293,7 @@ mod tests {
             },
         ])
         .await;
-        let bandwidth = with_auth(
-            &mock.base_url,
-            BandwidthAuth::OAuth {
-                token_url: format!("{}/api/v1/oauth2/token", mock.base_url),
-                client_id: "bw-client".to_owned(),
-                client_secret: Credential::new("bw-secret"),
-            },
-        );
+        let bandwidth = with_oauth(&mock.base_url);
         let receipt = bandwidth.send(&message()).await.expect("sent");
         assert_eq!(receipt.provider_message_id.as_deref(), Some("bw-2"));
         let sends = mock.requests_to("/api/v2/users/9900000/messages");
