@@ -1,8 +1,10 @@
-//! The delivery worker: claims due messages from the queue one at a time, sends each outside any
-//! transaction through the provider its stage names, then records the outcome: sent, retried later
-//! with exponential backoff and jitter, moved on to the next provider, or failed for good (and then,
-//! if configured, queued again as a call). Woken at once when a message is queued, and by a poll
-//! otherwise.
+//! The delivery worker: claims due messages from the queue, sends each outside any transaction
+//! through the provider its stage names, then records the outcome: sent, retried later with
+//! exponential backoff and jitter, moved on to the next provider, or failed for good (and then, if
+//! configured, queued again as a call). Woken at once when a message is queued, and by a poll
+//! otherwise. `DELIVERY_LANES` messages are sent at once, each claimed by one lane, so that a
+//! provider call that hangs (up to the HTTP client's timeout) holds up one lane, not every code
+//! queued behind it.
 
 use super::chain::ProviderChain;
 use super::{DeliveryChannel, OutgoingSms, SendError};
@@ -12,6 +14,9 @@ use rand::Rng;
 use std::sync::Arc;
 use time::Duration;
 use tokio::sync::{watch, Notify};
+
+/// How many messages are sent at once at the most.
+pub const DELIVERY_LANES: usize = 4;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -137,6 +142,8 @@ impl DeliveryWorker {
         else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
+        // Another lane looks for the next message while this one is sent.
+        self.wake.notify_one();
         let stages = self.providers.stage_count(message.channel);
         let Some(sender) = self
             .providers
@@ -257,12 +264,21 @@ impl DeliveryWorker {
         Ok(sent)
     }
 
-    /// Runs until `shutdown` turns true.
+    /// Runs `DELIVERY_LANES` lanes until `shutdown` turns true; each finishes the send it is in.
     pub async fn run_until_stopped(
         self,
-        mut shutdown: watch::Receiver<bool>,
+        shutdown: watch::Receiver<bool>,
         poll: std::time::Duration,
     ) {
+        let mut lanes = tokio::task::JoinSet::new();
+        for _ in 0..DELIVERY_LANES {
+            lanes.spawn(self.clone().run_lane(shutdown.clone(), poll));
+        }
+        while lanes.join_next().await.is_some() {}
+    }
+
+    /// One lane: sends until the queue is empty, then waits to be woken, or for the poll.
+    async fn run_lane(self, mut shutdown: watch::Receiver<bool>, poll: std::time::Duration) {
         loop {
             if let Err(error) = self.drain().await {
                 tracing::error!(

@@ -469,3 +469,104 @@ async fn voice_cannot_be_chosen_when_no_provider_places_calls() {
     let body: Value = response.json().await.expect("JSON");
     assert_eq!(body["error"], "voice_unavailable");
 }
+
+/// Twilio played here, but slow for one number: a message to `hanging` is answered only after a
+/// minute, any other at once.
+async fn twilio_hanging_for(hanging: &'static str) -> String {
+    use axum::{body::Bytes, http::header, Router};
+    let app = Router::new().fallback(move |body: Bytes| async move {
+        let to_hanging = url::form_urlencoded::parse(&body)
+            .any(|(name, value)| name == "To" && value == hanging);
+        if to_hanging {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        }
+        (
+            StatusCode::CREATED,
+            [(header::CONTENT_TYPE, "application/json")],
+            TWILIO_SENT,
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn a_provider_call_that_hangs_does_not_hold_up_other_codes() {
+    const HANGING: &str = "+14155550177";
+    let base_url = twilio_hanging_for(HANGING).await;
+    let app = app_with(&[
+        ("SMS_PROVIDERS", "twilio".to_owned()),
+        ("TWILIO_BASE_URL", base_url),
+        ("TWILIO_ACCOUNT_SID", "ACtest".to_owned()),
+        ("TWILIO_AUTH_TOKEN", "test-token".to_owned()),
+        ("TWILIO_FROM", "+14155550000".to_owned()),
+    ])
+    .await;
+    let signup = |email: &'static str, phone: &'static str| {
+        let app = &app;
+        async move {
+            app.post_with(
+                &new_client(),
+                "/api/signup",
+                &[
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                    ("phone", phone),
+                    ("first_name", "Ada"),
+                    ("last_name", "Lovelace"),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        signup("slow@example.com", HANGING).await.status(),
+        StatusCode::OK
+    );
+    // The server's worker has taken the first message and waits on the provider.
+    let started = std::time::Instant::now();
+    while app
+        .count("SELECT COUNT(*) FROM sms_messages WHERE status = 'sending'")
+        .await
+        == 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never sending"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        signup("quick@example.com", PHONE).await.status(),
+        StatusCode::OK
+    );
+    let started = std::time::Instant::now();
+    loop {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT to_phone, status FROM sms_messages ORDER BY id")
+                .fetch_all(app.store.pool())
+                .await
+                .expect("the messages");
+        if rows
+            .iter()
+            .any(|(to, status)| to == PHONE && status == "sent")
+        {
+            assert!(
+                rows.iter()
+                    .any(|(to, status)| to == HANGING && status == "sending"),
+                "{rows:?}"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the second code waited behind the hanging call: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
