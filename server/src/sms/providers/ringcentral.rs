@@ -4,8 +4,9 @@
 //! `{from: {phoneNumber}, to: [{phoneNumber}], text}`; `200 OK` with the numeric message `id`.
 //! Errors are `{errorCode, message, errors: [{errorCode, message, parameterName}]}`, classified by
 //! the codes as RingCentral advises: the specific ones are in `errors[]` (`CMN-101` on `to` for a
-//! number that cannot be texted, on 400 or 403), under a general top-level one. After a 429, nothing is sent until its `Retry-After` has
-//! passed: RingCentral restarts the penalty for every request made inside it. RingCentral has no
+//! number that cannot be texted, on 400 or 403), under a general top-level one. After a 429,
+//! nothing is sent until its `Retry-After` has passed: RingCentral restarts the penalty for every
+//! request made inside it. A 5xx with `Retry-After` is retried after that wait. RingCentral has no
 //! calls for codes: SMS only.
 
 use super::token::{TokenCache, TokenRequest};
@@ -231,6 +232,8 @@ impl SmsSender for RingCentralSender {
             // CMN-101 about `to` comes with 400 or 403, under `InvalidParameter`.
             400 | 403 if error.names_the_recipient() => SendError::InvalidRecipient(described),
             400..=499 => SendError::Rejected(described),
+            // "Obey Retry-After on 5xx" (docs/basics/errors.md): the provider's wait, else backoff.
+            _ if wait.is_some() => SendError::RateLimited { retry_after: wait },
             _ => SendError::Transient(described),
         })
     }
@@ -441,6 +444,25 @@ mod tests {
             SendError::RateLimited { retry_after: Some(wait) } if wait.as_secs() == 30
         ));
         assert!(matches!(classes[5], SendError::Transient(_)));
+    }
+
+    /// docs/basics/errors.md in ringcentral-api-docs: on a 5xx, obey `Retry-After` when sent.
+    #[tokio::test]
+    async fn a_server_error_with_retry_after_waits_that_long() {
+        let busy = Answer::new(
+            503,
+            vec![("retry-after", "9".to_owned())],
+            r#"{"errorCode":"CMN-201","message":"Service Temporary Unavailable"}"#,
+        );
+        let mock = mock(vec![token_answer("t", 3600)], vec![busy]).await;
+        let error = sender(&mock.base_url, Arc::new(ManualClock::starting_now()))
+            .send(&message())
+            .await
+            .expect_err("unavailable");
+        assert!(
+            matches!(error, SendError::RateLimited { retry_after: Some(wait) } if wait.as_secs() == 9),
+            "{error:?}"
+        );
     }
 
     /// The envelope RingCentral answers with: a general top-level code, and the specific one in
