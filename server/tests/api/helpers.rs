@@ -278,6 +278,28 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
     }
 
+    /// Posts the signup form as `client`, whatever the answer.
+    pub async fn post_signup(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        phone: &str,
+    ) -> Response {
+        self.post_with(
+            client,
+            "/api/signup",
+            &[
+                ("email", email),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+                ("phone", phone),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+            ],
+        )
+        .await
+    }
+
     /// Posts the signup form only (the phone is not verified yet); returns the phone ending.
     pub async fn start_sign_up_with(
         &self,
@@ -285,20 +307,7 @@ impl TestApp {
         email: &str,
         phone: &str,
     ) -> String {
-        let response = self
-            .post_with(
-                client,
-                "/api/signup",
-                &[
-                    ("email", email),
-                    ("password", PASSWORD),
-                    ("password_confirm", PASSWORD),
-                    ("phone", phone),
-                    ("first_name", "Ada"),
-                    ("last_name", "Lovelace"),
-                ],
-            )
-            .await;
+        let response = self.post_signup(client, email, phone).await;
         assert_eq!(
             response.status(),
             StatusCode::OK,

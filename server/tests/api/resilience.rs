@@ -9,24 +9,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SIGNUP_PASSWORD: &str = "correct horse battery staple";
-
-async fn sign_up_attempt(app: &TestApp, email: &str, phone: &str) -> reqwest::Response {
-    app.post_with(
-        &new_client(),
-        "/api/signup",
-        &[
-            ("email", email),
-            ("password", SIGNUP_PASSWORD),
-            ("password_confirm", SIGNUP_PASSWORD),
-            ("phone", phone),
-            ("first_name", "Ada"),
-            ("last_name", "Lovelace"),
-        ],
-    )
-    .await
-}
-
 async fn readiness(app: &TestApp) -> (StatusCode, String) {
     let response = app
         .client
@@ -80,7 +62,9 @@ async fn a_full_database_answers_503_changes_nothing_and_recovers_when_space_ret
     let mut refused = None;
     for n in 0..200 {
         let email = format!("full{n}@example.com");
-        let response = sign_up_attempt(&app, &email, &format!("+1415555{:04}", 2000 + n)).await;
+        let response = app
+            .post_signup(&new_client(), &email, &format!("+1415555{:04}", 2000 + n))
+            .await;
         match response.status() {
             StatusCode::OK => continue,
             StatusCode::SERVICE_UNAVAILABLE => {
@@ -120,7 +104,9 @@ async fn a_full_database_answers_503_changes_nothing_and_recovers_when_space_ret
     }
     wait_for_readiness(&app, StatusCode::OK, Duration::from_secs(5)).await;
     // Nothing of the refused signup was kept: its email is free.
-    let again = sign_up_attempt(&app, &refused_email, "+14155559999").await;
+    let again = app
+        .post_signup(&new_client(), &refused_email, "+14155559999")
+        .await;
     assert_eq!(
         again.status(),
         StatusCode::OK,
