@@ -4,18 +4,7 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 
 async fn sign_up_with_phone(app: &TestApp, phone: &str) -> reqwest::Response {
-    app.post(
-        "/api/signup",
-        &[
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("phone", phone),
-            ("first_name", "Ada"),
-            ("last_name", "Lovelace"),
-        ],
-    )
-    .await
+    app.post_signup(&app.client, "ada@example.com", phone).await
 }
 
 #[tokio::test]
