@@ -87,44 +87,43 @@ impl Store {
 
     /// Deletes events older than `before`; returns how many.
     pub async fn prune_events(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM audit_events WHERE at < $1")
-            .bind(unix_millis(before))
-            .execute(self.writer())
-            .await
-            .context("could not prune the audit log")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM audit_events WHERE at < $1",
+            unix_millis(before),
+            "the audit log",
+        )
+        .await
     }
 
     /// Deletes sessions created before `before` (past any absolute lifetime); returns how many.
     pub async fn prune_sessions(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE created_at < $1")
-            .bind(unix_millis(before))
-            .execute(self.writer())
-            .await
-            .context("could not prune expired sessions")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM sessions WHERE created_at < $1",
+            unix_millis(before),
+            "expired sessions",
+        )
+        .await
     }
 
     /// Deletes accounts created before `before` whose phone was never verified (their codes,
     /// sessions and pending sign-ins go with them); returns how many.
     pub async fn prune_unverified_signups(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let done =
-            sqlx::query("DELETE FROM accounts WHERE phone_verified_at IS NULL AND created_at < $1")
-                .bind(unix_millis(before))
-                .execute(self.writer())
-                .await
-                .context("could not prune unfinished signups")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM accounts WHERE phone_verified_at IS NULL AND created_at < $1",
+            unix_millis(before),
+            "unfinished signups",
+        )
+        .await
     }
 
     /// Deletes pending sign-ins that expired before `now`; returns how many.
     pub async fn prune_pending_sign_ins(&self, now: OffsetDateTime) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM pending_sign_ins WHERE expires_at <= $1")
-            .bind(unix_millis(now))
-            .execute(self.writer())
-            .await
-            .context("could not prune expired pending sign-ins")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM pending_sign_ins WHERE expires_at <= $1",
+            unix_millis(now),
+            "expired pending sign-ins",
+        )
+        .await
     }
 
     /// Per day (UTC, as days since 1970) since `since`: how many events of each of `kinds`.

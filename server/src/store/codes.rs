@@ -104,12 +104,12 @@ impl Store {
     /// Deletes the codes that expired before `before` (kept a while after their expiry, so that
     /// their holder is told "expired" rather than "wrong"); how many.
     pub async fn prune_expired_codes(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM verification_codes WHERE expires_at < $1")
-            .bind(unix_millis(before))
-            .execute(self.pool())
-            .await
-            .context("could not prune expired codes")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM verification_codes WHERE expires_at < $1",
+            unix_millis(before),
+            "expired codes",
+        )
+        .await
     }
 
     /// Deletes every code of the account for the purpose, whatever browser it is bound to.

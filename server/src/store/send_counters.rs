@@ -82,12 +82,12 @@ impl Store {
 
     /// Deletes the counts of minutes that end before `before`; returns how many.
     pub async fn prune_send_counters(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM send_counters WHERE minute < $1")
-            .bind(minute_of(before))
-            .execute(self.writer())
-            .await
-            .context("could not prune the send counters")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM send_counters WHERE minute < $1",
+            minute_of(before),
+            "the send counters",
+        )
+        .await
     }
 }
 

@@ -190,12 +190,12 @@ impl Store {
 
     /// Forgets the devices unused since `before` (no longer trusted anyway); how many.
     pub async fn prune_trusted_devices(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM trusted_devices WHERE last_used_at < $1")
-            .bind(unix_millis(before))
-            .execute(self.pool())
-            .await
-            .context("could not prune the devices no longer trusted")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM trusted_devices WHERE last_used_at < $1",
+            unix_millis(before),
+            "the devices no longer trusted",
+        )
+        .await
     }
 
     /// The account's trusted devices, most recently used first.

@@ -73,11 +73,11 @@ impl Store {
     }
 
     pub async fn prune_unknown_logins(&self, before: OffsetDateTime) -> anyhow::Result<u64> {
-        let done = sqlx::query("DELETE FROM unknown_login_failures WHERE updated_at < $1")
-            .bind(unix_millis(before))
-            .execute(self.writer())
-            .await
-            .context("could not prune the failures of unknown emails")?;
-        Ok(done.rows_affected())
+        self.prune(
+            "DELETE FROM unknown_login_failures WHERE updated_at < $1",
+            unix_millis(before),
+            "the failures of unknown emails",
+        )
+        .await
     }
 }
