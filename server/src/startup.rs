@@ -416,16 +416,9 @@ fn provider_chain(
 
 /// Creates the directory of a `sqlite://` file URL, so a fresh checkout just works.
 pub fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
-    let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    else {
+    let Some(path) = crate::store::sqlite_path(url) else {
         return Ok(());
     };
-    let path = path.split('?').next().unwrap_or(path);
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
     if let Some(parent) = std::path::Path::new(path)
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

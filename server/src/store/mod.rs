@@ -408,8 +408,8 @@ fn check_sqlite_file_is_writable(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The file path of a `sqlite:` URL; `None` for an in-memory database.
-fn sqlite_path(url: &str) -> Option<&str> {
+/// The file path of a `sqlite:` URL; `None` for an in-memory database or another scheme.
+pub(crate) fn sqlite_path(url: &str) -> Option<&str> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
