@@ -69,13 +69,14 @@ pub fn default_max_connections(open_files: u64) -> usize {
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then drains (see the module
-/// comment). Returns once every connection has finished or been cut.
+/// comment). Returns once every connection has finished or been cut, with the end of the grace
+/// period, which whatever else the shutdown waits for shares.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) {
+) -> tokio::time::Instant {
     let mut make_service: IntoMakeServiceWithConnectInfo<Router, SocketAddr> =
         router.into_make_service_with_connect_info::<SocketAddr>();
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -124,8 +125,9 @@ pub async fn serve(
         });
     }
     drop(listener);
+    let grace_ends = tokio::time::Instant::now() + limits.shutdown_grace;
     let open = connections.len();
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+    if tokio::time::timeout_at(grace_ends, graceful.shutdown())
         .await
         .is_err()
     {
@@ -136,6 +138,7 @@ pub async fn serve(
         );
     }
     connections.shutdown().await;
+    grace_ends
 }
 
 /// How many refused connections are answered at once; beyond that, refusals are not waited on.

@@ -311,7 +311,8 @@ impl Application {
             self.connection_limits.max_connections
         );
         tracing::info!("listening on http://{}", self.address);
-        http_server::serve(self.listener, self.router, self.connection_limits, shutdown).await;
+        let grace_ends =
+            http_server::serve(self.listener, self.router, self.connection_limits, shutdown).await;
         // Sends in flight finish within what is left of the grace period: a provider's answer is
         // awaited rather than sent twice after a restart.
         let _ = stop_worker.send(true);
@@ -320,7 +321,7 @@ impl Application {
             let _ = maintenance.await;
             let _ = checkpoints.await;
         };
-        if tokio::time::timeout(self.connection_limits.shutdown_grace, background)
+        if tokio::time::timeout_at(grace_ends, background)
             .await
             .is_err()
         {

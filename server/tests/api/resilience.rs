@@ -532,6 +532,63 @@ async fn sigterm_lets_requests_in_flight_finish_and_stops_within_the_grace_perio
     drop(stalled);
 }
 
+#[tokio::test]
+async fn a_stalled_connection_and_a_hanging_send_share_one_grace_period() {
+    // Twilio played by a listener that accepts and never answers: a send hangs until cut.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let twilio = format!("http://{}", silent.local_addr().expect("an address"));
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let port = free_port();
+    let mut server = start_binary(
+        data.path(),
+        port,
+        &[
+            ("SHUTDOWN_GRACE_PERIOD", "3s"),
+            ("SMS_PROVIDERS", "twilio"),
+            ("TWILIO_BASE_URL", &twilio),
+            ("TWILIO_ACCOUNT_SID", "ACtest"),
+            ("TWILIO_AUTH_TOKEN", "test-token"),
+            ("TWILIO_FROM", "+14155550000"),
+        ],
+    );
+    wait_until_listening(port).await;
+    let signup = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/signup"))
+        .header("Accept", "application/json")
+        .form(&[
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("phone", "+14155552671"),
+            ("first_name", "Ada"),
+            ("last_name", "Lovelace"),
+        ])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(signup.status(), StatusCode::OK);
+    // The verification code's send has reached the silent provider.
+    let started = Instant::now();
+    let (_provider_side, _) = tokio::task::spawn_blocking(move || silent.accept())
+        .await
+        .expect("ran")
+        .expect("the send connects");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).expect("connected");
+    stalled
+        .write_all(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nemail=")
+        .expect("sent");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
+    let (status, waited) = wait_for_exit(&mut server, Duration::from_secs(15)).await;
+    assert!(status.success(), "{status}");
+    // The connection takes the whole grace period; the send gets none after it.
+    assert!(waited < Duration::from_secs(5), "took {waited:?}");
+    drop(stalled);
+}
+
 #[test]
 fn a_data_directory_that_cannot_be_written_stops_startup_at_once_naming_it() {
     // sysfs refuses new files to everyone, root included.
