@@ -3,6 +3,7 @@
 
 mod assets;
 pub mod client_ip;
+mod compression;
 mod dev_outbox;
 mod form_encoding;
 mod health;
@@ -118,6 +119,11 @@ pub fn router(state: WebState) -> Router {
             state.https,
             middleware::security_headers,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            cookies,
+            compression::mark_anonymous,
+        ))
+        .layer(compression::layer())
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(middleware::request_span)

@@ -18,6 +18,7 @@ mod limits;
 mod lockout;
 mod lockout_abuse;
 mod mock_provider;
+mod page_compression;
 mod page_state;
 mod password_reset;
 mod phone_change;
