@@ -209,12 +209,18 @@ pub async fn delivery_status(
     flow: String,
 ) -> Result<CodeDelivery, AppError> {
     use crate::ssr::request_scope;
+    use crate::types::CodeScope;
+    let scope = CodeScope::from_name(&flow).ok_or_else(|| AppError::MalformedRequest {
+        detail: "flow must be a code scope: phone_verification, sign_in, unlock, \
+                 password_reset, phone_change or admin_step_up"
+            .to_owned(),
+    })?;
     let (service, ctx) = request_scope().await?;
     service
         .code_delivery(
             &ctx,
             email.as_deref().filter(|email| !email.is_empty()),
-            &flow,
+            scope,
         )
         .await
 }

@@ -5,7 +5,7 @@
 use crate::error::AppError;
 use crate::types::{
     AccountSummary, AccountView, AdminAccess, AdminAccountView, AdminAction, CodeDelivery,
-    CodeSent, FieldCheck, PhoneEnding,
+    CodeScope, CodeSent, FieldCheck, PhoneEnding,
 };
 use async_trait::async_trait;
 use axum::extract::ConnectInfo;
@@ -267,13 +267,13 @@ pub trait AccountService: Send + Sync + 'static {
         email: &str,
         channel: Option<&str>,
     ) -> Result<CodeSent, AppError>;
-    /// Where the latest code of `flow` (a code scope) is, and when a new one may be asked for: for
-    /// `email`'s account, or without an email for the pending sign-in or session in `ctx`.
+    /// Where the latest code of `scope` is, and when a new one may be asked for: for `email`'s
+    /// account, or without an email for the pending sign-in or session in `ctx`.
     async fn code_delivery(
         &self,
         ctx: &RequestContext,
         email: Option<&str>,
-        flow: &str,
+        scope: CodeScope,
     ) -> Result<CodeDelivery, AppError>;
     /// Changes how the signed-in account gets its codes.
     async fn set_delivery_channel(

@@ -50,24 +50,48 @@ impl DeliveryChannel {
     }
 }
 
-/// Which flow a code page is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeFlow {
-    Unlock,
-    PasswordReset,
+/// What a code may be used for: its scope. A code issued in one scope never works in another:
+/// the scope is bound into the code's hash and each scope has its own stored code per account.
+/// Code pages name their scope in `GET /api/code-delivery`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeScope {
+    /// Proving the phone number at signup, or again later.
     PhoneVerification,
+    /// The second step of a sign-in, for accounts that ask for a code every time.
     SignIn,
+    /// Unlocking an account locked after failed sign-ins.
+    Unlock,
+    /// Setting a new password without the old one.
+    PasswordReset,
+    /// Confirming a new phone number (the code goes to the new number).
+    PhoneChange,
+    /// Opening the admin area, even from a signed-in session.
     AdminStepUp,
 }
 
-// As `GET /api/code-delivery` takes it (the code scope's name).
-wire_names!(CodeFlow {
-    Unlock => "unlock",
-    PasswordReset => "password_reset",
+// The name stored in the database, bound into the code's hash, and sent on the wire.
+wire_names!(CodeScope {
     PhoneVerification => "phone_verification",
     SignIn => "sign_in",
+    Unlock => "unlock",
+    PasswordReset => "password_reset",
+    PhoneChange => "phone_change",
     AdminStepUp => "admin_step_up",
 });
+
+impl CodeScope {
+    /// What the code is for, as a message or page names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::PhoneVerification => "phone verification code",
+            Self::SignIn => "sign-in code",
+            Self::Unlock => "unlock code",
+            Self::PasswordReset => "password reset code",
+            Self::PhoneChange => "code to confirm your new number",
+            Self::AdminStepUp => "admin access code",
+        }
+    }
+}
 
 /// What this deployment can do, as the pages need to know it; the server provides it as context
 /// to every page it renders.
@@ -588,6 +612,17 @@ pub mod paths {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_scopes_have_distinct_names_that_parse_back() {
+        let names: std::collections::HashSet<&str> =
+            CodeScope::ALL.iter().map(|scope| scope.as_str()).collect();
+        assert_eq!(names.len(), CodeScope::ALL.len());
+        for scope in CodeScope::ALL {
+            assert_eq!(CodeScope::from_name(scope.as_str()), Some(*scope));
+        }
+        assert_eq!(CodeScope::from_name("anything"), None);
+    }
 
     #[test]
     fn a_phone_ending_keeps_only_the_last_four_digits() {

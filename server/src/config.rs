@@ -631,7 +631,7 @@ fn code_policies(get: &impl Fn(&str) -> Option<String>) -> Result<ScopePolicies,
         max_tries: number(get, "CODE_MAX_TRIES", 1, 1..=10)?,
     };
     let mut policies = ScopePolicies::uniform(shared);
-    for scope in CodeScope::ALL {
+    for scope in CodeScope::ALL.iter().copied() {
         let [ttl, tries, length] = scope_variables(scope);
         let default_lifetime = match scope {
             CodeScope::AdminStepUp => Duration::minutes(10),
@@ -762,7 +762,7 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://data/latchkey.db");
         assert_eq!(config.database_max_connections, 8);
         assert_eq!(config.lockout_threshold, 3);
-        for scope in CodeScope::ALL {
+        for scope in CodeScope::ALL.iter().copied() {
             let policy = config.code_policies.get(scope);
             assert_eq!(policy.length, 6);
             assert_eq!(policy.max_tries, 1);
@@ -855,7 +855,7 @@ mod tests {
             (unlock.lifetime, unlock.max_tries, unlock.length),
             (Duration::minutes(30), 1, 8)
         );
-        for scope in CodeScope::ALL {
+        for scope in CodeScope::ALL.iter().copied() {
             for variable in scope_variables(scope) {
                 let error = config_error(variable);
                 assert_eq!(error, variable);

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod flows;
 pub mod http_server;
 pub mod maintenance;
 pub mod sms;

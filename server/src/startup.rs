@@ -6,12 +6,12 @@ use crate::auth::lockout::LockoutPolicy;
 use crate::auth::password_hasher::PasswordHasher;
 use crate::auth::second_factor::ElevationPolicy;
 use crate::auth::secret::{self, SecretSource};
-use crate::auth::service::LatchkeyService;
 use crate::auth::sessions::SessionPolicy;
 use crate::auth::trusted_devices::DevicePolicy;
 use crate::clock::Clock;
 use crate::config::{Config, SmsProviderKind};
 use crate::domain::CodeScope;
+use crate::flows::LatchkeyService;
 use crate::http_server::{
     self, default_max_connections, raise_open_file_limit, ConnectionLimits,
     RESERVED_FILE_DESCRIPTORS,

@@ -8,7 +8,7 @@ use crate::components::{form_parts, DeliveryChoice, FormMessage, FormState};
 use crate::error::AppError;
 use crate::flash::FormInit;
 use crate::form_post::{fetch_json, PostForm};
-use crate::types::{CodeDelivery, CodeFlow, DeliveryProgress};
+use crate::types::{CodeDelivery, CodeScope, DeliveryProgress};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
@@ -69,7 +69,7 @@ fn now_secs() -> f64 {
 /// unlock and reset pages; the other flows know it from the pending sign-in or the session.
 #[island]
 pub fn CodeStatus(
-    flow: CodeFlow,
+    scope: CodeScope,
     voice: bool,
     email: String,
     init: FormInit,
@@ -85,7 +85,7 @@ pub fn CodeStatus(
     let refresh = move || {
         let email = email_for_poll.clone();
         leptos::task::spawn_local(async move {
-            let mut query = vec![("flow", flow.as_str())];
+            let mut query = vec![("flow", scope.as_str())];
             if !email.is_empty() {
                 query.push(("email", email.as_str()));
             }
@@ -163,17 +163,26 @@ pub fn CodeStatus(
             }
         });
     };
-    // Each flow asks its own server function for a new code.
-    let path = match flow {
-        CodeFlow::Unlock => ResendUnlockCode::PATH,
-        CodeFlow::PasswordReset => RequestReset::PATH,
-        CodeFlow::PhoneVerification => SendVerification::PATH,
-        CodeFlow::SignIn => ResendSignInCode::PATH,
-        CodeFlow::AdminStepUp => SendAdminCode::PATH,
+    // Each scope asks its own server function for a new code. A phone change has none: a code
+    // for a new number takes the password again, on the change's first step.
+    let path = match scope {
+        CodeScope::Unlock => Some(ResendUnlockCode::PATH),
+        CodeScope::PasswordReset => Some(RequestReset::PATH),
+        CodeScope::PhoneVerification => Some(SendVerification::PATH),
+        CodeScope::SignIn => Some(ResendSignInCode::PATH),
+        CodeScope::AdminStepUp => Some(SendAdminCode::PATH),
+        CodeScope::PhoneChange => None,
     };
     let (action, state, form) = form_parts(&init);
     after_request(state);
-    let body = view! { <PostForm path action node_ref=form>{fields(state)}</PostForm> };
+    let resend = path.map(|path| {
+        view! {
+            <details class="resend" open=open>
+                <summary>"Didn't get a code?"</summary>
+                <PostForm path action node_ref=form>{fields(state)}</PostForm>
+            </details>
+        }
+    });
     view! {
         <p class="delivery-progress muted" role="status" aria-live="polite">
             {move || (!failed()).then(message)}
@@ -181,10 +190,7 @@ pub fn CodeStatus(
         <p class="form-error delivery-failed" role="alert" aria-live="assertive">
             {move || failed().then(message)}
         </p>
-        <details class="resend" open=open>
-            <summary>"Didn't get a code?"</summary>
-            {body}
-        </details>
+        {resend}
     }
 }
 

@@ -5,7 +5,7 @@ use super::{capabilities, flash_notice, page_flash, page_recovery};
 use crate::api::{RequestReset, ResetPassword};
 use crate::flash::Recovery;
 use crate::islands::{CodeStatus, ResetPasswordForm};
-use crate::types::{paths, CodeFlow};
+use crate::types::{paths, CodeScope};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -35,7 +35,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             init=flash.form_init(ResetPassword::PATH)
                         />
                         <CodeStatus
-                            flow=CodeFlow::PasswordReset
+                            scope=CodeScope::PasswordReset
                             voice=capabilities.voice
                             email
                             init=resend_init

@@ -4,7 +4,7 @@
 use super::{capabilities, flash_notice, page_flash};
 use crate::api::ResendSignInCode;
 use crate::islands::{CodeForm, CodeStatus, CodeStep};
-use crate::types::{paths, CodeFlow};
+use crate::types::{paths, CodeScope};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -28,7 +28,7 @@ pub fn SignInCodePage() -> impl IntoView {
                 init=flash.form_init(CodeStep::SignIn.path())
             />
             <CodeStatus
-                flow=CodeFlow::SignIn
+                scope=CodeScope::SignIn
                 voice=capabilities.voice
                 email=String::new()
                 init=resend_init

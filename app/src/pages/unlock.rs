@@ -5,7 +5,7 @@ use super::{capabilities, flash_notice, page_flash, page_recovery, query_value};
 use crate::api::{RememberUnlockEmail, ResendCode as ResendUnlockCode};
 use crate::flash::Recovery;
 use crate::islands::{CodeForm, CodeStatus, CodeStep, EmailStep, EmailStepForm};
-use crate::types::{paths, CodeFlow};
+use crate::types::{paths, CodeScope};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -37,7 +37,7 @@ pub fn UnlockPage() -> impl IntoView {
                             init=flash.form_init(CodeStep::Unlock.path())
                         />
                         <CodeStatus
-                            flow=CodeFlow::Unlock
+                            scope=CodeScope::Unlock
                             voice=capabilities.voice
                             email
                             init=resend_init

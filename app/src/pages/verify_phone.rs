@@ -4,7 +4,7 @@
 use super::{capabilities, flash_notice, page_flash};
 use crate::api::SendVerification;
 use crate::islands::{CodeForm, CodeStatus, CodeStep};
-use crate::types::{paths, CodeFlow};
+use crate::types::{paths, CodeScope};
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
@@ -32,7 +32,7 @@ pub fn VerifyPhonePage() -> impl IntoView {
                 init=flash.form_init(CodeStep::PhoneVerification.path())
             />
             <CodeStatus
-                flow=CodeFlow::PhoneVerification
+                scope=CodeScope::PhoneVerification
                 voice=capabilities.voice
                 email=String::new()
                 init=resend_init

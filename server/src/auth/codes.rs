@@ -266,9 +266,9 @@ mod tests {
 
     #[test]
     fn a_code_from_one_scope_is_wrong_in_every_other() {
-        for issued_in in CodeScope::ALL {
+        for issued_in in CodeScope::ALL.iter().copied() {
             let issued = policy(3).issue(&hasher(), 1, issued_in, T0);
-            for tried_in in CodeScope::ALL {
+            for tried_in in CodeScope::ALL.iter().copied() {
                 let submitted = hasher().hash(1, tried_in, &issued.code);
                 let verdict = CodePolicy::judge(&stored(&issued), &submitted, T0);
                 if tried_in == issued_in {
@@ -296,7 +296,8 @@ mod tests {
         let policies = ScopePolicies::uniform(policy(1)).with(CodeScope::AdminStepUp, short);
         assert_eq!(policies.get(CodeScope::AdminStepUp), short);
         for scope in CodeScope::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|s| *s != CodeScope::AdminStepUp)
         {
             assert_eq!(policies.get(scope), policy(1));

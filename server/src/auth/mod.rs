@@ -1,5 +1,6 @@
-//! Authentication rules and the service that applies them. `lockout`, `codes` and `sessions` are
-//! pure decisions (time passed in); `service` runs them against the store in one transaction each.
+//! Authentication rules: `lockout`, `codes`, `sessions`, `second_factor`, `send_limits` and
+//! `trusted_devices` are pure decisions (time passed in), `password_hasher` and `secret` their
+//! cryptography. The flows in `crate::flows` run them against the store, one transaction each.
 
 pub mod audit;
 pub mod codes;
@@ -8,6 +9,5 @@ pub mod password_hasher;
 pub mod second_factor;
 pub mod secret;
 pub mod send_limits;
-pub mod service;
 pub mod sessions;
 pub mod trusted_devices;

@@ -100,7 +100,8 @@ impl MessageTemplates {
     /// the settings that make a text too long.
     pub fn check_one_segment(&self, policies: &ScopePolicies, xoxzo: bool) -> Result<(), String> {
         let mut texts: Vec<(String, String)> = CodeScope::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .map(|scope| {
                 let policy = policies.get(scope);
                 let digits = "0".repeat(usize::from(policy.length));
@@ -178,7 +179,7 @@ mod tests {
     #[test]
     fn code_messages_end_with_the_origin_bound_line() {
         let code = VerificationCode::parse("123456", 6).expect("valid");
-        for purpose in CodeScope::ALL {
+        for purpose in CodeScope::ALL.iter().copied() {
             let text = templates().code_message(purpose, &code, Duration::hours(1));
             assert!(text.ends_with("\n\n@auth.example.com #123456"), "{text}");
             assert!(text.contains("123456 (valid 1 hour)"), "{text}");
@@ -188,7 +189,7 @@ mod tests {
     #[test]
     fn code_messages_fit_one_sms_segment() {
         let code = VerificationCode::parse("1234567890", 10).expect("valid");
-        for purpose in CodeScope::ALL {
+        for purpose in CodeScope::ALL.iter().copied() {
             let text = templates().code_message(purpose, &code, Duration::minutes(10));
             assert!(text.is_ascii());
             assert!(text.len() <= 160, "{} characters: {text}", text.len());

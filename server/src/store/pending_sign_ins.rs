@@ -51,7 +51,7 @@ impl Store {
         .await
         .context("could not read the pending sign-in")?;
         let Some(row) = row else { return Ok(None) };
-        let Some(scope) = CodeScope::parse(&row.try_get::<String, _>("scope")?) else {
+        let Some(scope) = CodeScope::from_name(&row.try_get::<String, _>("scope")?) else {
             return Ok(None);
         };
         Ok(Some(PendingSignIn {

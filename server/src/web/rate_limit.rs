@@ -5,6 +5,10 @@
 
 use crate::clock::Clock;
 use crate::config::RateLimits;
+use app::api::{
+    AdminStepUp, CheckField, ConfirmPhoneChange, Login, ResetPassword, SignInCode, Signup,
+    StartPhoneChange, Unlock, VerifyPhone,
+};
 use app::error::AppError;
 use app::ssr::ClientIp;
 use axum::{
@@ -13,6 +17,7 @@ use axum::{
     middleware::Next,
     response::Response,
 };
+use leptos::server_fn::ServerFn;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -29,23 +34,29 @@ enum Kind {
     FieldCheck,
 }
 
+/// The limited server functions, by path, each with the kind of guess it allows.
+const LIMITED: [(&str, Kind); 10] = [
+    // Each of these checks a password.
+    (Login::PATH, Kind::Login),
+    (StartPhoneChange::PATH, Kind::Login),
+    // Each of these checks a code.
+    (Unlock::PATH, Kind::Code),
+    (ResetPassword::PATH, Kind::Code),
+    (VerifyPhone::PATH, Kind::Code),
+    (SignInCode::PATH, Kind::Code),
+    (ConfirmPhoneChange::PATH, Kind::Code),
+    (AdminStepUp::PATH, Kind::Code),
+    (Signup::PATH, Kind::Signup),
+    // Each of these checks a signup field as it is typed (a phone number's destination).
+    (CheckField::PATH, Kind::FieldCheck),
+];
+
 impl Kind {
     fn of(path: &str) -> Option<Self> {
-        match path {
-            // Each of these checks a password.
-            "/api/login" | "/api/change-phone" => Some(Self::Login),
-            // Each of these checks a code.
-            "/api/unlock"
-            | "/api/reset-password"
-            | "/api/verify-phone"
-            | "/api/sign-in-code"
-            | "/api/confirm-phone-change"
-            | "/api/admin/step-up" => Some(Self::Code),
-            "/api/signup" => Some(Self::Signup),
-            // Each of these checks a signup field as it is typed (a phone number's destination).
-            "/api/check-field" => Some(Self::FieldCheck),
-            _ => None,
-        }
+        LIMITED
+            .iter()
+            .find(|(limited, _)| *limited == path)
+            .map(|(_, kind)| *kind)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use app::error::AppError;
 use app::ssr::{AccountService, CookieNames, RequestContext};
-use app::types::{AdminAccess, PageData};
+use app::types::{paths, AdminAccess, PageData};
 use axum::{
     extract::{Query, Request, State},
     http::{header, HeaderValue, Method, StatusCode},
@@ -26,7 +26,7 @@ pub async fn load(
     if request.method() != Method::GET
         || !matches!(
             path,
-            "/account" | "/account/phone" | "/admin" | "/admin/account"
+            paths::ACCOUNT | paths::CHANGE_PHONE | paths::ADMIN | paths::ADMIN_ACCOUNT
         )
     {
         return next.run(request).await;
@@ -43,12 +43,12 @@ pub async fn load(
     // error decides the answer, so no page reads the session twice.
     let (data, error) = match path {
         // `/account/phone` shows nothing of the account, but its header shows the session.
-        "/account" | "/account/phone" => {
+        paths::ACCOUNT | paths::CHANGE_PHONE => {
             let account = service.current_account(&ctx).await;
             let error = account.as_ref().err().cloned();
             (Some(PageData::Account(account)), error)
         }
-        "/admin" => {
+        paths::ADMIN => {
             let access = service.admin_gate(&ctx).await;
             let search = query.get("q").map(|q| q.trim()).filter(|q| !q.is_empty());
             let results = match (&access, search) {
@@ -60,7 +60,7 @@ pub async fn load(
             let error = access.as_ref().err().cloned();
             (Some(PageData::Admin { access, results }), error)
         }
-        "/admin/account" => {
+        paths::ADMIN_ACCOUNT => {
             let account = match query.get("id").and_then(|id| id.trim().parse::<i64>().ok()) {
                 Some(id) => service.admin_account(&ctx, id).await,
                 // No such account; but a visitor without a session or the role learns that first.
@@ -75,7 +75,7 @@ pub async fn load(
         Some(AppError::NotSignedIn) => {
             return (
                 StatusCode::FOUND,
-                [(header::LOCATION, HeaderValue::from_static("/login"))],
+                [(header::LOCATION, HeaderValue::from_static(paths::LOGIN))],
             )
                 .into_response()
         }

@@ -150,7 +150,7 @@ async fn a_code_works_only_in_the_scope_it_was_issued_for() {
     let mut refused_pairs = 0;
     for issued_in in order {
         let code = scene.issue(issued_in).await;
-        for tried_in in CodeScope::ALL.into_iter().filter(|s| *s != issued_in) {
+        for tried_in in CodeScope::ALL.iter().copied().filter(|s| *s != issued_in) {
             let response = scene.redeem(tried_in, &code).await;
             let status = response.status();
             let error = error_kind(response).await;

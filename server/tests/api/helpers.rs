@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Every state-changing endpoint of the API.
-pub const ENDPOINTS: [&str; 19] = [
+pub const ENDPOINTS: [&str; 21] = [
     "/api/signup",
     "/api/login",
     "/api/unlock",
@@ -35,6 +35,8 @@ pub const ENDPOINTS: [&str; 19] = [
     "/api/admin/act",
     "/api/unlock-email",
     "/api/check-field",
+    "/api/forget-device",
+    "/api/delivery-preference",
 ];
 
 /// The endpoints of `ENDPOINTS` whose every field is optional.

@@ -1,0 +1,502 @@
+//! Codes: issuing one (after the send limits), queueing its message, and redeeming one; and the
+//! notices texted after a password or phone change.
+
+use super::recovery::recovery_binding;
+use super::{FlowResult, LatchkeyService};
+use crate::auth::audit::AuditKind;
+use crate::auth::codes::{ActiveCode, CodePolicy, CodeVerdict};
+use crate::auth::send_limits::{LimitKind, SendDecision, SendPriority, WINDOW};
+use crate::domain::{CodeScope, PhoneNumber, VerificationCode};
+use crate::sms::DeliveryChannel;
+use crate::store::{AccountRecord, NewMessage, Store, WriteTx};
+use app::error::{AppError, Field};
+use app::ssr::RequestContext;
+use app::types::{CodeSent, PhoneEnding};
+use time::OffsetDateTime;
+
+/// What counting a wrong password did.
+/// What a submitted code turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CodeCheck {
+    Accepted,
+    /// The right code, after its lifetime.
+    Expired,
+    /// Wrong, spent, or there was none.
+    Wrong,
+}
+
+/// A code to issue: for which account, to which number (the account's own, or a new one being
+/// confirmed), in which scope, and by which channel.
+pub(super) struct CodeRequest<'a> {
+    pub(super) account: &'a AccountRecord,
+    pub(super) to: &'a PhoneNumber,
+    pub(super) scope: CodeScope,
+    pub(super) channel: DeliveryChannel,
+    /// The browser the code is bound to (`""`: unbound; see `recovery_binding`).
+    pub(super) binding: &'a str,
+    pub(super) priority: SendPriority,
+    /// Asked for by someone who has not shown the password (the unlock and reset pages).
+    pub(super) anonymous: bool,
+}
+
+impl<'a> CodeRequest<'a> {
+    /// A code to the account's own phone.
+    pub(super) fn to_account(
+        account: &'a AccountRecord,
+        scope: CodeScope,
+        channel: DeliveryChannel,
+    ) -> Self {
+        Self {
+            account,
+            to: &account.phone,
+            scope,
+            channel,
+            binding: "",
+            priority: SendPriority::Normal,
+            anonymous: false,
+        }
+    }
+
+    /// The same code, asked for anonymously and usable only from the browser with `binding`.
+    pub(super) fn bound_to(self, binding: &'a str) -> Self {
+        Self {
+            binding,
+            anonymous: true,
+            ..self
+        }
+    }
+
+    pub(super) fn with_priority(self, priority: SendPriority) -> Self {
+        Self { priority, ..self }
+    }
+}
+
+/// How a message is weighed against the send limits.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SendTerms {
+    pub(super) priority: SendPriority,
+    /// Asked for by someone who has not shown the password: limits that reflect others'
+    /// requests are not told (see `SendLimits::decide_for_stranger`).
+    pub(super) anonymous: bool,
+}
+
+/// What the send limits say of one message.
+pub(super) enum SendCheck {
+    Allowed,
+    /// Held back by a limit the requester may not be told of: answered as sent, nothing sent.
+    Quiet(LimitKind),
+    /// Held back: the error says how long to wait.
+    Refused(LimitKind, AppError),
+}
+
+/// A security notice sent by text message (not a code).
+#[derive(Debug, Clone)]
+pub(super) enum Notice {
+    PasswordChanged,
+    /// To the old number, after a change to a number ending in `new_ending`.
+    PhoneChanged {
+        new_ending: PhoneEnding,
+    },
+}
+
+impl LatchkeyService {
+    pub(super) fn parse_code(
+        &self,
+        scope: CodeScope,
+        input: &str,
+    ) -> Result<VerificationCode, AppError> {
+        VerificationCode::parse(input, self.code_policies.get(scope).length)
+            .map_err(|error| AppError::field(Field::Code, error.to_string()))
+    }
+
+    /// A channel asked for in a request (`sms` or `voice`; empty: none), checked against what
+    /// this server can do.
+    pub(super) fn requested_channel(
+        &self,
+        input: Option<&str>,
+    ) -> Result<Option<DeliveryChannel>, AppError> {
+        let Some(input) = input.map(str::trim).filter(|input| !input.is_empty()) else {
+            return Ok(None);
+        };
+        let channel = DeliveryChannel::parse(input).ok_or_else(|| {
+            AppError::field(
+                Field::Delivery,
+                "Choose how to get codes: a text message or a phone call.",
+            )
+        })?;
+        if channel == DeliveryChannel::Voice && !self.voice_available {
+            return Err(AppError::VoiceUnavailable);
+        }
+        Ok(Some(channel))
+    }
+
+    /// The account's preferred channel, or text messages if calls are not available (any more).
+    pub(super) fn preferred_channel(&self, account: &AccountRecord) -> DeliveryChannel {
+        match account.delivery_channel {
+            DeliveryChannel::Voice if self.voice_available => DeliveryChannel::Voice,
+            _ => DeliveryChannel::Sms,
+        }
+    }
+
+    /// Issues the requested code, replacing any earlier one of its scope, and queues its message;
+    /// all inside the caller's transaction, after the send limits allow it. The caller wakes the
+    /// worker after committing. `Ok(Err(..))` when a limit holds: nothing was issued or queued.
+    pub(super) async fn issue(
+        &self,
+        tx: &mut WriteTx,
+        request: CodeRequest<'_>,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> FlowResult<Result<(), AppError>> {
+        let CodeRequest {
+            account,
+            to,
+            scope: purpose,
+            channel,
+            binding,
+            priority,
+            anonymous,
+        } = request;
+        if self.destinations.check(to).is_err() {
+            self.audit(
+                tx,
+                AuditKind::LimitHit,
+                Some(account.id),
+                ctx,
+                Some("destination refused"),
+                now,
+            )
+            .await?;
+            return Ok(Err(AppError::UndeliverablePhone));
+        }
+        let check = self
+            .check_send_limits(
+                tx,
+                Some(account.id),
+                to.e164(),
+                ctx,
+                SendTerms {
+                    priority,
+                    anonymous,
+                },
+                now,
+            )
+            .await?;
+        if let SendCheck::Refused(limit, _) | SendCheck::Quiet(limit) = &check {
+            self.audit(
+                tx,
+                AuditKind::LimitHit,
+                Some(account.id),
+                ctx,
+                Some(limit.as_str()),
+                now,
+            )
+            .await?;
+        }
+        match check {
+            SendCheck::Allowed => {}
+            // An anonymous requester is not told that others have used up the account's hour:
+            // that would tell them the account exists and is busy. Nothing is sent.
+            SendCheck::Quiet(_) => return Ok(Ok(())),
+            SendCheck::Refused(_, error) => return Ok(Err(error)),
+        }
+        let policy = self.code_policies.get(purpose);
+        let issued = policy.issue(&self.code_hasher, account.id, purpose, now);
+        Store::replace_code(tx, account.id, purpose, binding, &issued, now).await?;
+        let spoken = self
+            .templates
+            .voice_message(purpose, &issued.code, policy.lifetime);
+        let (body, fallback_body) = match channel {
+            DeliveryChannel::Sms => (
+                self.templates
+                    .code_message(purpose, &issued.code, policy.lifetime),
+                self.voice_fallback.then_some(spoken.as_str()),
+            ),
+            DeliveryChannel::Voice => (spoken.clone(), None),
+        };
+        Store::enqueue_message(
+            tx,
+            NewMessage {
+                account_id: Some(account.id),
+                to_phone: to.e164(),
+                body: &body,
+                purpose: purpose.as_str(),
+                channel,
+                fallback_body,
+                client_ip: ctx.client_ip,
+                client_network: ctx.client_network,
+                allowance: priority.allowance(),
+            },
+            now,
+        )
+        .await?;
+        self.audit(
+            tx,
+            AuditKind::CodeSent,
+            Some(account.id),
+            ctx,
+            Some(purpose.as_str()),
+            now,
+        )
+        .await?;
+        Ok(Ok(()))
+    }
+
+    /// Redeems `code` for `account` (looked up by email, `None` if there is none): the account when
+    /// the code is accepted (and consumed); `None` when there is no such account or the code is
+    /// wrong, expired or spent, with the rejection recorded. All inside the caller's transaction.
+    pub(super) async fn redeem_code(
+        &self,
+        tx: &mut WriteTx,
+        account: Option<AccountRecord>,
+        purpose: CodeScope,
+        code: &VerificationCode,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> FlowResult<Result<AccountRecord, AppError>> {
+        let check = match &account {
+            Some(account) => {
+                self.consume_code(
+                    tx,
+                    account.id,
+                    purpose,
+                    recovery_binding(purpose, ctx),
+                    code,
+                    now,
+                )
+                .await?
+            }
+            None => CodeCheck::Wrong,
+        };
+        let account_id = account.as_ref().map(|account| account.id);
+        let refusal = match (check, account) {
+            (CodeCheck::Accepted, Some(account)) => return Ok(Ok(account)),
+            (CodeCheck::Expired, _) => AppError::ExpiredCode,
+            _ => AppError::InvalidCode,
+        };
+        self.audit(
+            tx,
+            AuditKind::CodeRejected,
+            account_id,
+            ctx,
+            Some(purpose.as_str()),
+            now,
+        )
+        .await?;
+        tracing::info!(account_id, purpose = purpose.as_str(), "code rejected");
+        Ok(Err(refusal))
+    }
+
+    /// Issues the requested code, commits, and wakes the worker: the answer to "send me a code".
+    pub(super) async fn send_code_now(
+        &self,
+        mut tx: WriteTx,
+        request: CodeRequest<'_>,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> FlowResult<CodeSent> {
+        let (account_id, scope, phone_ending) =
+            (request.account.id, request.scope, request.to.ending());
+        let sent = self.issue(&mut tx, request, ctx, now).await?;
+        self.commit(tx).await?;
+        sent?;
+        self.delivery.notify_one();
+        tracing::info!(account_id, scope = scope.as_str(), "code queued");
+        Ok(CodeSent { phone_ending })
+    }
+
+    /// `redeem_code` for a known account: the transaction and the account when the code is
+    /// accepted; otherwise the rejection (and the spent try) is committed and the answer is
+    /// `InvalidCode`, or `ExpiredCode` for the right code too late.
+    pub(super) async fn redeem_or_refuse(
+        &self,
+        mut tx: WriteTx,
+        account: Option<AccountRecord>,
+        scope: CodeScope,
+        code: &VerificationCode,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> FlowResult<(WriteTx, AccountRecord)> {
+        match self
+            .redeem_code(&mut tx, account, scope, code, ctx, now)
+            .await?
+        {
+            Ok(account) => Ok((tx, account)),
+            Err(refusal) => {
+                self.commit(tx).await?;
+                Err(refusal.into())
+            }
+        }
+    }
+
+    /// Applies the send limits to a message for `account_id` at `to_phone` (see `SendCheck`).
+    pub(super) async fn check_send_limits(
+        &self,
+        tx: &mut WriteTx,
+        account_id: Option<i64>,
+        to_phone: &str,
+        ctx: &RequestContext,
+        SendTerms {
+            priority,
+            anonymous,
+        }: SendTerms,
+        now: OffsetDateTime,
+    ) -> FlowResult<SendCheck> {
+        // Row ids start at 1: 0 matches no account.
+        let recent = Store::recent_sends(
+            tx,
+            account_id.unwrap_or(0),
+            to_phone,
+            ctx.client_network,
+            priority.allowance(),
+            now - WINDOW,
+        )
+        .await?;
+        let decision = if anonymous {
+            match self.send_limits.decide_for_stranger(recent, priority, now) {
+                Some(decision) => decision,
+                None => {
+                    tracing::warn!(
+                        account_id,
+                        "send limit hit (others' requests): nothing sent, nothing told"
+                    );
+                    return Ok(SendCheck::Quiet(LimitKind::TargetAllClients));
+                }
+            }
+        } else {
+            self.send_limits.decide(recent, priority, now)
+        };
+        let SendDecision::Refuse { limit, retry_after } = decision else {
+            return Ok(SendCheck::Allowed);
+        };
+        tracing::warn!(
+            account_id,
+            limit = limit.as_str(),
+            retry_after_secs = retry_after.whole_seconds(),
+            "send limit hit: nothing sent"
+        );
+        let error = AppError::TooManyCodes {
+            retry_after_secs: u64::try_from(retry_after.whole_seconds()).unwrap_or(1),
+        };
+        Ok(SendCheck::Refused(limit, error))
+    }
+
+    /// Judges `code` against the account's live codes for `purpose` that this browser may use:
+    /// the one bound to `binding` (if not `""`) and the unbound one. Accepted if it matches
+    /// either (that one is consumed, the other left as it was); a wrong code spends a try of the
+    /// browser's own code if it has one, else of the unbound one.
+    pub(super) async fn consume_code(
+        &self,
+        tx: &mut WriteTx,
+        account_id: i64,
+        purpose: CodeScope,
+        binding: &str,
+        code: &VerificationCode,
+        now: OffsetDateTime,
+    ) -> FlowResult<CodeCheck> {
+        // Taken out of the table at once; put back unless spent or used.
+        let own = if binding.is_empty() {
+            None
+        } else {
+            Store::take_code(tx, account_id, purpose, binding).await?
+        };
+        let unbound = Store::take_code(tx, account_id, purpose, "").await?;
+        let submitted = self.code_hasher.hash(account_id, purpose, code);
+        let verdicts: Vec<(&str, ActiveCode, OffsetDateTime, CodeVerdict)> = [
+            own.map(|(active, at)| (binding, active, at)),
+            unbound.map(|(active, at)| ("", active, at)),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|(binding, active, at)| {
+            let verdict = CodePolicy::judge(&active, &submitted, now);
+            (binding, active, at, verdict)
+        })
+        .collect();
+        if verdicts.is_empty() {
+            return Ok(CodeCheck::Wrong);
+        }
+        let outcome = if verdicts
+            .iter()
+            .any(|(.., verdict)| *verdict == CodeVerdict::Accepted)
+        {
+            CodeCheck::Accepted
+        } else if verdicts
+            .iter()
+            .any(|(.., verdict)| *verdict == CodeVerdict::Expired)
+        {
+            CodeCheck::Expired
+        } else {
+            CodeCheck::Wrong
+        };
+        // The code that pays for a wrong entry: the browser's own, else the unbound one.
+        let spender = match outcome {
+            CodeCheck::Wrong => verdicts.first().map(|(binding, ..)| *binding),
+            _ => None,
+        };
+        for (code_binding, active, created_at, verdict) in &verdicts {
+            let tries_left = match verdict {
+                // Used, or past its lifetime: gone either way.
+                CodeVerdict::Accepted | CodeVerdict::Expired | CodeVerdict::WrongAfterExpiry => {
+                    continue
+                }
+                CodeVerdict::WrongAndSpent if spender == Some(*code_binding) => continue,
+                CodeVerdict::Wrong { tries_left } if spender == Some(*code_binding) => *tries_left,
+                // Not the one judged: back as it was.
+                CodeVerdict::Wrong { .. } | CodeVerdict::WrongAndSpent => active.tries_left,
+            };
+            Store::restore_code(
+                tx,
+                account_id,
+                purpose,
+                code_binding,
+                active,
+                tries_left,
+                *created_at,
+            )
+            .await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Queues a notice to the account's phone (subject to the destination guard, not to the send
+    /// limits: notices follow actions that already needed a code). True if queued.
+    pub(super) async fn queue_notice(
+        &self,
+        tx: &mut WriteTx,
+        account: &AccountRecord,
+        notice: Notice,
+        ctx: &RequestContext,
+        now: OffsetDateTime,
+    ) -> FlowResult<bool> {
+        if self.destinations.check(&account.phone).is_err() {
+            return Ok(false);
+        }
+        let (body, purpose) = match notice {
+            Notice::PasswordChanged => {
+                (self.templates.password_changed_notice(), "password_changed")
+            }
+            Notice::PhoneChanged { new_ending } => (
+                self.templates.phone_changed_notice(new_ending.as_str()),
+                "phone_changed",
+            ),
+        };
+        Store::enqueue_message(
+            tx,
+            NewMessage {
+                account_id: Some(account.id),
+                to_phone: account.phone.e164(),
+                body: &body,
+                purpose,
+                channel: DeliveryChannel::Sms,
+                fallback_body: None,
+                client_ip: ctx.client_ip,
+                client_network: ctx.client_network,
+                allowance: SendPriority::Normal.allowance(),
+            },
+            now,
+        )
+        .await?;
+        Ok(true)
+    }
+}
