@@ -7,6 +7,7 @@
 use super::token::{TokenCache, TokenRequest};
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
+use crate::config::read::{invalid, required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -180,6 +181,43 @@ impl SmsSender for BandwidthSender {
             400 if about_recipient => SendError::InvalidRecipient(described),
             400..=499 => SendError::Rejected(described),
             _ => SendError::Transient(described),
+        })
+    }
+}
+
+impl BandwidthConfig {
+    /// Reads the `BANDWIDTH_*` settings; a missing one is named in the error.
+    pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base_url: get("BANDWIDTH_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            account_id: required(get, "bandwidth", "BANDWIDTH_ACCOUNT_ID")?,
+            auth: match (get("BANDWIDTH_CLIENT_ID"), get("BANDWIDTH_USERNAME")) {
+                (Some(_), Some(_)) => return Err(invalid(
+                    "BANDWIDTH_CLIENT_ID",
+                    "set BANDWIDTH_CLIENT_ID (OAuth) or BANDWIDTH_USERNAME (API user), not both",
+                )),
+                (Some(client_id), None) => BandwidthAuth::OAuth {
+                    token_url: get("BANDWIDTH_TOKEN_URL")
+                        .unwrap_or_else(|| DEFAULT_TOKEN_URL.to_owned()),
+                    client_id,
+                    client_secret: Credential::new(required(
+                        get,
+                        "bandwidth",
+                        "BANDWIDTH_CLIENT_SECRET",
+                    )?),
+                },
+                (None, Some(username)) => BandwidthAuth::Basic {
+                    username,
+                    password: Credential::new(required(get, "bandwidth", "BANDWIDTH_PASSWORD")?),
+                },
+                (None, None) => return Err(invalid(
+                    "BANDWIDTH_CLIENT_ID",
+                    "the bandwidth provider needs BANDWIDTH_CLIENT_ID and BANDWIDTH_CLIENT_SECRET \
+                         (or a legacy BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD)",
+                )),
+            },
+            application_id: required(get, "bandwidth", "BANDWIDTH_APPLICATION_ID")?,
+            from: required(get, "bandwidth", "BANDWIDTH_FROM")?,
         })
     }
 }

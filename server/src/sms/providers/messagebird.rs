@@ -6,6 +6,7 @@
 //! `{"errors": [{code, description, parameter}]}`.
 
 use super::{retry_after, transport_error, Credential};
+use crate::config::read::{required, ConfigError};
 use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
@@ -134,6 +135,18 @@ impl SmsSender for MessageBirdSender {
             400..=499 if about_recipients => SendError::InvalidRecipient(described),
             400..=499 => SendError::Rejected(described),
             _ => SendError::Transient(described),
+        })
+    }
+}
+
+impl MessageBirdConfig {
+    /// Reads the `MESSAGEBIRD_*` settings; a missing one is named in the error.
+    pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base_url: get("MESSAGEBIRD_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            access_key: Credential::new(required(get, "messagebird", "MESSAGEBIRD_ACCESS_KEY")?),
+            originator: required(get, "messagebird", "MESSAGEBIRD_ORIGINATOR")?,
+            voice_language: get("MESSAGEBIRD_VOICE_LANGUAGE").unwrap_or_else(|| "en-gb".to_owned()),
         })
     }
 }

@@ -12,6 +12,7 @@
 use super::token::{TokenCache, TokenRequest};
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
+use crate::config::read::{required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -235,6 +236,24 @@ impl SmsSender for RingCentralSender {
             // "Obey Retry-After on 5xx" (docs/basics/errors.md): the provider's wait, else backoff.
             _ if wait.is_some() => SendError::RateLimited { retry_after: wait },
             _ => SendError::Transient(described),
+        })
+    }
+}
+
+impl RingCentralConfig {
+    /// Reads the `RINGCENTRAL_*` settings; a missing one is named in the error.
+    pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            server_url: get("RINGCENTRAL_SERVER_URL")
+                .unwrap_or_else(|| DEFAULT_SERVER_URL.to_owned()),
+            client_id: required(get, "ringcentral", "RINGCENTRAL_CLIENT_ID")?,
+            client_secret: Credential::new(required(
+                get,
+                "ringcentral",
+                "RINGCENTRAL_CLIENT_SECRET",
+            )?),
+            jwt: Credential::new(required(get, "ringcentral", "RINGCENTRAL_JWT")?),
+            from: required(get, "ringcentral", "RINGCENTRAL_FROM")?,
         })
     }
 }

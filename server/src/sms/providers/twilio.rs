@@ -6,6 +6,7 @@
 //! Twilio advises.
 
 use super::{retry_after, transport_error, Credential};
+use crate::config::read::{invalid, required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -172,6 +173,35 @@ impl SmsSender for TwilioSender {
             }
             400..=499 => SendError::Rejected(described),
             _ => SendError::Transient(described),
+        })
+    }
+}
+
+impl TwilioConfig {
+    /// Reads the `TWILIO_*` settings; a missing one is named in the error.
+    pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let sender = match (get("TWILIO_FROM"), get("TWILIO_MESSAGING_SERVICE_SID")) {
+            (Some(from), None) => TwilioSenderId::From(from),
+            (None, Some(service)) => TwilioSenderId::MessagingService(service),
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "TWILIO_FROM",
+                    "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "TWILIO_FROM",
+                    "the twilio provider needs TWILIO_FROM (a Twilio number) or TWILIO_MESSAGING_SERVICE_SID",
+                ))
+            }
+        };
+        Ok(Self {
+            base_url: get("TWILIO_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            account_sid: required(get, "twilio", "TWILIO_ACCOUNT_SID")?,
+            auth_token: Credential::new(required(get, "twilio", "TWILIO_AUTH_TOKEN")?),
+            sender,
+            voice_from: get("TWILIO_VOICE_FROM"),
         })
     }
 }

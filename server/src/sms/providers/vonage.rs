@@ -5,6 +5,7 @@
 //! every part is.
 
 use super::{retry_after, transport_error, Credential};
+use crate::config::read::{required, ConfigError};
 use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
@@ -129,6 +130,18 @@ impl SmsSender for VonageSender {
                 .into_iter()
                 .next()
                 .and_then(|part| part.message_id),
+        })
+    }
+}
+
+impl VonageConfig {
+    /// Reads the `VONAGE_*` settings; a missing one is named in the error.
+    pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base_url: get("VONAGE_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            api_key: required(get, "vonage", "VONAGE_API_KEY")?,
+            api_secret: Credential::new(required(get, "vonage", "VONAGE_API_SECRET")?),
+            from: required(get, "vonage", "VONAGE_FROM")?,
         })
     }
 }

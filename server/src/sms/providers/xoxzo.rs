@@ -5,6 +5,7 @@
 //! style: `{"<field>": ["problem"]}` for a bad field, `{"detail"}` for bad credentials.
 
 use super::{retry_after, transport_error, Credential};
+use crate::config::read::{required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -116,6 +117,20 @@ impl SmsSender for XoxzoSender {
             400 if fields.contains(&"recipient") => SendError::InvalidRecipient(described),
             400..=499 => SendError::Rejected(described),
             _ => SendError::Transient(described),
+        })
+    }
+}
+
+impl XoxzoConfig {
+    /// Reads the `XOXZO_*` settings; a missing one is named in the error.
+    pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            base_url: get("XOXZO_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+            sid: required(get, "xoxzo", "XOXZO_SID")?,
+            auth_token: Credential::new(required(get, "xoxzo", "XOXZO_AUTH_TOKEN")?),
+            sender: required(get, "xoxzo", "XOXZO_SENDER")?,
+            caller: get("XOXZO_CALLER"),
+            tts_lang: get("XOXZO_TTS_LANG").unwrap_or_else(|| "en".to_owned()),
         })
     }
 }

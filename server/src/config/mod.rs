@@ -1,21 +1,21 @@
 //! Configuration from environment variables (and a `.env` file, loaded by `main`). Every knob has
 //! a default; a bad value stops startup with a message naming the variable.
 
+pub(crate) mod read;
+mod sms;
+
+pub use read::ConfigError;
+pub use sms::SmsProviderKind;
+
 use crate::auth::codes::{CodePolicy, ScopePolicies};
 use crate::auth::password_hasher::HashingPriority;
 use crate::auth::second_factor::SignInCodePolicy;
 use crate::auth::send_limits::SendLimits;
 use crate::domain::CodeScope;
 use crate::domain::{PhoneNumber, PhoneRegion};
-use crate::sms::providers::bandwidth::{self, BandwidthAuth, BandwidthConfig};
-use crate::sms::providers::messagebird::{self, MessageBirdConfig};
-use crate::sms::providers::ringcentral::{self, RingCentralConfig};
-use crate::sms::providers::twilio::{self, TwilioConfig, TwilioSenderId};
-use crate::sms::providers::vonage::{self, VonageConfig};
-use crate::sms::providers::xoxzo::{self, XoxzoConfig};
-use crate::sms::providers::Credential;
 use crate::store::Backend;
 use crate::writer_thread::WriterCpu;
+use read::{boolean, choice, cooldown, duration, invalid, number};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use time::Duration;
@@ -122,243 +122,6 @@ pub struct RateLimits {
     pub field_check_per_minute: u32,
 }
 
-#[derive(Debug, Clone)]
-pub enum SmsProviderKind {
-    /// Stores messages in the database and shows them at /dev/outbox.
-    Outbox,
-    /// Writes each message, code included, to the log. Development only.
-    Log,
-    /// Twilio Programmable Messaging (`TWILIO_*`).
-    Twilio(TwilioConfig),
-    /// Vonage SMS API (`VONAGE_*`).
-    Vonage(VonageConfig),
-    /// Bandwidth Messaging API v2 (`BANDWIDTH_*`).
-    Bandwidth(BandwidthConfig),
-    /// MessageBird classic REST API (`MESSAGEBIRD_*`).
-    MessageBird(MessageBirdConfig),
-    /// RingCentral SMS API with a JWT credential (`RINGCENTRAL_*`).
-    RingCentral(RingCentralConfig),
-    /// Xoxzo SMS and text-to-speech calls (`XOXZO_*`).
-    Xoxzo(XoxzoConfig),
-}
-
-impl SmsProviderKind {
-    pub fn is_outbox(&self) -> bool {
-        matches!(self, Self::Outbox)
-    }
-
-    /// The name used in `SMS_PROVIDERS`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Outbox => "outbox",
-            Self::Log => "log",
-            Self::Twilio(_) => "twilio",
-            Self::Vonage(_) => "vonage",
-            Self::Bandwidth(_) => "bandwidth",
-            Self::MessageBird(_) => "messagebird",
-            Self::RingCentral(_) => "ringcentral",
-            Self::Xoxzo(_) => "xoxzo",
-        }
-    }
-
-    fn from_name(name: &str, get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        Ok(match name {
-            "outbox" => Self::Outbox,
-            "log" => Self::Log,
-            "twilio" => Self::Twilio(twilio_config(get)?),
-            "vonage" => Self::Vonage(vonage_config(get)?),
-            "bandwidth" => Self::Bandwidth(bandwidth_config(get)?),
-            "messagebird" => Self::MessageBird(messagebird_config(get)?),
-            "ringcentral" => Self::RingCentral(ringcentral_config(get)?),
-            "xoxzo" => Self::Xoxzo(xoxzo_config(get)?),
-            other => {
-                return Err(invalid(
-                    "SMS_PROVIDERS",
-                    format!(
-                        "`{other}` is not a provider this build can use; supported: outbox, log, \
-                         ringcentral, bandwidth, messagebird, xoxzo, twilio, vonage"
-                    ),
-                ))
-            }
-        })
-    }
-}
-
-/// `SMS_PROVIDERS` (a comma-separated list) or its one-provider form `SMS_PROVIDER`; each listed
-/// provider's settings are checked now, so that a missing one stops startup, not a delivery.
-fn sms_providers(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<Vec<SmsProviderKind>, ConfigError> {
-    let list = match (get("SMS_PROVIDERS"), get("SMS_PROVIDER")) {
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                "SMS_PROVIDERS",
-                "set SMS_PROVIDERS or SMS_PROVIDER, not both",
-            ))
-        }
-        (Some(list), None) | (None, Some(list)) => list,
-        (None, None) => "outbox".to_owned(),
-    };
-    let names: Vec<&str> = list
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .collect();
-    if names.is_empty() {
-        return Err(invalid("SMS_PROVIDERS", "names no provider"));
-    }
-    let mut providers = Vec::with_capacity(names.len());
-    for (index, name) in names.iter().enumerate() {
-        if names[..index].contains(name) {
-            return Err(invalid(
-                "SMS_PROVIDERS",
-                format!("`{name}` is listed twice"),
-            ));
-        }
-        providers.push(SmsProviderKind::from_name(&name.to_ascii_lowercase(), get)?);
-    }
-    Ok(providers)
-}
-
-/// A variable the selected provider cannot do without.
-fn required(
-    get: &impl Fn(&str) -> Option<String>,
-    provider: &str,
-    variable: &'static str,
-) -> Result<String, ConfigError> {
-    get(variable).ok_or_else(|| {
-        invalid(
-            variable,
-            format!("the {provider} provider needs {variable}; it is not set"),
-        )
-    })
-}
-
-fn ringcentral_config(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<RingCentralConfig, ConfigError> {
-    Ok(RingCentralConfig {
-        server_url: get("RINGCENTRAL_SERVER_URL")
-            .unwrap_or_else(|| ringcentral::DEFAULT_SERVER_URL.to_owned()),
-        client_id: required(get, "ringcentral", "RINGCENTRAL_CLIENT_ID")?,
-        client_secret: Credential::new(required(get, "ringcentral", "RINGCENTRAL_CLIENT_SECRET")?),
-        jwt: Credential::new(required(get, "ringcentral", "RINGCENTRAL_JWT")?),
-        from: required(get, "ringcentral", "RINGCENTRAL_FROM")?,
-    })
-}
-
-fn xoxzo_config(get: &impl Fn(&str) -> Option<String>) -> Result<XoxzoConfig, ConfigError> {
-    Ok(XoxzoConfig {
-        base_url: get("XOXZO_BASE_URL").unwrap_or_else(|| xoxzo::DEFAULT_BASE_URL.to_owned()),
-        sid: required(get, "xoxzo", "XOXZO_SID")?,
-        auth_token: Credential::new(required(get, "xoxzo", "XOXZO_AUTH_TOKEN")?),
-        sender: required(get, "xoxzo", "XOXZO_SENDER")?,
-        caller: get("XOXZO_CALLER"),
-        tts_lang: get("XOXZO_TTS_LANG").unwrap_or_else(|| "en".to_owned()),
-    })
-}
-
-fn twilio_config(get: &impl Fn(&str) -> Option<String>) -> Result<TwilioConfig, ConfigError> {
-    let sender = match (get("TWILIO_FROM"), get("TWILIO_MESSAGING_SERVICE_SID")) {
-        (Some(from), None) => TwilioSenderId::From(from),
-        (None, Some(service)) => TwilioSenderId::MessagingService(service),
-        (Some(_), Some(_)) => {
-            return Err(invalid(
-                "TWILIO_FROM",
-                "set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID, not both",
-            ))
-        }
-        (None, None) => {
-            return Err(invalid(
-                "TWILIO_FROM",
-                "the twilio provider needs TWILIO_FROM (a Twilio number) or TWILIO_MESSAGING_SERVICE_SID",
-            ))
-        }
-    };
-    Ok(TwilioConfig {
-        base_url: get("TWILIO_BASE_URL").unwrap_or_else(|| twilio::DEFAULT_BASE_URL.to_owned()),
-        account_sid: required(get, "twilio", "TWILIO_ACCOUNT_SID")?,
-        auth_token: Credential::new(required(get, "twilio", "TWILIO_AUTH_TOKEN")?),
-        sender,
-        voice_from: get("TWILIO_VOICE_FROM"),
-    })
-}
-
-fn bandwidth_config(get: &impl Fn(&str) -> Option<String>) -> Result<BandwidthConfig, ConfigError> {
-    Ok(BandwidthConfig {
-        base_url: get("BANDWIDTH_BASE_URL")
-            .unwrap_or_else(|| bandwidth::DEFAULT_BASE_URL.to_owned()),
-        account_id: required(get, "bandwidth", "BANDWIDTH_ACCOUNT_ID")?,
-        auth: match (get("BANDWIDTH_CLIENT_ID"), get("BANDWIDTH_USERNAME")) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "BANDWIDTH_CLIENT_ID",
-                    "set BANDWIDTH_CLIENT_ID (OAuth) or BANDWIDTH_USERNAME (API user), not both",
-                ))
-            }
-            (Some(client_id), None) => BandwidthAuth::OAuth {
-                token_url: get("BANDWIDTH_TOKEN_URL")
-                    .unwrap_or_else(|| bandwidth::DEFAULT_TOKEN_URL.to_owned()),
-                client_id,
-                client_secret: Credential::new(required(
-                    get,
-                    "bandwidth",
-                    "BANDWIDTH_CLIENT_SECRET",
-                )?),
-            },
-            (None, Some(username)) => BandwidthAuth::Basic {
-                username,
-                password: Credential::new(required(get, "bandwidth", "BANDWIDTH_PASSWORD")?),
-            },
-            (None, None) => {
-                return Err(invalid(
-                    "BANDWIDTH_CLIENT_ID",
-                    "the bandwidth provider needs BANDWIDTH_CLIENT_ID and BANDWIDTH_CLIENT_SECRET \
-                     (or a legacy BANDWIDTH_USERNAME and BANDWIDTH_PASSWORD)",
-                ))
-            }
-        },
-        application_id: required(get, "bandwidth", "BANDWIDTH_APPLICATION_ID")?,
-        from: required(get, "bandwidth", "BANDWIDTH_FROM")?,
-    })
-}
-
-fn messagebird_config(
-    get: &impl Fn(&str) -> Option<String>,
-) -> Result<MessageBirdConfig, ConfigError> {
-    Ok(MessageBirdConfig {
-        base_url: get("MESSAGEBIRD_BASE_URL")
-            .unwrap_or_else(|| messagebird::DEFAULT_BASE_URL.to_owned()),
-        access_key: Credential::new(required(get, "messagebird", "MESSAGEBIRD_ACCESS_KEY")?),
-        originator: required(get, "messagebird", "MESSAGEBIRD_ORIGINATOR")?,
-        voice_language: get("MESSAGEBIRD_VOICE_LANGUAGE").unwrap_or_else(|| "en-gb".to_owned()),
-    })
-}
-
-fn vonage_config(get: &impl Fn(&str) -> Option<String>) -> Result<VonageConfig, ConfigError> {
-    Ok(VonageConfig {
-        base_url: get("VONAGE_BASE_URL").unwrap_or_else(|| vonage::DEFAULT_BASE_URL.to_owned()),
-        api_key: required(get, "vonage", "VONAGE_API_KEY")?,
-        api_secret: Credential::new(required(get, "vonage", "VONAGE_API_SECRET")?),
-        from: required(get, "vonage", "VONAGE_FROM")?,
-    })
-}
-
-/// A setting that could not be used; says which variable and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("configuration error in {variable}: {problem}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
-}
-
-fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        problem: problem.into(),
-    }
-}
-
 impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -396,7 +159,7 @@ impl Config {
             ));
         }
 
-        let sms_providers = sms_providers(&get)?;
+        let sms_providers = sms::providers(&get)?;
         let sms_voice_fallback = boolean(&get, "SMS_VOICE_FALLBACK", false)?;
 
         let default_phone_region = {
@@ -647,108 +410,13 @@ fn code_policies(get: &impl Fn(&str) -> Option<String>) -> Result<ScopePolicies,
     Ok(policies)
 }
 
-/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`).
-fn boolean(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match get(variable).map(|value| value.to_ascii_lowercase()) {
-        None => Ok(default),
-        Some(value) => match value.as_str() {
-            "true" | "1" | "yes" | "on" => Ok(true),
-            "false" | "0" | "no" | "off" => Ok(false),
-            _ => Err(invalid(variable, format!("`{value}` is not true or false"))),
-        },
-    }
-}
-
-fn number<T>(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: T,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<T, ConfigError>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
-{
-    let Some(value) = get(variable) else {
-        return Ok(default);
-    };
-    match value.parse::<T>() {
-        Ok(parsed) if range.contains(&parsed) => Ok(parsed),
-        _ => Err(invalid(
-            variable,
-            format!(
-                "`{value}` must be a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ),
-        )),
-    }
-}
-
-/// A setting with a few named values: `parse` reads one; `default` when unset.
-fn choice<T>(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: T,
-    parse: fn(&str) -> Option<T>,
-    allowed: &str,
-) -> Result<T, ConfigError> {
-    match get(variable) {
-        None => Ok(default),
-        Some(value) => {
-            parse(&value).ok_or_else(|| invalid(variable, format!("`{value}` must be {allowed}")))
-        }
-    }
-}
-
-fn duration(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    let Some(value) = get(variable) else {
-        return Ok(default);
-    };
-    let parsed = if value.chars().all(|c| c.is_ascii_digit()) {
-        value
-            .parse::<u64>()
-            .ok()
-            .map(std::time::Duration::from_secs)
-    } else {
-        humantime::parse_duration(&value).ok()
-    };
-    match parsed.and_then(|parsed| Duration::try_from(parsed).ok()) {
-        Some(parsed) if parsed >= Duration::seconds(1) && parsed <= Duration::days(365) => {
-            Ok(parsed)
-        }
-        _ => Err(invalid(
-            variable,
-            format!("`{value}` must be a duration from 1s to 365d, such as 3600, 90s, 10m or 1h"),
-        )),
-    }
-}
-
-/// Like `duration`, but `0` is allowed and turns the cooldown off (for QA environments).
-fn cooldown(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    match get(variable).as_deref() {
-        Some("0") => Ok(Duration::ZERO),
-        _ => duration(get, variable, default),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    /// The configuration these settings give (every other variable unset).
+    pub(super) fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -954,100 +622,6 @@ mod tests {
             assert_eq!(error.variable, variable, "{error}");
             assert!(error.to_string().contains(variable));
         }
-    }
-
-    #[test]
-    fn a_real_provider_names_each_missing_credential() {
-        let error = config(&[("SMS_PROVIDER", "twilio"), ("TWILIO_FROM", "+14155550000")])
-            .expect_err("no account");
-        assert_eq!(error.variable, "TWILIO_ACCOUNT_SID");
-        let error = config(&[
-            ("SMS_PROVIDER", "twilio"),
-            ("TWILIO_FROM", "+14155550000"),
-            ("TWILIO_ACCOUNT_SID", "AC1"),
-        ])
-        .expect_err("no token");
-        assert_eq!(error.variable, "TWILIO_AUTH_TOKEN");
-        assert!(!error.to_string().contains("AC1"));
-        let error =
-            config(&[("SMS_PROVIDER", "vonage"), ("VONAGE_API_KEY", "k")]).expect_err("no secret");
-        assert_eq!(error.variable, "VONAGE_API_SECRET");
-        let twilio = config(&[
-            ("SMS_PROVIDER", "twilio"),
-            ("TWILIO_MESSAGING_SERVICE_SID", "MG1"),
-            ("TWILIO_ACCOUNT_SID", "AC1"),
-            ("TWILIO_AUTH_TOKEN", "very-secret"),
-        ])
-        .expect("complete");
-        assert!(
-            !format!("{twilio:?}").contains("very-secret"),
-            "credentials never shown"
-        );
-    }
-
-    #[test]
-    fn a_provider_list_is_checked_provider_by_provider() {
-        let complete_twilio = [
-            ("TWILIO_FROM", "+14155550000"),
-            ("TWILIO_ACCOUNT_SID", "AC1"),
-            ("TWILIO_AUTH_TOKEN", "t"),
-        ];
-        let mut settings = vec![("SMS_PROVIDERS", "twilio, ringcentral")];
-        settings.extend(complete_twilio);
-        let error = config(&settings).expect_err("ringcentral is incomplete");
-        assert_eq!(error.variable, "RINGCENTRAL_CLIENT_ID");
-        assert!(error.to_string().contains("ringcentral provider needs"));
-
-        settings.extend([
-            ("RINGCENTRAL_CLIENT_ID", "id"),
-            ("RINGCENTRAL_CLIENT_SECRET", "secret"),
-            ("RINGCENTRAL_JWT", "jwt"),
-            ("RINGCENTRAL_FROM", "+18559100010"),
-        ]);
-        let names: Vec<_> = config(&settings)
-            .expect("complete")
-            .sms_providers
-            .iter()
-            .map(SmsProviderKind::name)
-            .collect();
-        assert_eq!(names, ["twilio", "ringcentral"]);
-
-        let both = config(&[("SMS_PROVIDERS", "outbox"), ("SMS_PROVIDER", "log")]);
-        assert_eq!(
-            both.map(|_| ()).expect_err("ambiguous").variable,
-            "SMS_PROVIDERS"
-        );
-    }
-
-    #[test]
-    fn bandwidth_takes_oauth_or_an_api_user() {
-        let base = [
-            ("SMS_PROVIDER", "bandwidth"),
-            ("BANDWIDTH_ACCOUNT_ID", "9900000"),
-            ("BANDWIDTH_APPLICATION_ID", "app"),
-            ("BANDWIDTH_FROM", "+19192676804"),
-        ];
-        let error = config(&base).expect_err("no credentials");
-        assert_eq!(error.variable, "BANDWIDTH_CLIENT_ID");
-        let mut oauth = base.to_vec();
-        oauth.push(("BANDWIDTH_CLIENT_ID", "client"));
-        assert_eq!(
-            config(&oauth).expect_err("no secret").variable,
-            "BANDWIDTH_CLIENT_SECRET"
-        );
-        oauth.push(("BANDWIDTH_CLIENT_SECRET", "secret"));
-        let parsed = config(&oauth).expect("complete");
-        assert!(matches!(
-            &parsed.sms_providers[0],
-            SmsProviderKind::Bandwidth(BandwidthConfig { auth: BandwidthAuth::OAuth { token_url, .. }, .. })
-                if token_url == bandwidth::DEFAULT_TOKEN_URL
-        ));
-        let mut basic = base.to_vec();
-        basic.extend([
-            ("BANDWIDTH_USERNAME", "user"),
-            ("BANDWIDTH_PASSWORD", "pass"),
-        ]);
-        assert!(config(&basic).is_ok());
     }
 
     #[test]

@@ -1,0 +1,208 @@
+//! Which SMS providers deliver, in failover order (`SMS_PROVIDERS`). Each provider reads its own
+//! settings beside its adapter (`sms::providers::<name>`); adding one touches its file and the
+//! list here.
+
+use super::read::{invalid, ConfigError};
+use crate::sms::providers::bandwidth::BandwidthConfig;
+use crate::sms::providers::messagebird::MessageBirdConfig;
+use crate::sms::providers::ringcentral::RingCentralConfig;
+use crate::sms::providers::twilio::TwilioConfig;
+use crate::sms::providers::vonage::VonageConfig;
+use crate::sms::providers::xoxzo::XoxzoConfig;
+
+#[derive(Debug, Clone)]
+pub enum SmsProviderKind {
+    /// Stores messages in the database and shows them at /dev/outbox.
+    Outbox,
+    /// Writes each message, code included, to the log. Development only.
+    Log,
+    /// Twilio Programmable Messaging (`TWILIO_*`).
+    Twilio(TwilioConfig),
+    /// Vonage SMS API (`VONAGE_*`).
+    Vonage(VonageConfig),
+    /// Bandwidth Messaging API v2 (`BANDWIDTH_*`).
+    Bandwidth(BandwidthConfig),
+    /// MessageBird classic REST API (`MESSAGEBIRD_*`).
+    MessageBird(MessageBirdConfig),
+    /// RingCentral SMS API with a JWT credential (`RINGCENTRAL_*`).
+    RingCentral(RingCentralConfig),
+    /// Xoxzo SMS and text-to-speech calls (`XOXZO_*`).
+    Xoxzo(XoxzoConfig),
+}
+
+impl SmsProviderKind {
+    pub fn is_outbox(&self) -> bool {
+        matches!(self, Self::Outbox)
+    }
+
+    /// The name used in `SMS_PROVIDERS`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Outbox => "outbox",
+            Self::Log => "log",
+            Self::Twilio(_) => "twilio",
+            Self::Vonage(_) => "vonage",
+            Self::Bandwidth(_) => "bandwidth",
+            Self::MessageBird(_) => "messagebird",
+            Self::RingCentral(_) => "ringcentral",
+            Self::Xoxzo(_) => "xoxzo",
+        }
+    }
+
+    fn from_name(name: &str, get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(match name {
+            "outbox" => Self::Outbox,
+            "log" => Self::Log,
+            "twilio" => Self::Twilio(TwilioConfig::from_lookup(get)?),
+            "vonage" => Self::Vonage(VonageConfig::from_lookup(get)?),
+            "bandwidth" => Self::Bandwidth(BandwidthConfig::from_lookup(get)?),
+            "messagebird" => Self::MessageBird(MessageBirdConfig::from_lookup(get)?),
+            "ringcentral" => Self::RingCentral(RingCentralConfig::from_lookup(get)?),
+            "xoxzo" => Self::Xoxzo(XoxzoConfig::from_lookup(get)?),
+            other => {
+                return Err(invalid(
+                    "SMS_PROVIDERS",
+                    format!(
+                        "`{other}` is not a provider this build can use; supported: outbox, log, \
+                         ringcentral, bandwidth, messagebird, xoxzo, twilio, vonage"
+                    ),
+                ))
+            }
+        })
+    }
+}
+
+/// `SMS_PROVIDERS` (a comma-separated list) or its one-provider form `SMS_PROVIDER`; each listed
+/// provider's settings are checked now, so that a missing one stops startup, not a delivery.
+pub(super) fn providers(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Vec<SmsProviderKind>, ConfigError> {
+    let list = match (get("SMS_PROVIDERS"), get("SMS_PROVIDER")) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "SMS_PROVIDERS",
+                "set SMS_PROVIDERS or SMS_PROVIDER, not both",
+            ))
+        }
+        (Some(list), None) | (None, Some(list)) => list,
+        (None, None) => "outbox".to_owned(),
+    };
+    let names: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err(invalid("SMS_PROVIDERS", "names no provider"));
+    }
+    let mut providers = Vec::with_capacity(names.len());
+    for (index, name) in names.iter().enumerate() {
+        if names[..index].contains(name) {
+            return Err(invalid(
+                "SMS_PROVIDERS",
+                format!("`{name}` is listed twice"),
+            ));
+        }
+        providers.push(SmsProviderKind::from_name(&name.to_ascii_lowercase(), get)?);
+    }
+    Ok(providers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::config;
+    use crate::sms::providers::bandwidth::{self, BandwidthAuth};
+
+    #[test]
+    fn a_real_provider_names_each_missing_credential() {
+        let error = config(&[("SMS_PROVIDER", "twilio"), ("TWILIO_FROM", "+14155550000")])
+            .expect_err("no account");
+        assert_eq!(error.variable, "TWILIO_ACCOUNT_SID");
+        let error = config(&[
+            ("SMS_PROVIDER", "twilio"),
+            ("TWILIO_FROM", "+14155550000"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+        ])
+        .expect_err("no token");
+        assert_eq!(error.variable, "TWILIO_AUTH_TOKEN");
+        assert!(!error.to_string().contains("AC1"));
+        let error =
+            config(&[("SMS_PROVIDER", "vonage"), ("VONAGE_API_KEY", "k")]).expect_err("no secret");
+        assert_eq!(error.variable, "VONAGE_API_SECRET");
+        let twilio = config(&[
+            ("SMS_PROVIDER", "twilio"),
+            ("TWILIO_MESSAGING_SERVICE_SID", "MG1"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", "very-secret"),
+        ])
+        .expect("complete");
+        assert!(
+            !format!("{twilio:?}").contains("very-secret"),
+            "credentials never shown"
+        );
+    }
+    #[test]
+    fn a_provider_list_is_checked_provider_by_provider() {
+        let complete_twilio = [
+            ("TWILIO_FROM", "+14155550000"),
+            ("TWILIO_ACCOUNT_SID", "AC1"),
+            ("TWILIO_AUTH_TOKEN", "t"),
+        ];
+        let mut settings = vec![("SMS_PROVIDERS", "twilio, ringcentral")];
+        settings.extend(complete_twilio);
+        let error = config(&settings).expect_err("ringcentral is incomplete");
+        assert_eq!(error.variable, "RINGCENTRAL_CLIENT_ID");
+        assert!(error.to_string().contains("ringcentral provider needs"));
+
+        settings.extend([
+            ("RINGCENTRAL_CLIENT_ID", "id"),
+            ("RINGCENTRAL_CLIENT_SECRET", "secret"),
+            ("RINGCENTRAL_JWT", "jwt"),
+            ("RINGCENTRAL_FROM", "+18559100010"),
+        ]);
+        let names: Vec<_> = config(&settings)
+            .expect("complete")
+            .sms_providers
+            .iter()
+            .map(SmsProviderKind::name)
+            .collect();
+        assert_eq!(names, ["twilio", "ringcentral"]);
+
+        let both = config(&[("SMS_PROVIDERS", "outbox"), ("SMS_PROVIDER", "log")]);
+        assert_eq!(
+            both.map(|_| ()).expect_err("ambiguous").variable,
+            "SMS_PROVIDERS"
+        );
+    }
+    #[test]
+    fn bandwidth_takes_oauth_or_an_api_user() {
+        let base = [
+            ("SMS_PROVIDER", "bandwidth"),
+            ("BANDWIDTH_ACCOUNT_ID", "9900000"),
+            ("BANDWIDTH_APPLICATION_ID", "app"),
+            ("BANDWIDTH_FROM", "+19192676804"),
+        ];
+        let error = config(&base).expect_err("no credentials");
+        assert_eq!(error.variable, "BANDWIDTH_CLIENT_ID");
+        let mut oauth = base.to_vec();
+        oauth.push(("BANDWIDTH_CLIENT_ID", "client"));
+        assert_eq!(
+            config(&oauth).expect_err("no secret").variable,
+            "BANDWIDTH_CLIENT_SECRET"
+        );
+        oauth.push(("BANDWIDTH_CLIENT_SECRET", "secret"));
+        let parsed = config(&oauth).expect("complete");
+        assert!(matches!(
+            &parsed.sms_providers[0],
+            SmsProviderKind::Bandwidth(BandwidthConfig { auth: BandwidthAuth::OAuth { token_url, .. }, .. })
+                if token_url == bandwidth::DEFAULT_TOKEN_URL
+        ));
+        let mut basic = base.to_vec();
+        basic.extend([
+            ("BANDWIDTH_USERNAME", "user"),
+            ("BANDWIDTH_PASSWORD", "pass"),
+        ]);
+        assert!(config(&basic).is_ok());
+    }
+}
