@@ -8,7 +8,10 @@ pub mod config;
 pub mod domain;
 pub mod flows;
 pub mod http_server;
+#[cfg(test)]
+mod layers;
 pub mod maintenance;
+pub mod setting;
 pub mod sms;
 pub mod startup;
 pub mod store;

@@ -1,6 +1,6 @@
 //! Authentication rules: `lockout`, `codes`, `sessions`, `second_factor`, `send_limits` and
 //! `trusted_devices` are pure decisions (time passed in), `password_hasher` and `secret` their
-//! cryptography. The flows in `crate::flows` run them against the store, one transaction each.
+//! cryptography. The flows (`flows/`) run them against the store, one transaction each.
 
 pub mod audit;
 pub mod codes;

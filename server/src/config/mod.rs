@@ -1,10 +1,9 @@
 //! Configuration from environment variables (and a `.env` file, loaded by `main`). Every knob has
 //! a default; a bad value stops startup with a message naming the variable.
 
-pub(crate) mod read;
 mod sms;
 
-pub use read::ConfigError;
+pub use crate::setting::ConfigError;
 pub use sms::SmsProviderKind;
 
 use crate::auth::codes::{CodePolicy, ScopePolicies};
@@ -13,9 +12,9 @@ use crate::auth::second_factor::SignInCodePolicy;
 use crate::auth::send_limits::SendLimits;
 use crate::domain::CodeScope;
 use crate::domain::{PhoneNumber, PhoneRegion};
+use crate::setting::{boolean, choice, cooldown, duration, invalid, number};
 use crate::store::Backend;
 use crate::writer_thread::WriterCpu;
-use read::{boolean, choice, cooldown, duration, invalid, number};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use time::Duration;

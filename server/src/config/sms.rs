@@ -2,7 +2,7 @@
 //! settings beside its adapter (`sms::providers::<name>`); adding one touches its file and the
 //! list here.
 
-use super::read::{invalid, ConfigError};
+use crate::setting::{invalid, ConfigError};
 use crate::sms::providers::bandwidth::BandwidthConfig;
 use crate::sms::providers::messagebird::MessageBirdConfig;
 use crate::sms::providers::ringcentral::RingCentralConfig;

@@ -4,8 +4,8 @@ use super::Store;
 use crate::auth::lockout::LockState;
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::domain::{Email, PersonName, PhoneNumber};
-use crate::sms::DeliveryChannel;
 use anyhow::Context;
+use app::types::DeliveryChannel;
 use sqlx::{AnyConnection, Row};
 use time::OffsetDateTime;
 

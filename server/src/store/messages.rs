@@ -3,8 +3,8 @@
 use super::{Backend, Store};
 use crate::auth::send_limits::{RecentCounts, RecentSends};
 use crate::clock::{from_unix_millis, unix_millis};
-use crate::sms::DeliveryChannel;
 use anyhow::Context;
+use app::types::DeliveryChannel;
 use sqlx::{AnyConnection, Row};
 use std::net::IpAddr;
 use time::{Duration, OffsetDateTime};

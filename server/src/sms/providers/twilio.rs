@@ -6,7 +6,7 @@
 //! Twilio advises.
 
 use super::{retry_after, transport_error, Credential};
-use crate::config::read::{invalid, required, ConfigError};
+use crate::setting::{invalid, required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;

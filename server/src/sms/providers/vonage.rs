@@ -5,7 +5,7 @@
 //! every part is.
 
 use super::{retry_after, transport_error, Credential};
-use crate::config::read::{required, ConfigError};
+use crate::setting::{required, ConfigError};
 use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;

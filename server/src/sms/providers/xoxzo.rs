@@ -5,7 +5,7 @@
 //! style: `{"<field>": ["problem"]}` for a bad field, `{"detail"}` for bad credentials.
 
 use super::{retry_after, transport_error, Credential};
-use crate::config::read::{required, ConfigError};
+use crate::setting::{required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde_json::Value;

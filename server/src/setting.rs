@@ -1,5 +1,6 @@
-//! Reading one setting: a number in a range, a duration, a choice, a boolean, a variable a
-//! provider cannot do without; each failure a `ConfigError` naming its variable.
+//! Reading one setting from the environment: a number in a range, a duration, a choice, a boolean,
+//! a variable a provider cannot do without; each failure a `ConfigError` naming its variable. Below
+//! `config` (which assembles them) and the SMS providers (which read their own).
 
 use time::Duration;
 
