@@ -19,12 +19,7 @@ use crate::http_server::{
 use crate::maintenance::Maintenance;
 use crate::sms::chain::ProviderChain;
 use crate::sms::destinations::DestinationPolicy;
-use crate::sms::log::LogSender;
 use crate::sms::outbox::OutboxSender;
-use crate::sms::providers::{
-    bandwidth::BandwidthSender, http_client, messagebird::MessageBirdSender,
-    ringcentral::RingCentralSender, twilio::TwilioSender, vonage::VonageSender, xoxzo::XoxzoSender,
-};
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
@@ -347,52 +342,11 @@ fn provider_chain(
     };
     let mut senders: Vec<Arc<dyn SmsSender>> = Vec::new();
     for provider in &config.sms_providers {
-        let sender: Arc<dyn SmsSender> = match provider.clone() {
-            SmsProviderKind::Outbox => {
-                tracing::warn!(
-                    "SMS provider outbox: messages are not sent to phones; read them at {}/dev/outbox",
-                    config.public_url
-                );
-                outbox()
-            }
-            SmsProviderKind::Log => {
-                tracing::warn!("SMS provider log: messages, codes included, are written to the log and not sent to phones");
-                Arc::new(LogSender)
-            }
-            SmsProviderKind::Twilio(twilio) => {
-                tracing::info!(account = %twilio.account_sid, "SMS provider twilio");
-                Arc::new(TwilioSender::new(http_client()?, twilio))
-            }
-            SmsProviderKind::Vonage(vonage) => {
-                tracing::info!(api_key = %vonage.api_key, "SMS provider vonage");
-                Arc::new(VonageSender::new(http_client()?, vonage))
-            }
-            SmsProviderKind::Bandwidth(bandwidth) => {
-                tracing::info!(account = %bandwidth.account_id, "SMS provider bandwidth");
-                Arc::new(BandwidthSender::new(
-                    http_client()?,
-                    bandwidth,
-                    Arc::clone(clock),
-                ))
-            }
-            SmsProviderKind::MessageBird(messagebird) => {
-                tracing::info!(originator = %messagebird.originator, "SMS provider messagebird");
-                Arc::new(MessageBirdSender::new(http_client()?, messagebird))
-            }
-            SmsProviderKind::RingCentral(ringcentral) => {
-                tracing::info!(client = %ringcentral.client_id, "SMS provider ringcentral");
-                Arc::new(RingCentralSender::new(
-                    http_client()?,
-                    ringcentral,
-                    Arc::clone(clock),
-                ))
-            }
-            SmsProviderKind::Xoxzo(xoxzo) => {
-                tracing::info!(sid = %xoxzo.sid, "SMS provider xoxzo");
-                Arc::new(XoxzoSender::new(http_client()?, xoxzo))
-            }
-        };
-        senders.push(sender);
+        senders.push(
+            provider
+                .clone()
+                .into_sender(clock, &outbox, &config.public_url)?,
+        );
     }
     let mut chain = ProviderChain::new(senders)?;
     if config.sms_providers.len() > 1 {

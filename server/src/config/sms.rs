@@ -2,13 +2,17 @@
 //! settings beside its adapter (`sms::providers::<name>`); adding one touches its file and the
 //! list here.
 
+use crate::clock::Clock;
 use crate::setting::{invalid, ConfigError};
+use crate::sms::log::LogSender;
 use crate::sms::providers::bandwidth::BandwidthConfig;
 use crate::sms::providers::messagebird::MessageBirdConfig;
 use crate::sms::providers::ringcentral::RingCentralConfig;
 use crate::sms::providers::twilio::TwilioConfig;
 use crate::sms::providers::vonage::VonageConfig;
 use crate::sms::providers::xoxzo::XoxzoConfig;
+use crate::sms::SmsSender;
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub enum SmsProviderKind {
@@ -31,6 +35,34 @@ pub enum SmsProviderKind {
 }
 
 impl SmsProviderKind {
+    /// The sender for this provider. `outbox` makes the development outbox, which needs the store
+    /// and the public URL (`public_url`, named in the warning).
+    pub fn into_sender(
+        self,
+        clock: &Arc<dyn Clock>,
+        outbox: &dyn Fn() -> Arc<dyn SmsSender>,
+        public_url: &str,
+    ) -> anyhow::Result<Arc<dyn SmsSender>> {
+        Ok(match self {
+            Self::Outbox => {
+                tracing::warn!(
+                    "SMS provider outbox: messages are not sent to phones; read them at {public_url}/dev/outbox"
+                );
+                outbox()
+            }
+            Self::Log => {
+                tracing::warn!("SMS provider log: messages, codes included, are written to the log and not sent to phones");
+                Arc::new(LogSender)
+            }
+            Self::Twilio(settings) => settings.into_sender(clock)?,
+            Self::Vonage(settings) => settings.into_sender(clock)?,
+            Self::Bandwidth(settings) => settings.into_sender(clock)?,
+            Self::MessageBird(settings) => settings.into_sender(clock)?,
+            Self::RingCentral(settings) => settings.into_sender(clock)?,
+            Self::Xoxzo(settings) => settings.into_sender(clock)?,
+        })
+    }
+
     pub fn is_outbox(&self) -> bool {
         matches!(self, Self::Outbox)
     }

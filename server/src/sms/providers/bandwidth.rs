@@ -4,6 +4,7 @@
 //! scheme; cached by `TokenCache`) or, for older accounts, an API user's HTTP Basic credentials.
 //! Errors are `{type, description, fieldErrors?}`. Text messages only.
 
+use super::http_client;
 use super::token::{TokenCache, TokenRequest};
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
@@ -186,6 +187,17 @@ impl SmsSender for BandwidthSender {
 }
 
 impl BandwidthConfig {
+    /// The sender for these settings (the clock: for token lifetimes, where the provider has
+    /// tokens).
+    pub(crate) fn into_sender(self, clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+        tracing::info!(account = %self.account_id, "SMS provider bandwidth");
+        Ok(Arc::new(BandwidthSender::new(
+            http_client()?,
+            self,
+            Arc::clone(clock),
+        )))
+    }
+
     /// Reads the `BANDWIDTH_*` settings; a missing one is named in the error.
     pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {

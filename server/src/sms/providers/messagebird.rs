@@ -5,12 +5,15 @@
 //! and `language`, also `201 Created` with an `id`. Errors are
 //! `{"errors": [{code, description, parameter}]}`.
 
+use super::http_client;
 use super::{retry_after, transport_error, Credential};
+use crate::clock::Clock;
 use crate::setting::{required, ConfigError};
 use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub const DEFAULT_BASE_URL: &str = "https://rest.messagebird.com";
 
@@ -140,6 +143,13 @@ impl SmsSender for MessageBirdSender {
 }
 
 impl MessageBirdConfig {
+    /// The sender for these settings (the clock: for token lifetimes, where the provider has
+    /// tokens).
+    pub(crate) fn into_sender(self, _clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+        tracing::info!(originator = %self.originator, "SMS provider messagebird");
+        Ok(Arc::new(MessageBirdSender::new(http_client()?, self)))
+    }
+
     /// Reads the `MESSAGEBIRD_*` settings; a missing one is named in the error.
     pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {

@@ -9,6 +9,7 @@
 //! request made inside it. A 5xx with `Retry-After` is retried after that wait. RingCentral has no
 //! calls for codes: SMS only.
 
+use super::http_client;
 use super::token::{TokenCache, TokenRequest};
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
@@ -241,6 +242,17 @@ impl SmsSender for RingCentralSender {
 }
 
 impl RingCentralConfig {
+    /// The sender for these settings (the clock: for token lifetimes, where the provider has
+    /// tokens).
+    pub(crate) fn into_sender(self, clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+        tracing::info!(client = %self.client_id, "SMS provider ringcentral");
+        Ok(Arc::new(RingCentralSender::new(
+            http_client()?,
+            self,
+            Arc::clone(clock),
+        )))
+    }
+
     /// Reads the `RINGCENTRAL_*` settings; a missing one is named in the error.
     pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {

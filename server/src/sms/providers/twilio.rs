@@ -5,11 +5,14 @@
 //! Errors carry `{code, message}`: classified by HTTP status first and Twilio's code second, as
 //! Twilio advises.
 
+use super::http_client;
 use super::{retry_after, transport_error, Credential};
+use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.twilio.com";
 
@@ -178,6 +181,13 @@ impl SmsSender for TwilioSender {
 }
 
 impl TwilioConfig {
+    /// The sender for these settings (the clock: for token lifetimes, where the provider has
+    /// tokens).
+    pub(crate) fn into_sender(self, _clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+        tracing::info!(account = %self.account_sid, "SMS provider twilio");
+        Ok(Arc::new(TwilioSender::new(http_client()?, self)))
+    }
+
     /// Reads the `TWILIO_*` settings; a missing one is named in the error.
     pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let sender = match (get("TWILIO_FROM"), get("TWILIO_MESSAGING_SERVICE_SID")) {

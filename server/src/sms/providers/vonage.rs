@@ -4,12 +4,15 @@
 //! a `status` ("0" is success; the others are classified below), and the message is sent only if
 //! every part is.
 
+use super::http_client;
 use super::{retry_after, transport_error, Credential};
+use crate::clock::Clock;
 use crate::setting::{required, ConfigError};
 use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde::Deserialize;
+use std::sync::Arc;
 
 pub const DEFAULT_BASE_URL: &str = "https://rest.nexmo.com";
 
@@ -135,6 +138,13 @@ impl SmsSender for VonageSender {
 }
 
 impl VonageConfig {
+    /// The sender for these settings (the clock: for token lifetimes, where the provider has
+    /// tokens).
+    pub(crate) fn into_sender(self, _clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+        tracing::info!(api_key = %self.api_key, "SMS provider vonage");
+        Ok(Arc::new(VonageSender::new(http_client()?, self)))
+    }
+
     /// Reads the `VONAGE_*` settings; a missing one is named in the error.
     pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {

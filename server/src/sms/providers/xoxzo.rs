@@ -4,11 +4,14 @@
 //! `201 Created` with a one-element list (`[{"msgid"}]`, `[{"callid"}]`). Errors are Django REST
 //! style: `{"<field>": ["problem"]}` for a bad field, `{"detail"}` for bad credentials.
 
+use super::http_client;
 use super::{retry_after, transport_error, Credential};
+use crate::clock::Clock;
 use crate::setting::{required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde_json::Value;
+use std::sync::Arc;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.xoxzo.com";
 
@@ -122,6 +125,13 @@ impl SmsSender for XoxzoSender {
 }
 
 impl XoxzoConfig {
+    /// The sender for these settings (the clock: for token lifetimes, where the provider has
+    /// tokens).
+    pub(crate) fn into_sender(self, _clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+        tracing::info!(sid = %self.sid, "SMS provider xoxzo");
+        Ok(Arc::new(XoxzoSender::new(http_client()?, self)))
+    }
+
     /// Reads the `XOXZO_*` settings; a missing one is named in the error.
     pub(crate) fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         Ok(Self {
