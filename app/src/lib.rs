@@ -9,7 +9,9 @@ pub mod flash;
 pub mod form_post;
 pub mod islands;
 pub mod navigation;
+pub mod notice;
 pub mod pages;
+pub mod paths;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod types;

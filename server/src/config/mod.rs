@@ -1,16 +1,16 @@
 //! Configuration from environment variables (and a `.env` file, loaded by `main`). Every knob has
 //! a default; a bad value stops startup with a message naming the variable.
 
+mod codes;
 mod sms;
 
 pub use crate::setting::ConfigError;
 pub use sms::SmsProviderKind;
 
-use crate::auth::codes::{CodePolicy, ScopePolicies};
+use crate::auth::codes::ScopePolicies;
 use crate::auth::password_hasher::HashingPriority;
 use crate::auth::second_factor::SignInCodePolicy;
 use crate::auth::send_limits::SendLimits;
-use crate::domain::CodeScope;
 use crate::domain::{PhoneNumber, PhoneRegion};
 use crate::setting::{boolean, choice, cooldown, duration, invalid, number};
 use crate::store::Backend;
@@ -302,7 +302,7 @@ impl Config {
                 .unwrap_or_else(|| PathBuf::from("data/server-secret")),
             sms_providers,
             lockout_threshold: number(&get, "LOCKOUT_THRESHOLD", 3, 1..=100)?,
-            code_policies: code_policies(&get)?,
+            code_policies: codes::policies(&get)?,
             sign_in_code: choice(
                 &get,
                 "SIGN_IN_CODE",
@@ -364,54 +364,10 @@ fn host_of(url: &str) -> &str {
     host_and_port.split(':').next().unwrap_or(host_and_port)
 }
 
-/// The variables that override one scope's code policy: lifetime, tries, length.
-fn scope_variables(scope: CodeScope) -> [&'static str; 3] {
-    macro_rules! variables {
-        ($suffix:literal) => {
-            [
-                concat!("CODE_TTL_", $suffix),
-                concat!("CODE_MAX_TRIES_", $suffix),
-                concat!("CODE_LENGTH_", $suffix),
-            ]
-        };
-    }
-    match scope {
-        CodeScope::PhoneVerification => variables!("PHONE_VERIFICATION"),
-        CodeScope::SignIn => variables!("SIGN_IN"),
-        CodeScope::Unlock => variables!("UNLOCK"),
-        CodeScope::PasswordReset => variables!("PASSWORD_RESET"),
-        CodeScope::PhoneChange => variables!("PHONE_CHANGE"),
-        CodeScope::AdminStepUp => variables!("ADMIN_STEP_UP"),
-    }
-}
-
-/// Every scope's code policy: the shared `CODE_*` settings, then each scope's own.
-fn code_policies(get: &impl Fn(&str) -> Option<String>) -> Result<ScopePolicies, ConfigError> {
-    let shared = CodePolicy {
-        length: number(get, "CODE_LENGTH", 6, 4..=10)?,
-        lifetime: duration(get, "CODE_TTL", Duration::hours(1))?,
-        max_tries: number(get, "CODE_MAX_TRIES", 1, 1..=10)?,
-    };
-    let mut policies = ScopePolicies::uniform(shared);
-    for scope in CodeScope::ALL.iter().copied() {
-        let [ttl, tries, length] = scope_variables(scope);
-        let default_lifetime = match scope {
-            CodeScope::AdminStepUp => Duration::minutes(10),
-            _ => shared.lifetime,
-        };
-        let policy = CodePolicy {
-            length: number(get, length, shared.length, 4..=10)?,
-            lifetime: duration(get, ttl, default_lifetime)?,
-            max_tries: number(get, tries, shared.max_tries, 1..=10)?,
-        };
-        policies = policies.with(scope, policy);
-    }
-    Ok(policies)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CodeScope;
     use std::collections::HashMap;
 
     /// The configuration these settings give (every other variable unset).
@@ -477,60 +433,7 @@ mod tests {
         );
     }
 
-    fn unlock_lifetime(pairs: &[(&str, &str)]) -> Result<Duration, ConfigError> {
-        config(pairs).map(|c| c.code_policies.get(CodeScope::Unlock).lifetime)
-    }
-
-    #[test]
-    fn durations_accept_seconds_and_units() {
-        assert_eq!(
-            unlock_lifetime(&[("CODE_TTL", "600")]),
-            Ok(Duration::minutes(10))
-        );
-        assert_eq!(
-            unlock_lifetime(&[("CODE_TTL", "10m")]),
-            Ok(Duration::minutes(10))
-        );
-        assert_eq!(
-            unlock_lifetime(&[("CODE_TTL", "2h")]),
-            Ok(Duration::hours(2))
-        );
-    }
-
-    #[test]
-    fn each_scope_can_override_the_shared_code_settings() {
-        let config = config(&[
-            ("CODE_TTL", "30m"),
-            ("CODE_LENGTH", "8"),
-            ("CODE_TTL_SIGN_IN", "5m"),
-            ("CODE_MAX_TRIES_SIGN_IN", "3"),
-            ("CODE_LENGTH_ADMIN_STEP_UP", "10"),
-        ])
-        .expect("valid");
-        let sign_in = config.code_policies.get(CodeScope::SignIn);
-        assert_eq!(
-            (sign_in.lifetime, sign_in.max_tries, sign_in.length),
-            (Duration::minutes(5), 3, 8)
-        );
-        let step_up = config.code_policies.get(CodeScope::AdminStepUp);
-        assert_eq!(
-            (step_up.lifetime, step_up.max_tries, step_up.length),
-            (Duration::minutes(10), 1, 10)
-        );
-        let unlock = config.code_policies.get(CodeScope::Unlock);
-        assert_eq!(
-            (unlock.lifetime, unlock.max_tries, unlock.length),
-            (Duration::minutes(30), 1, 8)
-        );
-        for scope in CodeScope::ALL.iter().copied() {
-            for variable in scope_variables(scope) {
-                let error = config_error(variable);
-                assert_eq!(error, variable);
-            }
-        }
-    }
-
-    fn config_error(variable: &str) -> &str {
+    pub(super) fn config_error(variable: &str) -> &str {
         match config(&[(variable, "x")]) {
             Err(error) => error.variable,
             Ok(_) => "accepted",
