@@ -114,19 +114,15 @@ pub(super) async fn set_delivery_channel(
     })?;
     let account = service.signed_in_account(ctx).await?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
-    Store::set_delivery_channel(&mut tx, account.id, channel).await?;
-    service
-        .audit(
-            &mut tx,
-            AuditKind::DeliveryChanged,
-            Some(account.id),
-            ctx,
-            Some(channel.as_str()),
-            now,
-        )
-        .await?;
-    service.commit(tx).await?;
+    let mut step = service.step(ctx, now).await?;
+    Store::set_delivery_channel(&mut step.tx, account.id, channel).await?;
+    step.audit(
+        AuditKind::DeliveryChanged,
+        Some(account.id),
+        Some(channel.as_str()),
+    )
+    .await?;
+    step.commit().await?;
     tracing::info!(
         account_id = account.id,
         channel = channel.as_str(),
@@ -192,22 +188,14 @@ pub(super) async fn forget_device(
 ) -> FlowResult<()> {
     let account = service.signed_in_account(ctx).await?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
+    let mut step = service.step(ctx, now).await?;
     // A device that is already gone is not trusted either: nothing to refuse.
-    let forgotten = Store::delete_trusted_device(&mut tx, account.id, device_id).await?;
+    let forgotten = Store::delete_trusted_device(&mut step.tx, account.id, device_id).await?;
     if forgotten {
-        service
-            .audit(
-                &mut tx,
-                AuditKind::DeviceForgotten,
-                Some(account.id),
-                ctx,
-                None,
-                now,
-            )
+        step.audit(AuditKind::DeviceForgotten, Some(account.id), None)
             .await?;
     }
-    service.commit(tx).await?;
+    step.commit().await?;
     Ok(())
 }
 

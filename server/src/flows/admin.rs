@@ -3,7 +3,7 @@
 //! the admin's id), and the 30-day counts.
 
 use super::codes::CodeRequest;
-use super::{format_time, FlowError, FlowResult, LatchkeyService};
+use super::{format_time, FlowError, FlowResult, LatchkeyService, Step};
 use crate::auth::audit::AuditKind;
 use crate::auth::lockout::LockoutPolicy;
 use crate::auth::second_factor::ElevationPolicy;
@@ -109,10 +109,10 @@ pub(super) async fn send_admin_code(
 ) -> FlowResult<CodeSent> {
     let (admin, _, _) = service.admin_session(ctx).await?;
     let now = service.clock.now();
-    let tx = service.begin().await?;
+    let step = service.step(ctx, now).await?;
     let channel = service.preferred_channel(&admin);
     let request = CodeRequest::to_account(&admin, CodeScope::AdminStepUp, channel);
-    service.send_code_now(tx, request, ctx, now).await
+    service.send_code_now(step, request).await
 }
 
 pub(super) async fn admin_step_up(
@@ -123,23 +123,19 @@ pub(super) async fn admin_step_up(
     let code = service.parse_code(CodeScope::AdminStepUp, code)?;
     let (admin, _, hash) = service.admin_session(ctx).await?;
     let now = service.clock.now();
-    let tx = service.begin().await?;
-    let (mut tx, admin) = service
-        .redeem_or_refuse(tx, Some(admin), CodeScope::AdminStepUp, &code, ctx, now)
+    let step = service.step(ctx, now).await?;
+    let (mut step, admin) = service
+        .redeem_or_refuse(step, Some(admin), CodeScope::AdminStepUp, &code)
         .await?;
     let until = service.elevation.grant(now);
-    Store::elevate_session(&mut tx, hash, until).await?;
-    service
-        .audit(
-            &mut tx,
-            AuditKind::AdminElevated,
-            Some(admin.id),
-            ctx,
-            Some(&format!("until {}", format_time(until))),
-            now,
-        )
-        .await?;
-    service.commit(tx).await?;
+    Store::elevate_session(&mut step.tx, hash, until).await?;
+    step.audit(
+        AuditKind::AdminElevated,
+        Some(admin.id),
+        Some(&format!("until {}", format_time(until))),
+    )
+    .await?;
+    step.commit().await?;
     tracing::info!(admin_id = admin.id, "admin area opened");
     Ok(())
 }
@@ -231,60 +227,54 @@ pub(super) async fn admin_act(
 ) -> FlowResult<()> {
     let admin = service.elevated_admin(ctx).await?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
-    let account = Store::account_by_id(&mut tx, account_id)
+    let mut step = service.step(ctx, now).await?;
+    let account = Store::account_by_id(&mut step.tx, account_id)
         .await?
         .ok_or(AppError::NotFound)?;
     match action {
         AdminAction::Unlock => {
-            Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared()).await?;
-            Store::delete_code(&mut tx, account.id, CodeScope::Unlock).await?;
+            Store::save_lock_state(&mut step.tx, account.id, LockoutPolicy::cleared()).await?;
+            Store::delete_code(&mut step.tx, account.id, CodeScope::Unlock).await?;
             service
                 .audit_admin_action(
-                    &mut tx,
+                    &mut step,
                     (AuditKind::AdminUnlocked, "unlocked"),
                     account.id,
                     &admin,
-                    ctx,
-                    now,
                 )
                 .await?;
         }
         AdminAction::ForcePasswordReset => {
-            Store::set_must_reset_password(&mut tx, account.id, true).await?;
-            let ended = service.end_all_sessions(&mut tx, account.id).await?;
+            Store::set_must_reset_password(&mut step.tx, account.id, true).await?;
+            let ended = service.end_all_sessions(&mut step.tx, account.id).await?;
             service
                 .audit_admin_action(
-                    &mut tx,
+                    &mut step,
                     (
                         AuditKind::AdminForcedReset,
                         &format!("password reset required; {ended} session(s) ended"),
                     ),
                     account.id,
                     &admin,
-                    ctx,
-                    now,
                 )
                 .await?;
         }
         AdminAction::RevokeSessions => {
-            let ended = service.end_all_sessions(&mut tx, account.id).await?;
+            let ended = service.end_all_sessions(&mut step.tx, account.id).await?;
             service
                 .audit_admin_action(
-                    &mut tx,
+                    &mut step,
                     (
                         AuditKind::AdminRevokedSessions,
                         &format!("{ended} session(s) ended"),
                     ),
                     account.id,
                     &admin,
-                    ctx,
-                    now,
                 )
                 .await?;
         }
     }
-    service.commit(tx).await?;
+    step.commit().await?;
     tracing::warn!(
         admin_id = admin.id,
         account_id = account.id,
@@ -319,23 +309,21 @@ impl LatchkeyService {
     /// Records an admin's action on `account_id`.
     async fn audit_admin_action(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         (kind, detail): (AuditKind, &str),
         account_id: i64,
         admin: &AccountRecord,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<()> {
         let detail = format!("{detail} (by admin #{})", admin.id);
         let event = NewAuditEvent {
             kind,
             account_id: Some(account_id),
             detail: Some(&detail),
-            client_ip: ctx.client_ip,
-            user_agent: ctx.user_agent.as_deref(),
+            client_ip: step.ctx.client_ip,
+            user_agent: step.ctx.user_agent.as_deref(),
             actor_id: Some(admin.id),
         };
-        Store::record_event(tx, event, now)
+        Store::record_event(&mut step.tx, event, step.now)
             .await
             .map_err(FlowError::from)
     }

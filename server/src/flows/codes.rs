@@ -2,7 +2,7 @@
 //! notices texted after a password or phone change.
 
 use super::recovery::recovery_binding;
-use super::{FlowResult, LatchkeyService};
+use super::{FlowResult, LatchkeyService, Step};
 use crate::auth::audit::AuditKind;
 use crate::auth::codes::{ActiveCode, CodePolicy, CodeVerdict};
 use crate::auth::send_limits::{LimitKind, SendDecision, SendPriority, WINDOW};
@@ -10,7 +10,6 @@ use crate::domain::{CodeScope, PhoneNumber, VerificationCode};
 use crate::sms::DeliveryChannel;
 use crate::store::{AccountRecord, NewMessage, Store, WriteTx};
 use app::error::{AppError, Field};
-use app::ssr::RequestContext;
 use app::types::{CodeSent, PhoneEnding};
 use time::OffsetDateTime;
 
@@ -143,10 +142,8 @@ impl LatchkeyService {
     /// worker after committing. `Ok(Err(..))` when a limit holds: nothing was issued or queued.
     pub(super) async fn issue(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         request: CodeRequest<'_>,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<Result<(), AppError>> {
         let CodeRequest {
             account,
@@ -158,40 +155,28 @@ impl LatchkeyService {
             anonymous,
         } = request;
         if self.destinations.check(to).is_err() {
-            self.audit(
-                tx,
+            step.audit(
                 AuditKind::LimitHit,
                 Some(account.id),
-                ctx,
                 Some("destination refused"),
-                now,
             )
             .await?;
             return Ok(Err(AppError::UndeliverablePhone));
         }
         let check = self
             .check_send_limits(
-                tx,
+                step,
                 Some(account.id),
                 to.e164(),
-                ctx,
                 SendTerms {
                     priority,
                     anonymous,
                 },
-                now,
             )
             .await?;
         if let SendCheck::Refused(limit, _) | SendCheck::Quiet(limit) = &check {
-            self.audit(
-                tx,
-                AuditKind::LimitHit,
-                Some(account.id),
-                ctx,
-                Some(limit.as_str()),
-                now,
-            )
-            .await?;
+            step.audit(AuditKind::LimitHit, Some(account.id), Some(limit.as_str()))
+                .await?;
         }
         match check {
             SendCheck::Allowed => {}
@@ -201,8 +186,16 @@ impl LatchkeyService {
             SendCheck::Refused(_, error) => return Ok(Err(error)),
         }
         let policy = self.code_policies.get(purpose);
-        let issued = policy.issue(&self.code_hasher, account.id, purpose, now);
-        Store::replace_code(tx, account.id, purpose, binding, &issued, now).await?;
+        let issued = policy.issue(&self.code_hasher, account.id, purpose, step.now);
+        Store::replace_code(
+            &mut step.tx,
+            account.id,
+            purpose,
+            binding,
+            &issued,
+            step.now,
+        )
+        .await?;
         let spoken = self
             .templates
             .voice_message(purpose, &issued.code, policy.lifetime);
@@ -215,7 +208,7 @@ impl LatchkeyService {
             DeliveryChannel::Voice => (spoken.clone(), None),
         };
         Store::enqueue_message(
-            tx,
+            &mut step.tx,
             NewMessage {
                 account_id: Some(account.id),
                 to_phone: to.e164(),
@@ -223,20 +216,17 @@ impl LatchkeyService {
                 purpose: purpose.as_str(),
                 channel,
                 fallback_body,
-                client_ip: ctx.client_ip,
-                client_network: ctx.client_network,
+                client_ip: step.ctx.client_ip,
+                client_network: step.ctx.client_network,
                 allowance: priority.allowance(),
             },
-            now,
+            step.now,
         )
         .await?;
-        self.audit(
-            tx,
+        step.audit(
             AuditKind::CodeSent,
             Some(account.id),
-            ctx,
             Some(purpose.as_str()),
-            now,
         )
         .await?;
         Ok(Ok(()))
@@ -247,22 +237,20 @@ impl LatchkeyService {
     /// wrong, expired or spent, with the rejection recorded. All inside the caller's transaction.
     pub(super) async fn redeem_code(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         account: Option<AccountRecord>,
         purpose: CodeScope,
         code: &VerificationCode,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<Result<AccountRecord, AppError>> {
         let check = match &account {
             Some(account) => {
                 self.consume_code(
-                    tx,
+                    &mut step.tx,
                     account.id,
                     purpose,
-                    recovery_binding(purpose, ctx),
+                    recovery_binding(purpose, step.ctx),
                     code,
-                    now,
+                    step.now,
                 )
                 .await?
             }
@@ -274,15 +262,8 @@ impl LatchkeyService {
             (CodeCheck::Expired, _) => AppError::ExpiredCode,
             _ => AppError::InvalidCode,
         };
-        self.audit(
-            tx,
-            AuditKind::CodeRejected,
-            account_id,
-            ctx,
-            Some(purpose.as_str()),
-            now,
-        )
-        .await?;
+        step.audit(AuditKind::CodeRejected, account_id, Some(purpose.as_str()))
+            .await?;
         tracing::info!(account_id, purpose = purpose.as_str(), "code rejected");
         Ok(Err(refusal))
     }
@@ -290,15 +271,13 @@ impl LatchkeyService {
     /// Issues the requested code, commits, and wakes the worker: the answer to "send me a code".
     pub(super) async fn send_code_now(
         &self,
-        mut tx: WriteTx,
+        mut step: Step<'_>,
         request: CodeRequest<'_>,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<CodeSent> {
         let (account_id, scope, phone_ending) =
             (request.account.id, request.scope, request.to.ending());
-        let sent = self.issue(&mut tx, request, ctx, now).await?;
-        self.commit(tx).await?;
+        let sent = self.issue(&mut step, request).await?;
+        step.commit().await?;
         sent?;
         self.delivery.notify_one();
         tracing::info!(account_id, scope = scope.as_str(), "code queued");
@@ -308,22 +287,17 @@ impl LatchkeyService {
     /// `redeem_code` for a known account: the transaction and the account when the code is
     /// accepted; otherwise the rejection (and the spent try) is committed and the answer is
     /// `InvalidCode`, or `ExpiredCode` for the right code too late.
-    pub(super) async fn redeem_or_refuse(
+    pub(super) async fn redeem_or_refuse<'a>(
         &self,
-        mut tx: WriteTx,
+        mut step: Step<'a>,
         account: Option<AccountRecord>,
         scope: CodeScope,
         code: &VerificationCode,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
-    ) -> FlowResult<(WriteTx, AccountRecord)> {
-        match self
-            .redeem_code(&mut tx, account, scope, code, ctx, now)
-            .await?
-        {
-            Ok(account) => Ok((tx, account)),
+    ) -> FlowResult<(Step<'a>, AccountRecord)> {
+        match self.redeem_code(&mut step, account, scope, code).await? {
+            Ok(account) => Ok((step, account)),
             Err(refusal) => {
-                self.commit(tx).await?;
+                step.commit().await?;
                 Err(refusal.into())
             }
         }
@@ -332,28 +306,29 @@ impl LatchkeyService {
     /// Applies the send limits to a message for `account_id` at `to_phone` (see `SendCheck`).
     pub(super) async fn check_send_limits(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         account_id: Option<i64>,
         to_phone: &str,
-        ctx: &RequestContext,
         SendTerms {
             priority,
             anonymous,
         }: SendTerms,
-        now: OffsetDateTime,
     ) -> FlowResult<SendCheck> {
         // Row ids start at 1: 0 matches no account.
         let recent = Store::recent_sends(
-            tx,
+            &mut step.tx,
             account_id.unwrap_or(0),
             to_phone,
-            ctx.client_network,
+            step.ctx.client_network,
             priority.allowance(),
-            now - WINDOW,
+            step.now - WINDOW,
         )
         .await?;
         let decision = if anonymous {
-            match self.send_limits.decide_for_stranger(recent, priority, now) {
+            match self
+                .send_limits
+                .decide_for_stranger(recent, priority, step.now)
+            {
                 Some(decision) => decision,
                 None => {
                     tracing::warn!(
@@ -364,7 +339,7 @@ impl LatchkeyService {
                 }
             }
         } else {
-            self.send_limits.decide(recent, priority, now)
+            self.send_limits.decide(recent, priority, step.now)
         };
         let SendDecision::Refuse { limit, retry_after } = decision else {
             return Ok(SendCheck::Allowed);
@@ -463,11 +438,9 @@ impl LatchkeyService {
     /// limits: notices follow actions that already needed a code). True if queued.
     pub(super) async fn queue_notice(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         account: &AccountRecord,
         notice: Notice,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<bool> {
         if self.destinations.check(&account.phone).is_err() {
             return Ok(false);
@@ -482,7 +455,7 @@ impl LatchkeyService {
             ),
         };
         Store::enqueue_message(
-            tx,
+            &mut step.tx,
             NewMessage {
                 account_id: Some(account.id),
                 to_phone: account.phone.e164(),
@@ -490,11 +463,11 @@ impl LatchkeyService {
                 purpose,
                 channel: DeliveryChannel::Sms,
                 fallback_body: None,
-                client_ip: ctx.client_ip,
-                client_network: ctx.client_network,
+                client_ip: step.ctx.client_ip,
+                client_network: step.ctx.client_network,
                 allowance: SendPriority::Normal.allowance(),
             },
-            now,
+            step.now,
         )
         .await?;
         Ok(true)

@@ -2,15 +2,13 @@
 //! email costs and reads the same as a real one.
 
 use super::codes::{SendCheck, SendTerms};
-use super::{FlowResult, LatchkeyService};
+use super::{FlowResult, LatchkeyService, Step};
 use crate::auth::audit::AuditKind;
 use crate::auth::send_limits::SendPriority;
 use crate::domain::{CodeScope, Email};
-use crate::store::{Store, WriteTx};
+use crate::store::Store;
 use app::error::AppError;
-use app::ssr::RequestContext;
 use app::types::{CodeSent, PhoneEnding};
-use time::OffsetDateTime;
 
 impl LatchkeyService {
     /// The ending shown for an email with no account: stable for that email, unguessable without
@@ -28,25 +26,21 @@ impl LatchkeyService {
     /// answers nor their timing show the difference. The row is never sent.
     pub(super) async fn send_decoy(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         account_id: Option<i64>,
         to_phone: &str,
         priority: SendPriority,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<Result<(), AppError>> {
         // As for a real code asked for anonymously (see `issue`).
         match self
             .check_send_limits(
-                tx,
+                step,
                 account_id,
                 to_phone,
-                ctx,
                 SendTerms {
                     priority,
                     anonymous: true,
                 },
-                now,
             )
             .await?
         {
@@ -55,11 +49,11 @@ impl LatchkeyService {
             SendCheck::Refused(_, error) => return Ok(Err(error)),
         }
         Store::record_decoy(
-            tx,
+            &mut step.tx,
             account_id,
             to_phone,
-            (ctx.client_ip, ctx.client_network),
-            now,
+            (step.ctx.client_ip, step.ctx.client_network),
+            step.now,
         )
         .await?;
         Ok(Ok(()))
@@ -69,41 +63,31 @@ impl LatchkeyService {
     /// limits as a real code, and the email's decoy phone ending.
     pub(super) async fn answer_unknown_email(
         &self,
-        mut tx: WriteTx,
+        mut step: Step<'_>,
         email: &Email,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<CodeSent> {
         // The work a real account's request does besides its code, so that both take as long:
         // the look-up of the account's networks (no account has id 0), a code's hash, and an
         // audit row (a request for an email with no account is worth recording anyway).
-        self.recovery_priority(&mut tx, ctx, 0, now).await?;
+        self.recovery_priority(&mut step.tx, step.ctx, 0, step.now)
+            .await?;
         let _ = self.code_policies.get(CodeScope::Unlock).issue(
             &self.code_hasher,
             0,
             CodeScope::Unlock,
-            now,
+            step.now,
         );
-        self.audit(
-            &mut tx,
-            AuditKind::UnknownEmail,
-            None,
-            ctx,
-            Some("a code was asked for"),
-            now,
-        )
-        .await?;
+        step.audit(AuditKind::UnknownEmail, None, Some("a code was asked for"))
+            .await?;
         let decoy = self
             .send_decoy(
-                &mut tx,
+                &mut step,
                 None,
                 &self.decoy_destination(email),
                 SendPriority::Normal,
-                ctx,
-                now,
             )
             .await?;
-        self.commit(tx).await?;
+        step.commit().await?;
         decoy?;
         Ok(CodeSent {
             phone_ending: self.decoy_ending(email),

@@ -39,7 +39,6 @@ use app::types::{
     CodeScope, CodeSent, FieldCheck,
 };
 use async_trait::async_trait;
-use sqlx::AnyConnection;
 use std::fmt::Display;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -136,6 +135,40 @@ impl From<FlowError> for AppError {
     }
 }
 
+/// One request's write, the unit of work of a flow: its transaction, the request it serves, and
+/// the time it happens at (read once, so that every row it writes agrees). A flow opens one with
+/// `LatchkeyService::step`, hands it to the helpers that write, and ends it with `commit`;
+/// dropped without, it rolls back.
+pub(super) struct Step<'a> {
+    pub(super) tx: WriteTx,
+    pub(super) ctx: &'a RequestContext,
+    pub(super) now: OffsetDateTime,
+}
+
+impl Step<'_> {
+    /// Records a security event of this request, with its client IP and user agent.
+    pub(super) async fn audit(
+        &mut self,
+        kind: AuditKind,
+        account_id: Option<i64>,
+        detail: Option<&str>,
+    ) -> FlowResult<()> {
+        let event = NewAuditEvent {
+            kind,
+            account_id,
+            detail,
+            client_ip: self.ctx.client_ip,
+            user_agent: self.ctx.user_agent.as_deref(),
+            actor_id: None,
+        };
+        Ok(Store::record_event(&mut self.tx, event, self.now).await?)
+    }
+
+    pub(super) async fn commit(self) -> FlowResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
 /// Logs a failure once, here at the boundary, and hides its details from the client: the
 /// database being unable to work now (see `store::is_unavailable`) is `503` with a wait, anything
 /// else `500`.
@@ -214,29 +247,6 @@ impl LatchkeyService {
             .map_err(FlowError::from)
     }
 
-    /// Records a security event with the request's client IP and user agent.
-    pub(super) async fn audit(
-        &self,
-        conn: &mut AnyConnection,
-        kind: AuditKind,
-        account_id: Option<i64>,
-        ctx: &RequestContext,
-        detail: Option<&str>,
-        now: OffsetDateTime,
-    ) -> FlowResult<()> {
-        let event = NewAuditEvent {
-            kind,
-            account_id,
-            detail,
-            client_ip: ctx.client_ip,
-            user_agent: ctx.user_agent.as_deref(),
-            actor_id: None,
-        };
-        Store::record_event(conn, event, now)
-            .await
-            .map_err(FlowError::from)
-    }
-
     /// Records a security event that happens outside any transaction.
     pub(super) async fn audit_alone(
         &self,
@@ -245,18 +255,26 @@ impl LatchkeyService {
         ctx: &RequestContext,
         detail: Option<&str>,
     ) -> FlowResult<()> {
-        let mut tx = self.begin().await?;
-        self.audit(&mut tx, kind, account_id, ctx, detail, self.clock.now())
-            .await?;
-        self.commit(tx).await
+        let mut step = self.step(ctx, self.clock.now()).await?;
+        step.audit(kind, account_id, detail).await?;
+        step.commit().await
+    }
+
+    /// Opens the write of a request `ctx` made at `now`.
+    pub(super) async fn step<'a>(
+        &self,
+        ctx: &'a RequestContext,
+        now: OffsetDateTime,
+    ) -> FlowResult<Step<'a>> {
+        Ok(Step {
+            tx: self.begin().await?,
+            ctx,
+            now,
+        })
     }
 
     pub(super) async fn begin(&self) -> FlowResult<WriteTx> {
         self.store.begin_write().await.map_err(FlowError::from)
-    }
-
-    pub(super) async fn commit(&self, tx: WriteTx) -> FlowResult<()> {
-        tx.commit().await.map_err(FlowError::from)
     }
 }
 

@@ -35,23 +35,15 @@ pub(super) async fn unlock(
     let email = parse_email(email)?;
     let code = service.parse_code(CodeScope::Unlock, code)?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
-    let account = service.account_for(&mut tx, &email).await?;
-    let (mut tx, account) = service
-        .redeem_or_refuse(tx, account, CodeScope::Unlock, &code, ctx, now)
+    let mut step = service.step(ctx, now).await?;
+    let account = service.account_for(&mut step.tx, &email).await?;
+    let (mut step, account) = service
+        .redeem_or_refuse(step, account, CodeScope::Unlock, &code)
         .await?;
-    Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared()).await?;
-    service
-        .audit(
-            &mut tx,
-            AuditKind::AccountUnlocked,
-            Some(account.id),
-            ctx,
-            None,
-            now,
-        )
+    Store::save_lock_state(&mut step.tx, account.id, LockoutPolicy::cleared()).await?;
+    step.audit(AuditKind::AccountUnlocked, Some(account.id), None)
         .await?;
-    service.commit(tx).await?;
+    step.commit().await?;
     tracing::info!(account_id = account.id, "account unlocked with a code");
     Ok(())
 }
@@ -65,9 +57,9 @@ pub(super) async fn resend_unlock_code(
     let email = parse_email(email)?;
     let requested = service.requested_channel(channel)?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
-    let Some(account) = service.account_for(&mut tx, &email).await? else {
-        return service.answer_unknown_email(tx, &email, ctx, now).await;
+    let mut step = service.step(ctx, now).await?;
+    let Some(account) = service.account_for(&mut step.tx, &email).await? else {
+        return service.answer_unknown_email(step, &email).await;
     };
     let locked = account.lock.is_locked();
     let channel = requested.unwrap_or(service.preferred_channel(&account));
@@ -75,26 +67,24 @@ pub(super) async fn resend_unlock_code(
         // Bound to this browser: no other browser can spend it with a wrong guess, or replace
         // it by asking for another.
         let priority = service
-            .recovery_priority(&mut tx, ctx, account.id, now)
+            .recovery_priority(&mut step.tx, ctx, account.id, now)
             .await?;
         let request = CodeRequest::to_account(&account, CodeScope::Unlock, channel)
             .bound_to(recovery_binding(CodeScope::Unlock, ctx))
             .with_priority(priority);
-        service.issue(&mut tx, request, ctx, now).await?
+        service.issue(&mut step, request).await?
     } else {
         // Nothing to unlock: answer as if a code went out, limits included.
         service
             .send_decoy(
-                &mut tx,
+                &mut step,
                 Some(account.id),
                 account.phone.e164(),
                 SendPriority::Normal,
-                ctx,
-                now,
             )
             .await?
     };
-    service.commit(tx).await?;
+    step.commit().await?;
     sent?;
     if locked {
         service.delivery.notify_one();
@@ -114,28 +104,20 @@ pub(super) async fn request_password_reset(
     let email = parse_email(email)?;
     let requested = service.requested_channel(channel)?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
-    let Some(account) = service.account_for(&mut tx, &email).await? else {
-        return service.answer_unknown_email(tx, &email, ctx, now).await;
+    let mut step = service.step(ctx, now).await?;
+    let Some(account) = service.account_for(&mut step.tx, &email).await? else {
+        return service.answer_unknown_email(step, &email).await;
     };
     let channel = requested.unwrap_or(service.preferred_channel(&account));
-    service
-        .audit(
-            &mut tx,
-            AuditKind::ResetRequested,
-            Some(account.id),
-            ctx,
-            None,
-            now,
-        )
+    step.audit(AuditKind::ResetRequested, Some(account.id), None)
         .await?;
     let priority = service
-        .recovery_priority(&mut tx, ctx, account.id, now)
+        .recovery_priority(&mut step.tx, ctx, account.id, now)
         .await?;
     let request = CodeRequest::to_account(&account, CodeScope::PasswordReset, channel)
         .bound_to(recovery_binding(CodeScope::PasswordReset, ctx))
         .with_priority(priority);
-    service.send_code_now(tx, request, ctx, now).await
+    service.send_code_now(step, request).await
 }
 
 pub(super) async fn reset_password(
@@ -170,10 +152,10 @@ pub(super) async fn reset_password(
     // Hash before taking the write lock; the hash is thrown away if the code is refused.
     let password_hash = service.passwords.hash(&password).await?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
-    let account = service.account_for(&mut tx, &email).await?;
-    let (mut tx, account) = service
-        .redeem_or_refuse(tx, account, CodeScope::PasswordReset, &code, ctx, now)
+    let mut step = service.step(ctx, now).await?;
+    let account = service.account_for(&mut step.tx, &email).await?;
+    let (mut step, account) = service
+        .redeem_or_refuse(step, account, CodeScope::PasswordReset, &code)
         .await?;
     // Only now, with a right code, is the password compared with the email and the name: before,
     // the answer would tell anyone who knows the email what the account holder is called.
@@ -181,44 +163,28 @@ pub(super) async fn reset_password(
     if let Err(error) =
         password.check_personal(&account.email, &[&account.first_name, &account.last_name])
     {
-        drop(tx);
+        drop(step);
         return Err(AppError::field(Field::Password, error.to_string()).into());
     }
-    Store::set_password_hash(&mut tx, account.id, &password_hash, now).await?;
-    Store::set_must_reset_password(&mut tx, account.id, false).await?;
-    Store::delete_pending_sign_ins_of(&mut tx, account.id).await?;
-    Store::save_lock_state(&mut tx, account.id, LockoutPolicy::cleared()).await?;
-    Store::delete_code(&mut tx, account.id, CodeScope::Unlock).await?;
-    let revoked = Store::delete_sessions_of(&mut tx, account.id).await?;
+    Store::set_password_hash(&mut step.tx, account.id, &password_hash, now).await?;
+    Store::set_must_reset_password(&mut step.tx, account.id, false).await?;
+    Store::delete_pending_sign_ins_of(&mut step.tx, account.id).await?;
+    Store::save_lock_state(&mut step.tx, account.id, LockoutPolicy::cleared()).await?;
+    Store::delete_code(&mut step.tx, account.id, CodeScope::Unlock).await?;
+    let revoked = Store::delete_sessions_of(&mut step.tx, account.id).await?;
     // Every browser the old password let in is a stranger now.
-    Store::delete_trusted_devices_of(&mut tx, account.id).await?;
-    service
-        .audit(
-            &mut tx,
-            AuditKind::PasswordReset,
-            Some(account.id),
-            ctx,
-            None,
-            now,
-        )
+    Store::delete_trusted_devices_of(&mut step.tx, account.id).await?;
+    step.audit(AuditKind::PasswordReset, Some(account.id), None)
         .await?;
     if revoked > 0 {
         let detail = format!("{revoked} session(s) ended by the password reset");
-        service
-            .audit(
-                &mut tx,
-                AuditKind::SessionRevoked,
-                Some(account.id),
-                ctx,
-                Some(&detail),
-                now,
-            )
+        step.audit(AuditKind::SessionRevoked, Some(account.id), Some(&detail))
             .await?;
     }
     let notified = service
-        .queue_notice(&mut tx, &account, Notice::PasswordChanged, ctx, now)
+        .queue_notice(&mut step, &account, Notice::PasswordChanged)
         .await?;
-    service.commit(tx).await?;
+    step.commit().await?;
     if notified {
         service.delivery.notify_one();
     }

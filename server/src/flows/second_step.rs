@@ -4,14 +4,14 @@
 
 use super::codes::{CodeRequest, Notice};
 use super::sign_in::WrongPassword;
-use super::{FlowError, FlowResult, LatchkeyService};
+use super::{FlowError, FlowResult, LatchkeyService, Step};
 use crate::auth::audit::AuditKind;
 use crate::auth::second_factor::PendingSignIn;
 use crate::auth::send_limits::SendPriority;
 use crate::auth::sessions::{hash_token, SessionToken};
 use crate::domain::{CodeScope, Password, PhoneNumber};
 use crate::sms::DeliveryChannel;
-use crate::store::{AccountRecord, Store, WriteTx};
+use crate::store::{AccountRecord, Store};
 use app::error::{AppError, Field};
 use app::ssr::{OpenedSession, PendingStep, PhoneVerified, RequestContext};
 use app::types::CodeSent;
@@ -29,37 +29,22 @@ pub(super) async fn verify_phone(
 ) -> FlowResult<PhoneVerified> {
     let code = service.parse_code(CodeScope::PhoneVerification, code)?;
     let now = service.clock.now();
-    let (tx, account, signing_in) = service.verification_account(ctx, now).await?;
-    let (mut tx, account) = service
-        .redeem_or_refuse(
-            tx,
-            Some(account),
-            CodeScope::PhoneVerification,
-            &code,
-            ctx,
-            now,
-        )
+    let (step, account, signing_in) = service.verification_account(ctx, now).await?;
+    let (mut step, account) = service
+        .redeem_or_refuse(step, Some(account), CodeScope::PhoneVerification, &code)
         .await?;
-    Store::mark_phone_verified(&mut tx, account.id, now).await?;
-    service
-        .audit(
-            &mut tx,
-            AuditKind::PhoneVerified,
-            Some(account.id),
-            ctx,
-            None,
-            now,
-        )
+    Store::mark_phone_verified(&mut step.tx, account.id, now).await?;
+    step.audit(AuditKind::PhoneVerified, Some(account.id), None)
         .await?;
     let outcome = if signing_in {
         let session = service
-            .complete_sign_in(&mut tx, &account, ctx, "phone verified", now)
+            .complete_sign_in(&mut step, &account, "phone verified")
             .await?;
         PhoneVerified::SignedIn(session)
     } else {
         PhoneVerified::Reverified
     };
-    service.commit(tx).await?;
+    step.commit().await?;
     tracing::info!(account_id = account.id, "phone verified");
     Ok(outcome)
 }
@@ -71,10 +56,10 @@ pub(super) async fn send_phone_verification(
 ) -> FlowResult<CodeSent> {
     let requested = service.requested_channel(channel)?;
     let now = service.clock.now();
-    let (tx, account, _) = service.verification_account(ctx, now).await?;
+    let (step, account, _) = service.verification_account(ctx, now).await?;
     let channel = requested.unwrap_or(service.preferred_channel(&account));
     let request = CodeRequest::to_account(&account, CodeScope::PhoneVerification, channel);
-    service.send_code_now(tx, request, ctx, now).await
+    service.send_code_now(step, request).await
 }
 
 pub(super) async fn finish_sign_in(
@@ -84,18 +69,18 @@ pub(super) async fn finish_sign_in(
 ) -> FlowResult<OpenedSession> {
     let code = service.parse_code(CodeScope::SignIn, code)?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
+    let mut step = service.step(ctx, now).await?;
     let account = service
-        .pending_account(&mut tx, ctx, CodeScope::SignIn, now)
+        .pending_account(&mut step.tx, ctx, CodeScope::SignIn, now)
         .await?
         .ok_or(AppError::NoPendingSignIn)?;
-    let (mut tx, account) = service
-        .redeem_or_refuse(tx, Some(account), CodeScope::SignIn, &code, ctx, now)
+    let (mut step, account) = service
+        .redeem_or_refuse(step, Some(account), CodeScope::SignIn, &code)
         .await?;
     let session = service
-        .complete_sign_in(&mut tx, &account, ctx, "with a sign-in code", now)
+        .complete_sign_in(&mut step, &account, "with a sign-in code")
         .await?;
-    service.commit(tx).await?;
+    step.commit().await?;
     tracing::info!(account_id = account.id, "signed in with a code");
     Ok(session)
 }
@@ -107,14 +92,14 @@ pub(super) async fn resend_sign_in_code(
 ) -> FlowResult<CodeSent> {
     let requested = service.requested_channel(channel)?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
+    let mut step = service.step(ctx, now).await?;
     let account = service
-        .pending_account(&mut tx, ctx, CodeScope::SignIn, now)
+        .pending_account(&mut step.tx, ctx, CodeScope::SignIn, now)
         .await?
         .ok_or(AppError::NoPendingSignIn)?;
     let channel = requested.unwrap_or(service.preferred_channel(&account));
     let request = CodeRequest::to_account(&account, CodeScope::SignIn, channel);
-    service.send_code_now(tx, request, ctx, now).await
+    service.send_code_now(step, request).await
 }
 
 pub(super) async fn set_sign_in_code(
@@ -131,20 +116,12 @@ pub(super) async fn set_sign_in_code(
         .into());
     }
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
-    Store::set_sign_in_code(&mut tx, account.id, enabled).await?;
+    let mut step = service.step(ctx, now).await?;
+    Store::set_sign_in_code(&mut step.tx, account.id, enabled).await?;
     let detail = if enabled { "on" } else { "off" };
-    service
-        .audit(
-            &mut tx,
-            AuditKind::SignInCodeChanged,
-            Some(account.id),
-            ctx,
-            Some(detail),
-            now,
-        )
+    step.audit(AuditKind::SignInCodeChanged, Some(account.id), Some(detail))
         .await?;
-    service.commit(tx).await?;
+    step.commit().await?;
     tracing::info!(
         account_id = account.id,
         enabled,
@@ -177,11 +154,11 @@ pub(super) async fn start_phone_change(
         // As at sign-in, a locked account's password is not checked.
         return Err(AppError::field(Field::Password, LOCKED).into());
     }
-    let Some((mut tx, account, matches)) = service.verify_then_lock(&account, &password).await?
-    else {
+    let Some((tx, account, matches)) = service.verify_then_lock(&account, &password).await? else {
         return Err(AppError::NotSignedIn.into());
     };
     let now = service.clock.now();
+    let mut step = Step { tx, ctx, now };
     if account.lock.is_locked() {
         return Err(AppError::field(Field::Password, LOCKED).into());
     }
@@ -190,11 +167,9 @@ pub(super) async fn start_phone_change(
         // to guess the password.
         let counted = service
             .count_wrong_password(
-                tx,
+                step,
                 &account,
-                ctx,
                 Some("wrong current password for a phone change"),
-                now,
             )
             .await?;
         let message = match counted {
@@ -203,20 +178,16 @@ pub(super) async fn start_phone_change(
         };
         return Err(AppError::field(Field::Password, message).into());
     }
-    Store::set_pending_phone(&mut tx, account.id, Some(&phone)).await?;
-    service
-        .audit(
-            &mut tx,
-            AuditKind::PhoneChangeRequested,
-            Some(account.id),
-            ctx,
-            Some(&format!(
-                "to a number ending in {}",
-                phone.ending().as_str()
-            )),
-            now,
-        )
-        .await?;
+    Store::set_pending_phone(&mut step.tx, account.id, Some(&phone)).await?;
+    step.audit(
+        AuditKind::PhoneChangeRequested,
+        Some(account.id),
+        Some(&format!(
+            "to a number ending in {}",
+            phone.ending().as_str()
+        )),
+    )
+    .await?;
     let request = CodeRequest {
         account: &account,
         to: &phone,
@@ -226,7 +197,7 @@ pub(super) async fn start_phone_change(
         priority: SendPriority::Normal,
         anonymous: false,
     };
-    service.send_code_now(tx, request, ctx, now).await
+    service.send_code_now(step, request).await
 }
 
 pub(super) async fn confirm_phone_change(
@@ -237,50 +208,40 @@ pub(super) async fn confirm_phone_change(
     let code = service.parse_code(CodeScope::PhoneChange, code)?;
     let account = service.signed_in_account(ctx).await?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
+    let mut step = service.step(ctx, now).await?;
     // Re-read inside the write lock: the pending number is the one the live code went to.
-    let Some(account) = Store::account_by_id(&mut tx, account.id).await? else {
+    let Some(account) = Store::account_by_id(&mut step.tx, account.id).await? else {
         return Err(AppError::NotSignedIn.into());
     };
     let Some(new_phone) = account.pending_phone.clone() else {
         return Err(AppError::InvalidCode.into());
     };
-    let (mut tx, account) = service
-        .redeem_or_refuse(tx, Some(account), CodeScope::PhoneChange, &code, ctx, now)
+    let (mut step, account) = service
+        .redeem_or_refuse(step, Some(account), CodeScope::PhoneChange, &code)
         .await?;
-    Store::confirm_pending_phone(&mut tx, account.id, &new_phone, now).await?;
+    Store::confirm_pending_phone(&mut step.tx, account.id, &new_phone, now).await?;
     // Codes sent to the old number must not work any more.
     for scope in CodeScope::ALL.iter().copied() {
-        Store::delete_code(&mut tx, account.id, scope).await?;
+        Store::delete_code(&mut step.tx, account.id, scope).await?;
     }
     let detail = format!(
         "number ending in {} replaced by one ending in {}",
         account.phone.ending().as_str(),
         new_phone.ending().as_str()
     );
-    service
-        .audit(
-            &mut tx,
-            AuditKind::PhoneChanged,
-            Some(account.id),
-            ctx,
-            Some(&detail),
-            now,
-        )
+    step.audit(AuditKind::PhoneChanged, Some(account.id), Some(&detail))
         .await?;
     // The notice goes to the old number: its owner learns of a change they did not make.
     let notified = service
         .queue_notice(
-            &mut tx,
+            &mut step,
             &account,
             Notice::PhoneChanged {
                 new_ending: new_phone.ending(),
             },
-            ctx,
-            now,
         )
         .await?;
-    service.commit(tx).await?;
+    step.commit().await?;
     if notified {
         service.delivery.notify_one();
     }
@@ -295,16 +256,14 @@ impl LatchkeyService {
     /// `priority`: `Reserved` for a browser the account trusts (its code may use the reserve).
     pub(super) async fn start_pending_sign_in(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         account: &AccountRecord,
         scope: CodeScope,
         priority: SendPriority,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<PendingStep> {
         let request = CodeRequest::to_account(account, scope, self.preferred_channel(account))
             .with_priority(priority);
-        let sent = self.issue(tx, request, ctx, now).await?;
+        let sent = self.issue(step, request).await?;
         let code_delayed_secs = match sent {
             Ok(()) => None,
             Err(AppError::TooManyCodes { retry_after_secs }) => Some(retry_after_secs),
@@ -315,9 +274,9 @@ impl LatchkeyService {
         let pending = PendingSignIn {
             account_id: account.id,
             scope,
-            expires_at: now + lifetime,
+            expires_at: step.now + lifetime,
         };
-        Store::insert_pending_sign_in(tx, token.hash(), pending, now).await?;
+        Store::insert_pending_sign_in(&mut step.tx, token.hash(), pending, step.now).await?;
         Ok(PendingStep {
             cookie: self.sessions.set_pending_cookie(&token, lifetime),
             phone_ending: account.phone.ending(),
@@ -349,45 +308,36 @@ impl LatchkeyService {
     /// Finishes a pending sign-in whose code was right: the session opens, the pending cookie goes.
     async fn complete_sign_in(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         account: &AccountRecord,
-        ctx: &RequestContext,
         how: &str,
-        now: OffsetDateTime,
     ) -> FlowResult<OpenedSession> {
-        Store::delete_pending_sign_ins_of(tx, account.id).await?;
-        Store::record_login(tx, account.id, now).await?;
-        let mut session = self.open_session(tx, account.id, ctx, now).await?;
+        Store::delete_pending_sign_ins_of(&mut step.tx, account.id).await?;
+        Store::record_login(&mut step.tx, account.id, step.now).await?;
+        let mut session = self.open_session(step, account.id).await?;
         session.cookies.push(self.sessions.clear_pending_cookie());
-        self.audit(
-            tx,
-            AuditKind::LoginSucceeded,
-            Some(account.id),
-            ctx,
-            Some(how),
-            now,
-        )
-        .await?;
+        step.audit(AuditKind::LoginSucceeded, Some(account.id), Some(how))
+            .await?;
         Ok(session)
     }
 
     /// Whose phone a verification code is for: the pending signup in this browser first (the
     /// browser may be signed in as someone else), else the signed-in account. Also whether the
     /// code finishes a sign-in, and the write transaction to carry on in.
-    async fn verification_account(
+    async fn verification_account<'a>(
         &self,
-        ctx: &RequestContext,
+        ctx: &'a RequestContext,
         now: OffsetDateTime,
-    ) -> FlowResult<(WriteTx, AccountRecord, bool)> {
-        let mut tx = self.begin().await?;
+    ) -> FlowResult<(Step<'a>, AccountRecord, bool)> {
+        let mut step = self.step(ctx, now).await?;
         if let Some(account) = self
-            .pending_account(&mut tx, ctx, CodeScope::PhoneVerification, now)
+            .pending_account(&mut step.tx, ctx, CodeScope::PhoneVerification, now)
             .await?
         {
-            return Ok((tx, account, true));
+            return Ok((step, account, true));
         }
         // Checking the session may refresh it, a write of its own: not inside this transaction.
-        drop(tx);
+        drop(step);
         let account = self
             .signed_in_account(ctx)
             .await
@@ -395,6 +345,6 @@ impl LatchkeyService {
                 FlowError::Refused(AppError::NotSignedIn) => AppError::NoPendingSignIn.into(),
                 other => other,
             })?;
-        Ok((self.begin().await?, account, false))
+        Ok((self.step(ctx, now).await?, account, false))
     }
 }

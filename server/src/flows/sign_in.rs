@@ -1,7 +1,7 @@
 //! Signing in and out: the password check, the lockout it feeds, trusted browsers, and sessions.
 
 use super::codes::CodeRequest;
-use super::{busy, parse_email, FlowResult, LatchkeyService};
+use super::{busy, parse_email, FlowResult, LatchkeyService, Step};
 use crate::auth::audit::AuditKind;
 use crate::auth::lockout::{FailureOutcome, LockoutPolicy};
 use crate::auth::password_hasher::HashLane;
@@ -115,7 +115,7 @@ pub(super) async fn log_in(
         });
     }
 
-    let Some((mut tx, current, matches)) = service
+    let Some((tx, current, matches)) = service
         .verify_then_lock_in(lane, &account, &password)
         .await?
     else {
@@ -125,18 +125,15 @@ pub(super) async fn log_in(
         .into());
     };
     let now = service.clock.now();
+    let mut step = Step { tx, ctx, now };
     if current.lock.is_locked() && device.is_none() {
-        service
-            .audit(
-                &mut tx,
-                AuditKind::LoginFailed,
-                Some(current.id),
-                ctx,
-                Some("while locked"),
-                now,
-            )
-            .await?;
-        service.commit(tx).await?;
+        step.audit(
+            AuditKind::LoginFailed,
+            Some(current.id),
+            Some("while locked"),
+        )
+        .await?;
+        step.commit().await?;
         return Ok(LoginResult::Locked {
             phone_ending: current.phone.ending(),
             code_delayed_secs: None,
@@ -144,17 +141,13 @@ pub(super) async fn log_in(
     }
     if matches {
         if current.must_reset_password {
-            service
-                .audit(
-                    &mut tx,
-                    AuditKind::LoginFailed,
-                    Some(current.id),
-                    ctx,
-                    Some("password reset required"),
-                    now,
-                )
-                .await?;
-            service.commit(tx).await?;
+            step.audit(
+                AuditKind::LoginFailed,
+                Some(current.id),
+                Some("password reset required"),
+            )
+            .await?;
+            step.commit().await?;
             return Err(AppError::PasswordResetRequired.into());
         }
         let second_step = if current.phone_verified_at.is_none() {
@@ -169,11 +162,11 @@ pub(super) async fn log_in(
             // lock that strangers caused stays for strangers, even when a trusted browser
             // signs in past it.
             if !current.lock.is_locked() {
-                Store::save_lock_state(&mut tx, current.id, LockoutPolicy::cleared()).await?;
+                Store::save_lock_state(&mut step.tx, current.id, LockoutPolicy::cleared()).await?;
             }
-            let step = service
+            let pending = service
                 .start_pending_sign_in(
-                    &mut tx,
+                    &mut step,
                     &current,
                     scope,
                     if device.is_some() {
@@ -181,12 +174,10 @@ pub(super) async fn log_in(
                     } else {
                         SendPriority::Normal
                     },
-                    ctx,
-                    now,
                 )
                 .await?;
-            service.commit(tx).await?;
-            if step.code_delayed_secs.is_none() {
+            step.commit().await?;
+            if pending.code_delayed_secs.is_none() {
                 service.delivery.notify_one();
             }
             tracing::info!(
@@ -195,37 +186,26 @@ pub(super) async fn log_in(
                 "password accepted; waiting for the code"
             );
             return Ok(match scope {
-                CodeScope::PhoneVerification => LoginResult::VerifyPhone(step),
-                _ => LoginResult::CodeRequired(step),
+                CodeScope::PhoneVerification => LoginResult::VerifyPhone(pending),
+                _ => LoginResult::CodeRequired(pending),
             });
         }
-        Store::record_login(&mut tx, current.id, now).await?;
-        let session = service.open_session(&mut tx, current.id, ctx, now).await?;
-        service
-            .audit(
-                &mut tx,
-                AuditKind::LoginSucceeded,
-                Some(current.id),
-                ctx,
-                None,
-                now,
-            )
+        Store::record_login(&mut step.tx, current.id, now).await?;
+        let session = service.open_session(&mut step, current.id).await?;
+        step.audit(AuditKind::LoginSucceeded, Some(current.id), None)
             .await?;
-        service.commit(tx).await?;
+        step.commit().await?;
         tracing::info!(account_id = current.id, "signed in");
         return Ok(LoginResult::SignedIn(session));
     }
 
     if let Some(device) = &device {
         return Err(service
-            .count_device_failure(tx, &current, device, ctx, now)
+            .count_device_failure(step, &current, device)
             .await?
             .into());
     }
-    match service
-        .count_wrong_password(tx, &current, ctx, None, now)
-        .await?
-    {
+    match service.count_wrong_password(step, &current, None).await? {
         WrongPassword::Counted { remaining } => Err(AppError::InvalidCredentials {
             attempts_left: Some(remaining),
         }
@@ -297,44 +277,28 @@ impl LatchkeyService {
     /// queues its unlock code, as for a sign-in.
     pub(super) async fn count_wrong_password(
         &self,
-        mut tx: WriteTx,
+        mut step: Step<'_>,
         account: &AccountRecord,
-        ctx: &RequestContext,
         detail: Option<&str>,
-        now: OffsetDateTime,
     ) -> FlowResult<WrongPassword> {
-        let (state, outcome) = self.lockout.after_failure(account.lock, now);
-        Store::save_lock_state(&mut tx, account.id, state).await?;
-        self.audit(
-            &mut tx,
-            AuditKind::LoginFailed,
-            Some(account.id),
-            ctx,
-            detail,
-            now,
-        )
-        .await?;
+        let (state, outcome) = self.lockout.after_failure(account.lock, step.now);
+        Store::save_lock_state(&mut step.tx, account.id, state).await?;
+        step.audit(AuditKind::LoginFailed, Some(account.id), detail)
+            .await?;
         match outcome {
             FailureOutcome::Counted { remaining } => {
-                self.commit(tx).await?;
+                step.commit().await?;
                 tracing::info!(account_id = account.id, remaining, "wrong password counted");
                 Ok(WrongPassword::Counted { remaining })
             }
             FailureOutcome::JustLocked => {
-                self.audit(
-                    &mut tx,
-                    AuditKind::AccountLocked,
-                    Some(account.id),
-                    ctx,
-                    None,
-                    now,
-                )
-                .await?;
+                step.audit(AuditKind::AccountLocked, Some(account.id), None)
+                    .await?;
                 let channel = self.preferred_channel(account);
                 let request = CodeRequest::to_account(account, CodeScope::Unlock, channel)
                     .with_priority(SendPriority::Lock);
-                let sent = self.issue(&mut tx, request, ctx, now).await?;
-                self.commit(tx).await?;
+                let sent = self.issue(&mut step, request).await?;
+                step.commit().await?;
                 if sent.is_ok() {
                     self.delivery.notify_one();
                     tracing::warn!(
@@ -353,7 +317,7 @@ impl LatchkeyService {
                 })
             }
             FailureOutcome::AlreadyLocked => {
-                self.commit(tx).await?;
+                step.commit().await?;
                 Ok(WrongPassword::AlreadyLocked)
             }
         }
@@ -361,47 +325,45 @@ impl LatchkeyService {
 
     pub(super) async fn open_session(
         &self,
-        tx: &mut WriteTx,
+        step: &mut Step<'_>,
         account_id: i64,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<OpenedSession> {
         let token = SessionToken::generate();
         Store::insert_session(
-            tx,
+            &mut step.tx,
             token.hash(),
             account_id,
-            now,
-            ctx.client_ip,
-            ctx.user_agent.as_deref(),
+            step.now,
+            step.ctx.client_ip,
+            step.ctx.user_agent.as_deref(),
         )
         .await?;
-        // The browser completed a sign-in: it is trusted from now on, under a new device token.
+        // The browser completed a sign-in: it is trusted from step.now on, under a new device token.
         let device_token = SessionToken::generate();
-        let known = match ctx.device_token.as_deref() {
-            Some(raw) => Store::trusted_device(tx, hash_token(raw), account_id).await?,
+        let known = match step.ctx.device_token.as_deref() {
+            Some(raw) => Store::trusted_device(&mut step.tx, hash_token(raw), account_id).await?,
             None => None,
         };
         match known {
             Some(device) => {
                 Store::rotate_trusted_device(
-                    tx,
+                    &mut step.tx,
                     device.id,
                     device_token.hash(),
-                    ctx.user_agent.as_deref(),
-                    ctx.client_network,
-                    now,
+                    step.ctx.user_agent.as_deref(),
+                    step.ctx.client_network,
+                    step.now,
                 )
                 .await?
             }
             None => {
                 Store::insert_trusted_device(
-                    tx,
+                    &mut step.tx,
                     account_id,
                     device_token.hash(),
-                    ctx.user_agent.as_deref(),
-                    ctx.client_network,
-                    now,
+                    step.ctx.user_agent.as_deref(),
+                    step.ctx.client_network,
+                    step.now,
                 )
                 .await?
             }
@@ -433,40 +395,28 @@ impl LatchkeyService {
     /// at the lockout threshold the browser's trust ends. The account's lock is not touched.
     pub(super) async fn count_device_failure(
         &self,
-        mut tx: WriteTx,
+        mut step: Step<'_>,
         account: &AccountRecord,
         device: &TrustedDevice,
-        ctx: &RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<AppError> {
-        self.audit(
-            &mut tx,
+        step.audit(
             AuditKind::LoginFailed,
             Some(account.id),
-            ctx,
             Some("from a trusted browser"),
-            now,
         )
         .await?;
-        match self.devices.after_failure(device.failures, now) {
+        match self.devices.after_failure(device.failures, step.now) {
             DeviceFailure::Counted { failures } => {
-                Store::set_device_failures(&mut tx, device.id, failures).await?;
+                Store::set_device_failures(&mut step.tx, device.id, failures).await?;
             }
             DeviceFailure::TrustEnded => {
-                Store::delete_trusted_device(&mut tx, account.id, device.id).await?;
-                self.audit(
-                    &mut tx,
-                    AuditKind::DeviceTrustEnded,
-                    Some(account.id),
-                    ctx,
-                    None,
-                    now,
-                )
-                .await?;
+                Store::delete_trusted_device(&mut step.tx, account.id, device.id).await?;
+                step.audit(AuditKind::DeviceTrustEnded, Some(account.id), None)
+                    .await?;
                 tracing::warn!(account_id = account.id, "a browser lost its trust");
             }
         }
-        self.commit(tx).await?;
+        step.commit().await?;
         // The lock warning speaks of the account, which these failures do not touch.
         Ok(AppError::InvalidCredentials {
             attempts_left: None,
@@ -484,34 +434,25 @@ impl LatchkeyService {
         self.passwords.verify_dummy(password).await?;
         let now = self.clock.now();
         let key = self.email_key(email);
-        let mut tx = self.begin().await?;
-        let state = Store::unknown_login_state(&mut tx, &key).await?;
+        let mut step = self.step(ctx, now).await?;
+        let state = Store::unknown_login_state(&mut step.tx, &key).await?;
         let (state, outcome) = self.lockout.after_failure(state, now);
-        Store::save_unknown_login_state(&mut tx, &key, state, now).await?;
-        self.audit(
-            &mut tx,
-            AuditKind::LoginFailed,
-            None,
-            ctx,
-            Some("unknown email"),
-            now,
-        )
-        .await?;
+        Store::save_unknown_login_state(&mut step.tx, &key, state, now).await?;
+        step.audit(AuditKind::LoginFailed, None, Some("unknown email"))
+            .await?;
         // A real account queues its unlock code here: the send limits must see the same row.
         let decoy = if outcome == FailureOutcome::JustLocked {
             self.send_decoy(
-                &mut tx,
+                &mut step,
                 None,
                 &self.decoy_destination(email),
                 SendPriority::Lock,
-                ctx,
-                now,
             )
             .await?
         } else {
             Ok(())
         };
-        self.commit(tx).await?;
+        step.commit().await?;
         match outcome {
             FailureOutcome::Counted { remaining } => Err(AppError::InvalidCredentials {
                 attempts_left: Some(remaining),

@@ -38,7 +38,7 @@ pub(super) async fn sign_up(
 
     let password_hash = service.passwords.hash(&password).await?;
     let now = service.clock.now();
-    let mut tx = service.begin().await?;
+    let mut step = service.step(ctx, now).await?;
     let account = NewAccount {
         email: &email,
         password_hash: &password_hash,
@@ -47,43 +47,33 @@ pub(super) async fn sign_up(
         last_name: &last_name,
         delivery_channel: delivery,
     };
-    let Some(account_id) = Store::insert_account(&mut tx, account, now).await? else {
+    let Some(account_id) = Store::insert_account(&mut step.tx, account, now).await? else {
         return Err(AppError::EmailTaken.into());
     };
-    Store::forget_unknown_login(&mut tx, &service.email_key(&email)).await?;
-    service
-        .audit(
-            &mut tx,
-            AuditKind::SignedUp,
-            Some(account_id),
-            ctx,
-            None,
-            now,
-        )
+    Store::forget_unknown_login(&mut step.tx, &service.email_key(&email)).await?;
+    step.audit(AuditKind::SignedUp, Some(account_id), None)
         .await?;
-    let Some(created) = Store::account_by_id(&mut tx, account_id).await? else {
+    let Some(created) = Store::account_by_id(&mut step.tx, account_id).await? else {
         return Err(anyhow::anyhow!("the new account is missing").into());
     };
     // The account is not active yet: the phone's code finishes the signup and signs in.
-    let step = service
+    let pending = service
         .start_pending_sign_in(
-            &mut tx,
+            &mut step,
             &created,
             CodeScope::PhoneVerification,
             SendPriority::Normal,
-            ctx,
-            now,
         )
         .await?;
-    service.commit(tx).await?;
-    if step.code_delayed_secs.is_none() {
+    step.commit().await?;
+    if pending.code_delayed_secs.is_none() {
         service.delivery.notify_one();
     }
     tracing::info!(
         account_id,
         "account created; phone verification code queued"
     );
-    Ok(step)
+    Ok(pending)
 }
 
 pub(super) fn check_email(email: &str) -> Result<String, AppError> {
