@@ -48,8 +48,8 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 /// Gives the account with `email` the role; the message to print on success.
 pub async fn set_role(config: &Config, email: &str, role: Role) -> anyhow::Result<String> {
     let email = Email::parse(email).map_err(|error| anyhow::anyhow!("{email}: {error}"))?;
-    crate::startup::ensure_sqlite_directory(&config.database_url)?;
-    let store = Store::connect(&config.database_url, 1).await?;
+    crate::startup::ensure_sqlite_directory(&config.database.url)?;
+    let store = Store::connect(&config.database.url, 1).await?;
     let mut tx = store.begin_write().await?;
     let Some(account_id) = Store::set_role(&mut tx, &email, role).await? else {
         anyhow::bail!("there is no account with the email {}", email.as_str());

@@ -66,13 +66,14 @@ impl Application {
     ) -> anyhow::Result<Self> {
         // Every message fits one SMS with these settings, or nothing starts.
         let xoxzo = config
-            .sms_providers
+            .sms
+            .providers
             .iter()
             .any(|provider| matches!(provider, SmsProviderKind::Xoxzo(_)));
         MessageTemplates::new(config.product_name.clone(), config.public_host())
             .check_one_segment(&config.code_policies, xoxzo)
             .map_err(anyhow::Error::msg)?;
-        ensure_sqlite_directory(&config.database_url)?;
+        ensure_sqlite_directory(&config.database.url)?;
         let open_files = raise_open_file_limit();
         let max_connections = default_max_connections(open_files);
         let max_connections = match config.http.max_connections {
@@ -95,8 +96,8 @@ impl Application {
             max_connections,
             shutdown_grace: config.http.shutdown_grace.unsigned_abs(),
         };
-        let writer_thread = match Backend::of_url(&config.database_url) {
-            Some(Backend::Sqlite) => WriterThread::start(config.sqlite_writer_cpu)?,
+        let writer_thread = match Backend::of_url(&config.database.url) {
+            Some(Backend::Sqlite) => WriterThread::start(config.database.sqlite_writer_cpu)?,
             _ => WriterThread::none(),
         };
         if let Some(cpu) = writer_thread.cpu() {
@@ -104,9 +105,9 @@ impl Application {
         }
         // Storage first: the port is bound only once the database is ready for requests.
         let store = Store::connect_on(
-            &config.database_url,
-            config.database_max_connections,
-            config.database_acquire_timeout.unsigned_abs(),
+            &config.database.url,
+            config.database.max_connections,
+            config.database.acquire_timeout.unsigned_abs(),
             &writer_thread,
         )
         .await?;
@@ -140,8 +141,8 @@ impl Application {
         let delivery = Arc::new(Notify::new());
         let providers = provider_chain(&config, &store, &clock)?;
         let voice_available = providers.voice_available();
-        let voice_fallback = config.sms_voice_fallback && voice_available;
-        if config.sms_voice_fallback && !voice_fallback {
+        let voice_fallback = config.sms.voice_fallback && voice_available;
+        if config.sms.voice_fallback && !voice_fallback {
             tracing::warn!("SMS_VOICE_FALLBACK is on, but no provider in SMS_PROVIDERS places calls: it has no effect");
         }
         let page_state = Arc::new(PageStateKeys::new(
@@ -179,17 +180,17 @@ impl Application {
             },
             lockout: LockoutPolicy::new(config.lockout_threshold),
             devices: DevicePolicy {
-                lifetime: config.trusted_device_lifetime,
+                lifetime: config.sessions.trusted_device_lifetime,
                 lockout: LockoutPolicy::new(config.lockout_threshold),
                 cookies: app::ssr::CookieNames {
                     https: config.is_https(),
                 },
             },
             send_limits: config.send_limits,
-            destinations: DestinationPolicy::new(config.sms_allowed_countries.clone()),
+            destinations: DestinationPolicy::new(config.sms.allowed_countries.clone()),
             sessions: SessionPolicy {
-                idle_timeout: config.session_idle_timeout,
-                absolute_timeout: config.session_absolute_timeout,
+                idle_timeout: config.sessions.idle_timeout,
+                absolute_timeout: config.sessions.absolute_timeout,
                 secure_cookie: config.is_https(),
             },
             templates: MessageTemplates::new(config.product_name.clone(), config.public_host()),
@@ -201,8 +202,8 @@ impl Application {
             voice_fallback,
         };
 
-        let dev_outbox = config.sms_providers.iter().any(SmsProviderKind::is_outbox)
-            || !config.sms_test_numbers.is_empty();
+        let dev_outbox = config.sms.providers.iter().any(SmsProviderKind::is_outbox)
+            || !config.sms.test_numbers.is_empty();
         let worker = DeliveryWorker::new(
             store.clone(),
             providers,
@@ -235,9 +236,9 @@ impl Application {
             store.clone(),
             Arc::clone(&clock),
             config.audit_retention,
-            config.session_absolute_timeout,
+            config.sessions.absolute_timeout,
             config.unverified_signup_retention,
-            config.trusted_device_lifetime,
+            config.sessions.trusted_device_lifetime,
         );
         Ok(Self {
             listener,
@@ -341,7 +342,7 @@ fn provider_chain(
         ))
     };
     let mut senders: Vec<Arc<dyn SmsSender>> = Vec::new();
-    for provider in &config.sms_providers {
+    for provider in &config.sms.providers {
         senders.push(
             provider
                 .clone()
@@ -349,12 +350,13 @@ fn provider_chain(
         );
     }
     let mut chain = ProviderChain::new(senders)?;
-    if config.sms_providers.len() > 1 {
+    if config.sms.providers.len() > 1 {
         tracing::info!(providers = ?chain.names(), "SMS providers in failover order");
     }
-    if !config.sms_test_numbers.is_empty() {
+    if !config.sms.test_numbers.is_empty() {
         let numbers: Vec<String> = config
-            .sms_test_numbers
+            .sms
+            .test_numbers
             .iter()
             .map(|number| number.e164().to_owned())
             .collect();

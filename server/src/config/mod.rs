@@ -19,31 +19,23 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use time::Duration;
 
+/// Every setting, read once at startup; related ones are grouped.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `DATABASE_URL`: where the data lives: `sqlite:…` (the default) or `postgres://…`.
-    pub database_url: String,
-    /// `DATABASE_MAX_CONNECTIONS`: the size of this instance's connection pool.
-    pub database_max_connections: u32,
-    /// `DATABASE_ACQUIRE_TIMEOUT`: how long a request waits for a database connection before it
-    /// is answered `503` (the database is unreachable, or every connection is busy).
-    pub database_acquire_timeout: Duration,
+    /// `DATABASE_URL`, `DATABASE_MAX_CONNECTIONS`, `DATABASE_ACQUIRE_TIMEOUT`, `SQLITE_WRITER_CPU`.
+    pub database: DatabaseSettings,
+    /// `SMS_PROVIDERS` (with each provider's own settings), `SMS_VOICE_FALLBACK`,
+    /// `SMS_TEST_NUMBERS`, `SMS_ALLOWED_COUNTRIES`.
+    pub sms: SmsSettings,
+    /// `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`, `TRUSTED_DEVICE_LIFETIME`.
+    pub sessions: SessionSettings,
     /// `HTTP_HEADER_READ_TIMEOUT`, `HTTP_MAX_CONNECTIONS` and `SHUTDOWN_GRACE_PERIOD`: see
     /// `http_server`.
     pub http: HttpSettings,
-    /// `SQLITE_WRITER_CPU`: the CPU of the thread that serves writes next to SQLite's writer
-    /// connection (`auto`, a CPU number, or `off`); see `writer_thread`.
-    pub sqlite_writer_cpu: WriterCpu,
     /// `SERVER_SECRET`: hex or base64, at least 32 bytes; when absent, `SERVER_SECRET_FILE` is
     /// read, or generated on first start.
     pub server_secret: Option<String>,
     pub server_secret_file: PathBuf,
-    /// `SMS_PROVIDERS` (or `SMS_PROVIDER`): who delivers codes, in failover order.
-    pub sms_providers: Vec<SmsProviderKind>,
-    /// `SMS_VOICE_FALLBACK`: a text message that fails for good is sent again as a call.
-    pub sms_voice_fallback: bool,
-    /// `SMS_TEST_NUMBERS`: numbers whose messages are kept in the outbox and never sent.
-    pub sms_test_numbers: Vec<PhoneNumber>,
     /// `LOCKOUT_THRESHOLD`: consecutive failed sign-ins that lock an account.
     pub lockout_threshold: u32,
     /// Each code scope's length, lifetime and tries: `CODE_LENGTH`, `CODE_TTL` and
@@ -61,12 +53,6 @@ pub struct Config {
     /// `PASSWORD_HASHING_MAX_WAIT`: a sign-in whose hash would wait longer than this in the queue
     /// is refused at once (503 with `Retry-After`).
     pub hashing_max_wait: Duration,
-    /// `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`.
-    pub session_idle_timeout: Duration,
-    pub session_absolute_timeout: Duration,
-    /// `TRUSTED_DEVICE_LIFETIME`: how long a browser that signed in stays trusted without signing
-    /// in again (see `auth::trusted_devices`).
-    pub trusted_device_lifetime: Duration,
     /// `DEFAULT_PHONE_REGION`: the country assumed for numbers without a country code.
     pub default_phone_region: PhoneRegion,
     /// `LISTEN_ADDR`: the address the server binds.
@@ -89,14 +75,51 @@ pub struct Config {
     /// `UNVERIFIED_SIGNUP_RETENTION`: how long a signup whose phone was never verified is kept
     /// before it is deleted (and its email can be registered again).
     pub unverified_signup_retention: Duration,
-    /// `SMS_ALLOWED_COUNTRIES`: the countries codes may be sent to; `None` (unset): all.
-    pub sms_allowed_countries: Option<Vec<PhoneRegion>>,
     /// `TRUSTED_PROXY_HEADER`: the header a trusted reverse proxy puts the client IP in (such as
     /// `X-Forwarded-For`); unset: the address of the connection.
     pub trusted_proxy_header: Option<http::HeaderName>,
     /// `CLIENT_IPV6_PREFIX`: IPv6 clients are grouped by this many leading bits (64: one /64
     /// network, what a single subscriber is usually given) for every per-client limit and count.
     pub client_ipv6_prefix: u8,
+}
+
+/// Where the data lives and how this instance reaches it.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// `DATABASE_URL`: where the data lives: `sqlite:…` (the default) or `postgres://…`.
+    pub url: String,
+    /// `DATABASE_MAX_CONNECTIONS`: the size of this instance's connection pool.
+    pub max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT`: how long a request waits for a database connection before it
+    /// is answered `503` (the database is unreachable, or every connection is busy).
+    pub acquire_timeout: Duration,
+    /// `SQLITE_WRITER_CPU`: the CPU of the thread that serves writes next to SQLite's writer
+    /// connection (`auto`, a CPU number, or `off`); see `writer_thread`.
+    pub sqlite_writer_cpu: WriterCpu,
+}
+
+/// Who delivers codes, and to where.
+#[derive(Debug, Clone)]
+pub struct SmsSettings {
+    /// `SMS_PROVIDERS` (or `SMS_PROVIDER`): who delivers codes, in failover order.
+    pub providers: Vec<SmsProviderKind>,
+    /// `SMS_VOICE_FALLBACK`: a text message that fails for good is sent again as a call.
+    pub voice_fallback: bool,
+    /// `SMS_TEST_NUMBERS`: numbers whose messages are kept in the outbox and never sent.
+    pub test_numbers: Vec<PhoneNumber>,
+    /// `SMS_ALLOWED_COUNTRIES`: the countries codes may be sent to; `None` (unset): all.
+    pub allowed_countries: Option<Vec<PhoneRegion>>,
+}
+
+/// How long a sign-in lasts, and how long a browser stays trusted.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`.
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    /// `TRUSTED_DEVICE_LIFETIME`: how long a browser that signed in stays trusted without signing
+    /// in again (see `auth::trusted_devices`).
+    pub trusted_device_lifetime: Duration,
 }
 
 /// How connections are served; see `http_server`.
@@ -240,15 +263,39 @@ impl Config {
         }
 
         Ok(Self {
-            sms_voice_fallback,
-            sms_test_numbers,
+            database: DatabaseSettings {
+                url: database_url,
+                max_connections: number(&get, "DATABASE_MAX_CONNECTIONS", 8, 1..=1000)?,
+                acquire_timeout: duration(&get, "DATABASE_ACQUIRE_TIMEOUT", Duration::seconds(2))?,
+                sqlite_writer_cpu: choice(
+                    &get,
+                    "SQLITE_WRITER_CPU",
+                    WriterCpu::Auto,
+                    WriterCpu::parse,
+                    "auto, off, or a CPU number",
+                )?,
+            },
+            sms: SmsSettings {
+                providers: sms_providers,
+                voice_fallback: sms_voice_fallback,
+                test_numbers: sms_test_numbers,
+                allowed_countries: sms_allowed_countries,
+            },
+            sessions: SessionSettings {
+                idle_timeout: session_idle_timeout,
+                absolute_timeout: session_absolute_timeout,
+                trusted_device_lifetime: duration(
+                    &get,
+                    "TRUSTED_DEVICE_LIFETIME",
+                    Duration::days(90),
+                )?,
+            },
             audit_retention: duration(&get, "AUDIT_RETENTION", Duration::days(90))?,
             unverified_signup_retention: duration(
                 &get,
                 "UNVERIFIED_SIGNUP_RETENTION",
                 Duration::days(7),
             )?,
-            sms_allowed_countries,
             send_limits: SendLimits {
                 cooldown: cooldown(&get, "SEND_COOLDOWN", Duration::seconds(60))?,
                 per_target_per_hour: number(&get, "SEND_MAX_PER_HOUR", 5, 1..=1000)?,
@@ -270,13 +317,6 @@ impl Config {
             },
             trusted_proxy_header,
             client_ipv6_prefix: number(&get, "CLIENT_IPV6_PREFIX", 64, 16..=128)?,
-            database_url,
-            database_max_connections: number(&get, "DATABASE_MAX_CONNECTIONS", 8, 1..=1000)?,
-            database_acquire_timeout: duration(
-                &get,
-                "DATABASE_ACQUIRE_TIMEOUT",
-                Duration::seconds(2),
-            )?,
             http: HttpSettings {
                 header_read_timeout: duration(
                     &get,
@@ -289,18 +329,10 @@ impl Config {
                 },
                 shutdown_grace: duration(&get, "SHUTDOWN_GRACE_PERIOD", Duration::seconds(20))?,
             },
-            sqlite_writer_cpu: choice(
-                &get,
-                "SQLITE_WRITER_CPU",
-                WriterCpu::Auto,
-                WriterCpu::parse,
-                "auto, off, or a CPU number",
-            )?,
             server_secret: get("SERVER_SECRET"),
             server_secret_file: get("SERVER_SECRET_FILE")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("data/server-secret")),
-            sms_providers,
             lockout_threshold: number(&get, "LOCKOUT_THRESHOLD", 3, 1..=100)?,
             code_policies: codes::policies(&get)?,
             sign_in_code: choice(
@@ -319,9 +351,6 @@ impl Config {
                 "idle, low or normal",
             )?,
             hashing_max_wait: duration(&get, "PASSWORD_HASHING_MAX_WAIT", Duration::seconds(1))?,
-            session_idle_timeout,
-            session_absolute_timeout,
-            trusted_device_lifetime: duration(&get, "TRUSTED_DEVICE_LIFETIME", Duration::days(90))?,
             default_phone_region,
             listen_addr,
             public_url,
@@ -382,8 +411,8 @@ mod tests {
     #[test]
     fn every_setting_has_a_default() {
         let config = config(&[]).expect("defaults are valid");
-        assert_eq!(config.database_url, "sqlite://data/latchkey.db");
-        assert_eq!(config.database_max_connections, 8);
+        assert_eq!(config.database.url, "sqlite://data/latchkey.db");
+        assert_eq!(config.database.max_connections, 8);
         assert_eq!(config.lockout_threshold, 3);
         for scope in CodeScope::ALL.iter().copied() {
             let policy = config.code_policies.get(scope);
@@ -398,10 +427,10 @@ mod tests {
         assert_eq!(config.sign_in_code, SignInCodePolicy::Off);
         assert_eq!(config.admin_elevation_ttl, Duration::minutes(10));
         assert_eq!(config.unverified_signup_retention, Duration::days(7));
-        assert_eq!(config.sms_providers.len(), 1);
-        assert!(config.sms_providers[0].is_outbox());
-        assert!(!config.sms_voice_fallback);
-        assert!(config.sms_test_numbers.is_empty());
+        assert_eq!(config.sms.providers.len(), 1);
+        assert!(config.sms.providers[0].is_outbox());
+        assert!(!config.sms.voice_fallback);
+        assert!(config.sms.test_numbers.is_empty());
         assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
         assert_eq!(config.public_url, "http://127.0.0.1:3000");
         assert_eq!(config.public_host(), "127.0.0.1");
@@ -417,7 +446,7 @@ mod tests {
     fn the_database_is_sqlite_or_postgres_and_nothing_else() {
         let postgres = "postgres://latchkey@db.internal:5432/latchkey";
         assert_eq!(
-            config(&[("DATABASE_URL", postgres)]).map(|c| c.database_url),
+            config(&[("DATABASE_URL", postgres)]).map(|c| c.database.url),
             Ok(postgres.to_owned())
         );
         for refused in ["mysql://db/latchkey", "data/latchkey.db"] {
@@ -427,7 +456,7 @@ mod tests {
         }
         assert_eq!(
             config(&[("DATABASE_MAX_CONNECTIONS", "0")])
-                .map(|c| c.database_max_connections)
+                .map(|c| c.database.max_connections)
                 .map_err(|e| e.variable),
             Err("DATABASE_MAX_CONNECTIONS")
         );
@@ -458,7 +487,7 @@ mod tests {
 
     #[test]
     fn the_sqlite_writer_cpu_is_chosen_automatically_unless_set() {
-        let cpu = |pairs: &[(&str, &str)]| config(pairs).map(|c| c.sqlite_writer_cpu);
+        let cpu = |pairs: &[(&str, &str)]| config(pairs).map(|c| c.database.sqlite_writer_cpu);
         assert_eq!(cpu(&[]), Ok(WriterCpu::Auto));
         assert_eq!(cpu(&[("SQLITE_WRITER_CPU", "off")]), Ok(WriterCpu::Off));
         assert_eq!(cpu(&[("SQLITE_WRITER_CPU", "1")]), Ok(WriterCpu::Cpu(1)));
@@ -530,7 +559,7 @@ mod tests {
     fn test_numbers_are_read_as_e164() {
         let parsed = config(&[("SMS_TEST_NUMBERS", "+1 415 555 2671, (415) 555-0100")])
             .expect("valid numbers");
-        let numbers: Vec<_> = parsed.sms_test_numbers.iter().map(|n| n.e164()).collect();
+        let numbers: Vec<_> = parsed.sms.test_numbers.iter().map(|n| n.e164()).collect();
         assert_eq!(numbers, ["+14155552671", "+14155550100"]);
     }
 

@@ -195,7 +195,8 @@ mod tests {
         ]);
         let names: Vec<_> = config(&settings)
             .expect("complete")
-            .sms_providers
+            .sms
+            .providers
             .iter()
             .map(SmsProviderKind::name)
             .collect();
@@ -226,7 +227,7 @@ mod tests {
         oauth.push(("BANDWIDTH_CLIENT_SECRET", "secret"));
         let parsed = config(&oauth).expect("complete");
         assert!(matches!(
-            &parsed.sms_providers[0],
+            &parsed.sms.providers[0],
             SmsProviderKind::Bandwidth(BandwidthConfig { auth: BandwidthAuth::OAuth { token_url, .. }, .. })
                 if token_url == bandwidth::DEFAULT_TOKEN_URL
         ));

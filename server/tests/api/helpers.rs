@@ -108,7 +108,7 @@ pub async fn spawn_app_serving(
         vars.insert((*name).to_owned(), (*value).to_owned());
     }
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("valid test settings");
-    let database_url = config.database_url.clone();
+    let database_url = config.database.url.clone();
     let clock = Arc::new(ManualClock::starting_now());
     let application = Application::build(config, leptos_options, clock.clone() as Arc<dyn Clock>)
         .await
