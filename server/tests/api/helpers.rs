@@ -515,6 +515,16 @@ pub fn wrong_code(code: &str) -> String {
         .collect()
 }
 
+/// A header of an answer as text ("" without one).
+pub fn header(response: &Response, name: reqwest::header::HeaderName) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The `Retry-After` seconds of an answer (0 without one).
 pub fn retry_after(response: &Response) -> u64 {
     response

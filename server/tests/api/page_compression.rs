@@ -17,15 +17,6 @@ async fn get(app: &TestApp, client: &reqwest::Client, path: &str, encoding: &str
         .expect("answered")
 }
 
-fn header(response: &Response, name: reqwest::header::HeaderName) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 fn brotli_decoded(bytes: &[u8]) -> String {
     let mut text = String::new();
     brotli_decompressor::Decompressor::new(bytes, 4096)

@@ -38,15 +38,6 @@ async fn get(app: &TestApp, path: &str, encoding: &str) -> reqwest::Response {
         .expect("answered")
 }
 
-fn header(response: &reqwest::Response, name: reqwest::header::HeaderName) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test]
 async fn precompressed_copies_are_sent_to_browsers_that_accept_them() {
     let root = site("latchkey.css");
