@@ -1,6 +1,7 @@
 //! Page addresses, built in one place so every link and redirect agrees. They carry no
 //! messages, emails or phone endings: what a page is told comes in its flash (`crate::flash`).
 
+pub const HOME: &str = "/";
 pub const ACCOUNT: &str = "/account";
 pub const LOGIN: &str = "/login";
 pub const SIGNUP: &str = "/signup";
@@ -16,6 +17,23 @@ pub const CHANGE_PHONE: &str = "/account/phone";
 pub const CHANGE_PHONE_CODE: &str = "/account/phone?step=code";
 pub const ADMIN: &str = "/admin";
 pub const ADMIN_ACCOUNT: &str = "/admin/account";
+
+/// Every page's address, as the router serves it; a test of the server's suite checks that the
+/// router serves exactly these.
+pub const PAGES: [&str; 12] = [
+    HOME,
+    SIGNUP,
+    LOGIN,
+    UNLOCK,
+    FORGOT_PASSWORD,
+    RESET_PASSWORD,
+    VERIFY_PHONE,
+    SIGN_IN_CODE,
+    ACCOUNT,
+    CHANGE_PHONE,
+    ADMIN,
+    ADMIN_ACCOUNT,
+];
 
 /// One account in the admin area.
 pub fn admin_account(id: i64) -> String {

@@ -26,6 +26,7 @@ mod phone_verification;
 mod providers;
 mod pumping_guard;
 mod resilience;
+mod routes;
 mod sessions;
 mod shared_database;
 mod sign_in_codes;
