@@ -113,8 +113,7 @@ pub(super) async fn set_delivery_channel(
         )
     })?;
     let account = service.signed_in_account(ctx).await?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     Store::set_delivery_channel(&mut step.tx, account.id, channel).await?;
     step.audit(
         AuditKind::DeliveryChanged,
@@ -187,8 +186,7 @@ pub(super) async fn forget_device(
     device_id: i64,
 ) -> FlowResult<()> {
     let account = service.signed_in_account(ctx).await?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     // A device that is already gone is not trusted either: nothing to refuse.
     let forgotten = Store::delete_trusted_device(&mut step.tx, account.id, device_id).await?;
     if forgotten {

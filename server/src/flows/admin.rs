@@ -108,8 +108,7 @@ pub(super) async fn send_admin_code(
     ctx: &RequestContext,
 ) -> FlowResult<CodeSent> {
     let (admin, _, _) = service.admin_session(ctx).await?;
-    let now = service.clock.now();
-    let step = service.step(ctx, now).await?;
+    let step = service.step(ctx).await?;
     let channel = service.preferred_channel(&admin);
     let request = CodeRequest::to_account(&admin, CodeScope::AdminStepUp, channel);
     service.send_code_now(step, request).await
@@ -122,12 +121,11 @@ pub(super) async fn admin_step_up(
 ) -> FlowResult<()> {
     let code = service.parse_code(CodeScope::AdminStepUp, code)?;
     let (admin, _, hash) = service.admin_session(ctx).await?;
-    let now = service.clock.now();
-    let step = service.step(ctx, now).await?;
+    let step = service.step(ctx).await?;
     let (mut step, admin) = service
         .redeem_or_refuse(step, Some(admin), CodeScope::AdminStepUp, &code)
         .await?;
-    let until = service.elevation.grant(now);
+    let until = service.elevation.grant(step.now);
     Store::elevate_session(&mut step.tx, hash, until).await?;
     step.audit(
         AuditKind::AdminElevated,
@@ -226,8 +224,7 @@ pub(super) async fn admin_act(
     action: AdminAction,
 ) -> FlowResult<()> {
     let admin = service.elevated_admin(ctx).await?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let account = Store::account_by_id(&mut step.tx, account_id)
         .await?
         .ok_or(AppError::NotFound)?;

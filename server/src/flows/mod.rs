@@ -172,7 +172,7 @@ impl Step<'_> {
 /// Logs a failure once, here at the boundary, and hides its details from the client: the
 /// database being unable to work now (see `store::is_unavailable`) is `503` with a wait, anything
 /// else `500`.
-pub(super) fn internal(error: anyhow::Error) -> AppError {
+fn internal(error: anyhow::Error) -> AppError {
     if crate::store::is_unavailable(&error) {
         tracing::warn!(
             error = format!("{error:#}"),
@@ -255,17 +255,14 @@ impl LatchkeyService {
         ctx: &RequestContext,
         detail: Option<&str>,
     ) -> FlowResult<()> {
-        let mut step = self.step(ctx, self.clock.now()).await?;
+        let mut step = self.step(ctx).await?;
         step.audit(kind, account_id, detail).await?;
         step.commit().await
     }
 
-    /// Opens the write of a request `ctx` made at `now`.
-    pub(super) async fn step<'a>(
-        &self,
-        ctx: &'a RequestContext,
-        now: OffsetDateTime,
-    ) -> FlowResult<Step<'a>> {
+    /// Opens the write of request `ctx`, at the time now (read before the write lock is taken).
+    pub(super) async fn step<'a>(&self, ctx: &'a RequestContext) -> FlowResult<Step<'a>> {
+        let now = self.clock.now();
         Ok(Step {
             tx: self.begin().await?,
             ctx,

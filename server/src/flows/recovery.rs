@@ -34,8 +34,7 @@ pub(super) async fn unlock(
 ) -> FlowResult<()> {
     let email = parse_email(email)?;
     let code = service.parse_code(CodeScope::Unlock, code)?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let account = service.account_for(&mut step.tx, &email).await?;
     let (mut step, account) = service
         .redeem_or_refuse(step, account, CodeScope::Unlock, &code)
@@ -56,8 +55,7 @@ pub(super) async fn resend_unlock_code(
 ) -> FlowResult<CodeSent> {
     let email = parse_email(email)?;
     let requested = service.requested_channel(channel)?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let Some(account) = service.account_for(&mut step.tx, &email).await? else {
         return service.answer_unknown_email(step, &email).await;
     };
@@ -67,7 +65,7 @@ pub(super) async fn resend_unlock_code(
         // Bound to this browser: no other browser can spend it with a wrong guess, or replace
         // it by asking for another.
         let priority = service
-            .recovery_priority(&mut step.tx, ctx, account.id, now)
+            .recovery_priority(&mut step.tx, ctx, account.id, step.now)
             .await?;
         let request = CodeRequest::to_account(&account, CodeScope::Unlock, channel)
             .bound_to(recovery_binding(CodeScope::Unlock, ctx))
@@ -103,8 +101,7 @@ pub(super) async fn request_password_reset(
 ) -> FlowResult<CodeSent> {
     let email = parse_email(email)?;
     let requested = service.requested_channel(channel)?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let Some(account) = service.account_for(&mut step.tx, &email).await? else {
         return service.answer_unknown_email(step, &email).await;
     };
@@ -112,7 +109,7 @@ pub(super) async fn request_password_reset(
     step.audit(AuditKind::ResetRequested, Some(account.id), None)
         .await?;
     let priority = service
-        .recovery_priority(&mut step.tx, ctx, account.id, now)
+        .recovery_priority(&mut step.tx, ctx, account.id, step.now)
         .await?;
     let request = CodeRequest::to_account(&account, CodeScope::PasswordReset, channel)
         .bound_to(recovery_binding(CodeScope::PasswordReset, ctx))
@@ -151,13 +148,12 @@ pub(super) async fn reset_password(
 
     // Hash before taking the write lock; the hash is thrown away if the code is refused.
     let password_hash = service.passwords.hash(&password).await?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let account = service.account_for(&mut step.tx, &email).await?;
     let (mut step, account) = service
         .redeem_or_refuse(step, account, CodeScope::PasswordReset, &code)
         .await?;
-    // Only now, with a right code, is the password compared with the email and the name: before,
+    // Only step.now, with a right code, is the password compared with the email and the name: before,
     // the answer would tell anyone who knows the email what the account holder is called.
     // Refused here, the transaction is dropped, so the code is not spent.
     if let Err(error) =
@@ -166,13 +162,13 @@ pub(super) async fn reset_password(
         drop(step);
         return Err(AppError::field(Field::Password, error.to_string()).into());
     }
-    Store::set_password_hash(&mut step.tx, account.id, &password_hash, now).await?;
+    Store::set_password_hash(&mut step.tx, account.id, &password_hash, step.now).await?;
     Store::set_must_reset_password(&mut step.tx, account.id, false).await?;
     Store::delete_pending_sign_ins_of(&mut step.tx, account.id).await?;
     Store::save_lock_state(&mut step.tx, account.id, LockoutPolicy::cleared()).await?;
     Store::delete_code(&mut step.tx, account.id, CodeScope::Unlock).await?;
     let revoked = Store::delete_sessions_of(&mut step.tx, account.id).await?;
-    // Every browser the old password let in is a stranger now.
+    // Every browser the old password let in is a stranger step.now.
     Store::delete_trusted_devices_of(&mut step.tx, account.id).await?;
     step.audit(AuditKind::PasswordReset, Some(account.id), None)
         .await?;

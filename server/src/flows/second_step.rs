@@ -28,12 +28,11 @@ pub(super) async fn verify_phone(
     code: &str,
 ) -> FlowResult<PhoneVerified> {
     let code = service.parse_code(CodeScope::PhoneVerification, code)?;
-    let now = service.clock.now();
-    let (step, account, signing_in) = service.verification_account(ctx, now).await?;
+    let (step, account, signing_in) = service.verification_account(ctx).await?;
     let (mut step, account) = service
         .redeem_or_refuse(step, Some(account), CodeScope::PhoneVerification, &code)
         .await?;
-    Store::mark_phone_verified(&mut step.tx, account.id, now).await?;
+    Store::mark_phone_verified(&mut step.tx, account.id, step.now).await?;
     step.audit(AuditKind::PhoneVerified, Some(account.id), None)
         .await?;
     let outcome = if signing_in {
@@ -55,8 +54,7 @@ pub(super) async fn send_phone_verification(
     channel: Option<&str>,
 ) -> FlowResult<CodeSent> {
     let requested = service.requested_channel(channel)?;
-    let now = service.clock.now();
-    let (step, account, _) = service.verification_account(ctx, now).await?;
+    let (step, account, _) = service.verification_account(ctx).await?;
     let channel = requested.unwrap_or(service.preferred_channel(&account));
     let request = CodeRequest::to_account(&account, CodeScope::PhoneVerification, channel);
     service.send_code_now(step, request).await
@@ -68,10 +66,9 @@ pub(super) async fn finish_sign_in(
     code: &str,
 ) -> FlowResult<OpenedSession> {
     let code = service.parse_code(CodeScope::SignIn, code)?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let account = service
-        .pending_account(&mut step.tx, ctx, CodeScope::SignIn, now)
+        .pending_account(&mut step.tx, ctx, CodeScope::SignIn, step.now)
         .await?
         .ok_or(AppError::NoPendingSignIn)?;
     let (mut step, account) = service
@@ -91,10 +88,9 @@ pub(super) async fn resend_sign_in_code(
     channel: Option<&str>,
 ) -> FlowResult<CodeSent> {
     let requested = service.requested_channel(channel)?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let account = service
-        .pending_account(&mut step.tx, ctx, CodeScope::SignIn, now)
+        .pending_account(&mut step.tx, ctx, CodeScope::SignIn, step.now)
         .await?
         .ok_or(AppError::NoPendingSignIn)?;
     let channel = requested.unwrap_or(service.preferred_channel(&account));
@@ -115,8 +111,7 @@ pub(super) async fn set_sign_in_code(
         )
         .into());
     }
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     Store::set_sign_in_code(&mut step.tx, account.id, enabled).await?;
     let detail = if enabled { "on" } else { "off" };
     step.audit(AuditKind::SignInCodeChanged, Some(account.id), Some(detail))
@@ -207,8 +202,7 @@ pub(super) async fn confirm_phone_change(
 ) -> FlowResult<()> {
     let code = service.parse_code(CodeScope::PhoneChange, code)?;
     let account = service.signed_in_account(ctx).await?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     // Re-read inside the write lock: the pending number is the one the live code went to.
     let Some(account) = Store::account_by_id(&mut step.tx, account.id).await? else {
         return Err(AppError::NotSignedIn.into());
@@ -219,7 +213,7 @@ pub(super) async fn confirm_phone_change(
     let (mut step, account) = service
         .redeem_or_refuse(step, Some(account), CodeScope::PhoneChange, &code)
         .await?;
-    Store::confirm_pending_phone(&mut step.tx, account.id, &new_phone, now).await?;
+    Store::confirm_pending_phone(&mut step.tx, account.id, &new_phone, step.now).await?;
     // Codes sent to the old number must not work any more.
     for scope in CodeScope::ALL.iter().copied() {
         Store::delete_code(&mut step.tx, account.id, scope).await?;
@@ -327,11 +321,10 @@ impl LatchkeyService {
     async fn verification_account<'a>(
         &self,
         ctx: &'a RequestContext,
-        now: OffsetDateTime,
     ) -> FlowResult<(Step<'a>, AccountRecord, bool)> {
-        let mut step = self.step(ctx, now).await?;
+        let mut step = self.step(ctx).await?;
         if let Some(account) = self
-            .pending_account(&mut step.tx, ctx, CodeScope::PhoneVerification, now)
+            .pending_account(&mut step.tx, ctx, CodeScope::PhoneVerification, step.now)
             .await?
         {
             return Ok((step, account, true));
@@ -345,6 +338,6 @@ impl LatchkeyService {
                 FlowError::Refused(AppError::NotSignedIn) => AppError::NoPendingSignIn.into(),
                 other => other,
             })?;
-        Ok((self.step(ctx, now).await?, account, false))
+        Ok((self.step(ctx).await?, account, false))
     }
 }

@@ -432,12 +432,11 @@ impl LatchkeyService {
         password: &Password,
     ) -> FlowResult<LoginResult> {
         self.passwords.verify_dummy(password).await?;
-        let now = self.clock.now();
         let key = self.email_key(email);
-        let mut step = self.step(ctx, now).await?;
+        let mut step = self.step(ctx).await?;
         let state = Store::unknown_login_state(&mut step.tx, &key).await?;
-        let (state, outcome) = self.lockout.after_failure(state, now);
-        Store::save_unknown_login_state(&mut step.tx, &key, state, now).await?;
+        let (state, outcome) = self.lockout.after_failure(state, step.now);
+        Store::save_unknown_login_state(&mut step.tx, &key, state, step.now).await?;
         step.audit(AuditKind::LoginFailed, None, Some("unknown email"))
             .await?;
         // A real account queues its unlock code here: the send limits must see the same row.

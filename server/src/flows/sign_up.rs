@@ -37,8 +37,7 @@ pub(super) async fn sign_up(
         .map_err(|fields| AppError::InvalidInput { fields })?;
 
     let password_hash = service.passwords.hash(&password).await?;
-    let now = service.clock.now();
-    let mut step = service.step(ctx, now).await?;
+    let mut step = service.step(ctx).await?;
     let account = NewAccount {
         email: &email,
         password_hash: &password_hash,
@@ -47,7 +46,7 @@ pub(super) async fn sign_up(
         last_name: &last_name,
         delivery_channel: delivery,
     };
-    let Some(account_id) = Store::insert_account(&mut step.tx, account, now).await? else {
+    let Some(account_id) = Store::insert_account(&mut step.tx, account, step.now).await? else {
         return Err(AppError::EmailTaken.into());
     };
     Store::forget_unknown_login(&mut step.tx, &service.email_key(&email)).await?;
