@@ -113,17 +113,7 @@ async fn pages_carry_a_nonce_based_content_security_policy() {
 async fn under_https_the_cookie_is_secure_and_hsts_is_sent() {
     let app = spawn_app_with(&[("PUBLIC_URL", "https://auth.example.com")]).await;
     let response = app
-        .post(
-            "/api/signup",
-            &[
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-                ("phone", "+14155552671"),
-                ("first_name", "Ada"),
-                ("last_name", "Lovelace"),
-            ],
-        )
+        .post_signup(&app.client, "ada@example.com", "+14155552671")
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response

@@ -287,19 +287,8 @@ impl TestApp {
         email: &str,
         phone: &str,
     ) -> Response {
-        self.post_with(
-            client,
-            "/api/signup",
-            &[
-                ("email", email),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-                ("phone", phone),
-                ("first_name", "Ada"),
-                ("last_name", "Lovelace"),
-            ],
-        )
-        .await
+        self.post_with(client, "/api/signup", &signup_form(email, phone))
+            .await
     }
 
     /// Posts the signup form only (the phone is not verified yet); returns the phone ending.
@@ -513,6 +502,18 @@ pub fn wrong_code(code: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The signup form of Ada Lovelace, with `PASSWORD`, for `email` and `phone`.
+pub fn signup_form<'a>(email: &'a str, phone: &'a str) -> [(&'static str, &'a str); 6] {
+    [
+        ("email", email),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+        ("phone", phone),
+        ("first_name", "Ada"),
+        ("last_name", "Lovelace"),
+    ]
 }
 
 /// A header of an answer as text ("" without one).

@@ -463,6 +463,20 @@ async fn wait_until_listening(port: u16) {
 }
 
 /// Waits for the process to exit, for at most `within`; its exit status and how long it took.
+/// A connection that sends the head of a request and part of its body, and no more.
+fn stalled_request(port: u16) -> TcpStream {
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).expect("connected");
+    stalled
+        .write_all(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nemail=")
+        .expect("sent");
+    stalled
+}
+
+fn send_sigterm(server: &Child) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("a pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
+}
+
 async fn wait_for_exit(
     child: &mut Child,
     within: Duration,
@@ -506,14 +520,10 @@ async fn sigterm_lets_requests_in_flight_finish_and_stops_within_the_grace_perio
     )
     .expect("sent");
     // And a connection that never finishes its request.
-    let mut stalled = TcpStream::connect(("127.0.0.1", port)).expect("connected");
-    stalled
-        .write_all(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nemail=")
-        .expect("sent");
+    let stalled = stalled_request(port);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("a pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
+    send_sigterm(&server);
     tokio::time::sleep(Duration::from_millis(300)).await;
     // No new connections once shutting down.
     assert!(
@@ -555,14 +565,7 @@ async fn a_stalled_connection_and_a_hanging_send_share_one_grace_period() {
     let signup = reqwest::Client::new()
         .post(format!("http://127.0.0.1:{port}/api/signup"))
         .header("Accept", "application/json")
-        .form(&[
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("phone", "+14155552671"),
-            ("first_name", "Ada"),
-            ("last_name", "Lovelace"),
-        ])
+        .form(&signup_form("ada@example.com", "+14155552671"))
         .send()
         .await
         .expect("answered");
@@ -574,14 +577,10 @@ async fn a_stalled_connection_and_a_hanging_send_share_one_grace_period() {
         .expect("ran")
         .expect("the send connects");
     assert!(started.elapsed() < Duration::from_secs(10));
-    let mut stalled = TcpStream::connect(("127.0.0.1", port)).expect("connected");
-    stalled
-        .write_all(b"POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nemail=")
-        .expect("sent");
+    let stalled = stalled_request(port);
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.id()).expect("a pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM sent");
+    send_sigterm(&server);
     let (status, waited) = wait_for_exit(&mut server, Duration::from_secs(15)).await;
     assert!(status.success(), "{status}");
     // The connection takes the whole grace period; the send gets none after it.
