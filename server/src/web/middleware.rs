@@ -67,9 +67,22 @@ pub async fn server_fn_error_status(request: Request, next: Next) -> Response {
     Response::from_parts(parts, Body::from(bytes))
 }
 
+/// Content types a browser only ever runs or applies for a page, never shows as a page itself.
+const SUBRESOURCE_TYPES: [&str; 4] = [
+    "text/javascript",
+    "application/javascript",
+    "text/css",
+    "application/wasm",
+];
+
 /// Headers that cost nothing and close common holes, and `Cache-Control: no-store` on pages and
 /// the API. Pages set their own Content-Security-Policy
 /// (it carries the per-response script nonce); anything else gets a strict default.
+///
+/// Scripts, stylesheets and wasm get `nosniff` and HSTS but not the three headers that govern a
+/// document (Content-Security-Policy, X-Frame-Options, Referrer-Policy): a browser never makes
+/// one of them a document, and the bytes would be on every first load. The stylesheet starts no
+/// fetches of its own (no `url()`), so no referrer policy of its own matters either.
 pub async fn security_headers(State(https): State<bool>, request: Request, next: Next) -> Response {
     let api = request.uri().path().starts_with("/api/");
     let mut response = next.run(request).await;
@@ -77,20 +90,16 @@ pub async fn security_headers(State(https): State<bool>, request: Request, next:
     // Pages are rendered for one request (their script nonce, the session's data, what a failed
     // form kept) and the API answers for one session: no cache keeps them, so that Back after
     // signing out cannot show a signed-in page again.
-    let html = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/html"));
+        .unwrap_or_default();
+    let html = content_type.starts_with("text/html");
+    let subresource = SUBRESOURCE_TYPES
+        .iter()
+        .any(|subresource| content_type.starts_with(subresource));
     if (api || html) && !headers.contains_key(header::CACHE_CONTROL) {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-            ),
-        );
     }
     if https {
         headers.insert(
@@ -102,6 +111,17 @@ pub async fn security_headers(State(https): State<bool>, request: Request, next:
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if subresource {
+        return response;
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        );
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Same-origin requests keep the full Referer: plain form posts are redirected back with it.
     headers.insert(

@@ -1,9 +1,13 @@
 //! The built files under /pkg: sent brotli- or gzip-compressed from the precompressed copies when
-//! the browser accepts it, cached for a year under hashed names, revalidated otherwise.
+//! the browser accepts it, cached for a year under hashed names, revalidated otherwise; without
+//! the headers that only govern documents.
 
 use crate::helpers::*;
 use leptos::prelude::LeptosOptions;
-use reqwest::header::{ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE};
+use reqwest::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use reqwest::StatusCode;
 
 const CSS: &str = "body { color: #123456; }\n";
@@ -91,4 +95,50 @@ async fn the_icon_browsers_ask_for_by_habit_points_to_the_pages_own() {
             < 100,
         "no page for a missing icon"
     );
+}
+
+#[tokio::test]
+async fn scripts_and_stylesheets_carry_nosniff_but_not_the_document_headers() {
+    let root = site("latchkey.css");
+    let pkg = root.path().join("pkg");
+    std::fs::write(pkg.join("latchkey.js"), "export {};\n").expect("js");
+    std::fs::write(pkg.join("latchkey_bg.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(
+        pkg.join("icon.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .expect("svg");
+    let app = spawn_app_serving(&[], options(&root, false)).await;
+
+    for (path, content_type) in [
+        ("/pkg/latchkey.css", "text/css"),
+        ("/pkg/latchkey.js", "text/javascript"), // as mime_guess names `.js`
+        ("/pkg/latchkey_bg.wasm", "application/wasm"),
+    ] {
+        let response = get(&app, path, "identity").await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(
+            header(&response, CONTENT_TYPE).starts_with(content_type),
+            "{path}"
+        );
+        assert_eq!(
+            header(&response, X_CONTENT_TYPE_OPTIONS),
+            "nosniff",
+            "{path}"
+        );
+        for document_header in [CONTENT_SECURITY_POLICY, X_FRAME_OPTIONS, REFERRER_POLICY] {
+            assert_eq!(
+                header(&response, document_header.clone()),
+                "",
+                "{document_header} on {path}"
+            );
+        }
+    }
+
+    // An SVG can be opened as a document and run script: it keeps every header.
+    let icon = get(&app, "/pkg/icon.svg", "identity").await;
+    assert!(header(&icon, CONTENT_TYPE).starts_with("image/svg+xml"));
+    assert!(header(&icon, CONTENT_SECURITY_POLICY).contains("script-src 'none'"));
+    assert_eq!(header(&icon, X_FRAME_OPTIONS), "DENY");
+    assert_eq!(header(&icon, REFERRER_POLICY), "same-origin");
 }
