@@ -2,6 +2,11 @@
 // checks each request as Twilio documents it (HTTP Basic with the account SID and auth token, a
 // form body with To, From and Body or Twiml), refuses every text message as sent to an invalid
 // number (error 21211), accepts calls, and lists the calls it accepted at GET /calls?to=<E.164>.
+// A number registered at POST /late-failures?to=<E.164> has its texts accepted instead, and a
+// moment later reported undelivered (30006, a landline) to the message's StatusCallback, signed
+// as Twilio signs its webhooks (X-Twilio-Signature: HMAC-SHA1 of the URL and the sorted
+// parameters, with the auth token).
+import { createHmac } from "node:crypto";
 import http from "node:http";
 
 const port = Number(process.env.MOCK_TWILIO_PORT ?? 3199);
@@ -9,6 +14,37 @@ const accountSid = "ACe2e";
 const authToken = "e2e-token";
 const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
 const calls = [];
+const lateFailures = new Set();
+let messages = 0;
+
+function twilioSignature(url, params) {
+  const signed = [...params.keys()].sort().reduce((text, name) => text + name + params.get(name), url);
+  return createHmac("sha1", authToken).update(signed).digest("base64");
+}
+
+/** Reports the message undelivered to its StatusCallback, as Twilio does once the carrier says so. */
+function reportUndelivered(callbackUrl, sid, to) {
+  const params = new URLSearchParams({
+    AccountSid: accountSid,
+    ApiVersion: "2010-04-01",
+    ErrorCode: "30006",
+    From: "+14155550000",
+    MessageSid: sid,
+    MessageStatus: "undelivered",
+    SmsSid: sid,
+    SmsStatus: "undelivered",
+    To: to,
+  });
+  const request = http.request(callbackUrl, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-twilio-signature": twilioSignature(callbackUrl, params),
+    },
+  });
+  request.on("error", () => {});
+  request.end(params.toString());
+}
 
 function answer(response, status, body) {
   response.writeHead(status, { "content-type": "application/json" });
@@ -18,6 +54,10 @@ function answer(response, status, body) {
 const server = http.createServer((request, response) => {
   const url = new URL(request.url, `http://127.0.0.1:${port}`);
   if (request.method === "GET" && url.pathname === "/healthz") {
+    return answer(response, 200, { ok: true });
+  }
+  if (request.method === "POST" && url.pathname === "/late-failures") {
+    lateFailures.add(url.searchParams.get("to"));
     return answer(response, 200, { ok: true });
   }
   if (request.method === "GET" && url.pathname === "/calls") {
@@ -44,6 +84,13 @@ const server = http.createServer((request, response) => {
     if (url.pathname === `${base}/Messages.json`) {
       if (!form.get("Body")) {
         return answer(response, 400, { code: 21602, message: "Message body is required.", status: 400 });
+      }
+      if (lateFailures.has(to)) {
+        messages += 1;
+        const sid = `SM${String(messages).padStart(32, "0")}`;
+        const callback = form.get("StatusCallback");
+        if (callback) setTimeout(() => reportUndelivered(callback, sid, to), 500);
+        return answer(response, 201, { sid, status: "queued", to });
       }
       return answer(response, 400, {
         code: 21211,

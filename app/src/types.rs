@@ -162,6 +162,8 @@ pub enum DeliveryProgress {
     Sending,
     /// Handed to a provider (or the development outbox).
     Sent,
+    /// The provider reported it delivered to the phone.
+    Delivered,
     /// Failed for good.
     Failed,
 }
@@ -170,6 +172,7 @@ wire_names!(DeliveryProgress {
     Unknown => "unknown",
     Sending => "sending",
     Sent => "sent",
+    Delivered => "delivered",
     Failed => "failed",
 });
 

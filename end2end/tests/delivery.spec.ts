@@ -63,6 +63,26 @@ test.describe("through a provider that refuses the text", () => {
   });
 });
 
+test.describe("through a provider that accepts the text and reports later that it failed", () => {
+  test.use({ baseURL: TWILIO_URL });
+
+  test("the code page turns into \"call me instead\" when the late failure arrives", async ({ page, request }) => {
+    const user = newUser("landline");
+    // The mock Twilio accepts this number's texts, then reports them undelivered (30006, a
+    // landline) to the StatusCallback the server named, signed as Twilio signs.
+    await request.post(`${MOCK_TWILIO_URL}/late-failures?to=${encodeURIComponent(user.phoneE164)}`);
+    await startSignUp(page, user);
+    const failure = page.getByRole("alert").filter({ hasText: UNREACHABLE });
+    await expect(failure).toBeVisible({ timeout: 20_000 });
+
+    await requestNewCode(page, { byCall: true });
+    await expect(page.getByText(`We sent a new code to the mobile number ending in ${user.last4}.`)).toBeVisible();
+    await expect(failure).toBeHidden();
+    await enterVerificationCode(page, await calledCode(request, user, 1));
+    await expect(page).toHaveURL(/\/account$/);
+  });
+});
+
 test("calls are chosen at signup and changed back to texts on the account page", async ({ page }) => {
   const user = newUser("voice");
   await signUp(page, user, { byCall: true });

@@ -20,6 +20,7 @@ use crate::maintenance::Maintenance;
 use crate::sms::chain::ProviderChain;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::outbox::OutboxSender;
+use crate::sms::receipts::DeliveryReports;
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
@@ -231,6 +232,8 @@ impl Application {
             allowed_origin: AllowedOrigin::new(config.public_origin()),
             https: config.is_https(),
             writer_thread: writer_thread.clone(),
+            delivery_reports: delivery_reports(&config, &store, &clock),
+            public_url: config.public_url.clone(),
         });
         let maintenance = Maintenance::new(
             store.clone(),
@@ -369,6 +372,28 @@ fn provider_chain(
         chain = chain.with_test_numbers(numbers, outbox());
     }
     Ok(chain)
+}
+
+/// The delivery receipts of the configured providers that send them by webhook.
+fn delivery_reports(config: &Config, store: &Store, clock: &Arc<dyn Clock>) -> DeliveryReports {
+    let reports = DeliveryReports::new(
+        config
+            .sms
+            .providers
+            .iter()
+            .filter_map(SmsProviderKind::status_callbacks),
+        store.clone(),
+        Arc::clone(clock),
+    );
+    for provider in reports.providers() {
+        tracing::info!(
+            provider,
+            "delivery receipts are read at {}{}",
+            config.public_url,
+            crate::sms::receipts::status_callback_path(provider)
+        );
+    }
+    reports
 }
 
 /// Creates the directory of a `sqlite://` file URL, so a fresh checkout just works.

@@ -44,6 +44,7 @@ pub fn delivery_message(status: &CodeDelivery) -> Option<&'static str> {
     match status.progress {
         DeliveryProgress::Sending => Some("Sending your code…"),
         DeliveryProgress::Sent => Some("Your code is on its way to your phone."),
+        DeliveryProgress::Delivered => Some("Your code has been delivered to your phone."),
         DeliveryProgress::Unknown | DeliveryProgress::Failed => None,
     }
 }
@@ -218,6 +219,10 @@ mod tests {
         assert_eq!(
             delivery_message(&status(DeliveryProgress::Sent, false, false)),
             Some("Your code is on its way to your phone.")
+        );
+        assert_eq!(
+            delivery_message(&status(DeliveryProgress::Delivered, false, false)),
+            Some("Your code has been delivered to your phone.")
         );
         assert_eq!(
             delivery_message(&status(DeliveryProgress::Unknown, false, false)),

@@ -11,6 +11,7 @@ use crate::sms::providers::ringcentral::RingCentralConfig;
 use crate::sms::providers::twilio::TwilioConfig;
 use crate::sms::providers::vonage::VonageConfig;
 use crate::sms::providers::xoxzo::XoxzoConfig;
+use crate::sms::receipts::StatusCallbackReader;
 use crate::sms::SmsSender;
 use std::sync::Arc;
 
@@ -54,13 +55,26 @@ impl SmsProviderKind {
                 tracing::warn!("SMS provider log: messages, codes included, are written to the log and not sent to phones");
                 Arc::new(LogSender)
             }
-            Self::Twilio(settings) => settings.into_sender(clock)?,
+            Self::Twilio(settings) => settings.into_sender(clock, public_url)?,
             Self::Vonage(settings) => settings.into_sender(clock)?,
             Self::Bandwidth(settings) => settings.into_sender(clock)?,
             Self::MessageBird(settings) => settings.into_sender(clock)?,
             Self::RingCentral(settings) => settings.into_sender(clock)?,
             Self::Xoxzo(settings) => settings.into_sender(clock)?,
         })
+    }
+
+    /// The reader of this provider's delivery receipts, with the name its webhook is under: for
+    /// the providers that report by webhook (Twilio always; Bandwidth once its callback
+    /// credentials are set).
+    pub fn status_callbacks(&self) -> Option<(&'static str, Arc<dyn StatusCallbackReader>)> {
+        match self {
+            Self::Twilio(settings) => Some((self.name(), settings.status_callbacks())),
+            Self::Bandwidth(settings) => settings
+                .status_callbacks()
+                .map(|reader| (self.name(), reader)),
+            _ => None,
+        }
     }
 
     pub fn is_outbox(&self) -> bool {

@@ -88,6 +88,9 @@ pub(super) async fn code_delivery(
             channel == DeliveryChannel::Voice,
         ),
         Some(DeliveryState::Sent) if proven => (DeliveryProgress::Sent, false, false, false),
+        Some(DeliveryState::Delivered) if proven => {
+            (DeliveryProgress::Delivered, false, false, false)
+        }
         Some(DeliveryState::Underway) if proven => (DeliveryProgress::Sending, false, false, false),
         _ => (DeliveryProgress::Unknown, false, false, false),
     };

@@ -172,7 +172,7 @@ impl Step<'_> {
 /// Logs a failure once, here at the boundary, and hides its details from the client: the
 /// database being unable to work now (see `store::is_unavailable`) is `503` with a wait, anything
 /// else `500`.
-fn internal(error: anyhow::Error) -> AppError {
+pub(crate) fn internal(error: anyhow::Error) -> AppError {
     if crate::store::is_unavailable(&error) {
         tracing::warn!(
             error = format!("{error:#}"),

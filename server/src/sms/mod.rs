@@ -8,6 +8,7 @@ pub mod encoding;
 pub mod log;
 pub mod outbox;
 pub mod providers;
+pub mod receipts;
 pub mod templates;
 pub mod worker;
 

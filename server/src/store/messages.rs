@@ -58,6 +58,16 @@ impl Failure {
     }
 }
 
+/// What a provider reported, after accepting a message, about what became of it (a delivery
+/// receipt).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// It reached the handset (for a call: the call was answered and completed).
+    Delivered,
+    /// It did not arrive, and will not: `reason` is the provider's status and error code.
+    Failed { failure: Failure, reason: String },
+}
+
 /// Where a flow's latest code message stands, as far as the person is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {
@@ -65,6 +75,8 @@ pub enum DeliveryState {
     Underway,
     /// Handed to a provider (or the development outbox).
     Sent,
+    /// The provider reported it delivered to the handset.
+    Delivered,
     Failed {
         failure: Failure,
         channel: DeliveryChannel,
@@ -380,8 +392,8 @@ impl Store {
         account_id: i64,
         purpose: &str,
     ) -> anyhow::Result<Option<DeliveryState>> {
-        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT status, channel, failure FROM sms_messages WHERE account_id = $1 \
+        let row: Option<(String, String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT status, channel, failure, delivered_at FROM sms_messages WHERE account_id = $1 \
              AND purpose = $2 AND status <> 'decoy' ORDER BY id DESC LIMIT 1",
         )
         .bind(account_id)
@@ -389,7 +401,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .context("could not read the delivery status")?;
-        Ok(row.map(|(status, channel, failure)| {
+        Ok(row.map(|(status, channel, failure, delivered_at)| {
             if status == "failed" {
                 DeliveryState::Failed {
                     failure: if failure.as_deref() == Some("unreachable") {
@@ -399,12 +411,51 @@ impl Store {
                     },
                     channel: DeliveryChannel::parse(&channel).unwrap_or_default(),
                 }
+            } else if status == "sent" && delivered_at.is_some() {
+                DeliveryState::Delivered
             } else if status == "sent" {
                 DeliveryState::Sent
             } else {
                 DeliveryState::Underway
             }
         }))
+    }
+
+    /// Records what a provider reported about a message it accepted, found by the provider's name
+    /// and its id for the message. Only a message still `sent` and not yet delivered changes: a
+    /// repeated or out-of-order receipt changes nothing. Returns whether the message changed.
+    pub async fn record_delivery_outcome(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+        outcome: &DeliveryOutcome,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<bool> {
+        let query = match outcome {
+            DeliveryOutcome::Delivered => sqlx::query(
+                "UPDATE sms_messages SET delivered_at = $1, updated_at = $1 \
+                 WHERE provider = $2 AND provider_message_id = $3 AND status = 'sent' \
+                 AND delivered_at IS NULL",
+            )
+            .bind(unix_millis(now))
+            .bind(provider)
+            .bind(provider_message_id),
+            DeliveryOutcome::Failed { failure, reason } => sqlx::query(
+                "UPDATE sms_messages SET status = 'failed', failure = $1, last_error = $2, \
+                 updated_at = $3 WHERE provider = $4 AND provider_message_id = $5 \
+                 AND status = 'sent' AND delivered_at IS NULL",
+            )
+            .bind(failure.as_str())
+            .bind(reason)
+            .bind(unix_millis(now))
+            .bind(provider)
+            .bind(provider_message_id),
+        };
+        let result = query
+            .execute(self.writer())
+            .await
+            .context("could not record the delivery receipt")?;
+        Ok(result.rows_affected() > 0)
     }
 
     /// Records a message "sent" through the development outbox.
@@ -466,7 +517,9 @@ impl Store {
         limit: u32,
     ) -> anyhow::Result<Vec<MessageSummary>> {
         let rows = sqlx::query(
-            "SELECT created_at, purpose, channel, status, failure, to_phone FROM sms_messages \
+            "SELECT created_at, purpose, channel, \
+             CASE WHEN status = 'sent' AND delivered_at IS NOT NULL THEN 'delivered' ELSE status END \
+             AS status, failure, to_phone FROM sms_messages \
              WHERE account_id = $1 AND status <> 'decoy' ORDER BY id DESC LIMIT $2",
         )
         .bind(account_id)
@@ -533,7 +586,7 @@ pub struct MessageSummary {
     pub created_at: OffsetDateTime,
     pub purpose: String,
     pub channel: DeliveryChannel,
-    /// `queued`, `sending`, `sent` or `failed`.
+    /// `queued`, `sending`, `sent`, `delivered` (sent, and a receipt said it arrived) or `failed`.
     pub status: String,
     pub failure: Option<String>,
     pub to_phone: String,

@@ -36,7 +36,8 @@ pub use accounts::{AccountRecord, AccountSearch, NewAccount, Role};
 pub use audit::{AuditEvent, NewAuditEvent};
 pub use failure::is_unavailable;
 pub use messages::{
-    ClaimedMessage, DeliveryState, Failure, MessageSummary, NewMessage, OutboxEntry,
+    ClaimedMessage, DeliveryOutcome, DeliveryState, Failure, MessageSummary, NewMessage,
+    OutboxEntry,
 };
 pub use sessions::SessionRecord;
 pub use trusted_devices::TrustedDevice;

@@ -1,9 +1,10 @@
 //! The HTTP surface: Leptos pages and server functions, the development outbox, health checks,
-//! and the middleware every response passes through.
+//! the providers' delivery receipts, and the middleware every response passes through.
 
 mod assets;
 pub mod client_ip;
 mod compression;
+mod delivery_receipts;
 mod dev_outbox;
 mod form_encoding;
 mod health;
@@ -14,6 +15,7 @@ pub mod rate_limit;
 mod refusal;
 mod signed_in_pages;
 
+use crate::sms::receipts::DeliveryReports;
 use crate::store::Store;
 use crate::writer_thread::WriterThread;
 use app::ssr::{AccountService, CookieNames};
@@ -49,6 +51,9 @@ pub struct WebState {
     pub writer_thread: WriterThread,
     /// Signs the state one page hands the next (see `page_state`).
     pub page_state: Arc<page_state::PageStateKeys>,
+    /// The providers' delivery receipts, and `PUBLIC_URL`, which the providers sign.
+    pub delivery_reports: DeliveryReports,
+    pub public_url: String,
 }
 
 pub fn router(state: WebState) -> Router {
@@ -72,7 +77,11 @@ pub fn router(state: WebState) -> Router {
 
     let mut router = pages
         .merge(assets::routes(&state.leptos_options))
-        .merge(health::routes(state.store.clone()));
+        .merge(health::routes(state.store.clone()))
+        .merge(delivery_receipts::routes(
+            state.delivery_reports,
+            &state.public_url,
+        ));
     if state.dev_outbox {
         router = router.merge(dev_outbox::routes(
             state.store.clone(),

@@ -32,6 +32,11 @@ pub fn refuse(request: &Request, error: AppError) -> Response {
             }
         }
     }
+    json(error)
+}
+
+/// The error as JSON, with its status and `Retry-After`.
+pub fn json(error: AppError) -> Response {
     let mut response = Response::new(Body::from(error.ser()));
     *response.status_mut() =
         StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::BAD_REQUEST);

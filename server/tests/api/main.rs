@@ -10,6 +10,7 @@ mod browser_security;
 mod code_scopes;
 mod code_status;
 mod concurrency;
+mod delivery_receipts;
 mod durability;
 mod enumeration;
 mod hardening;

@@ -3,14 +3,25 @@
 //! message `id`. Authenticated with an OAuth 2.0 client-credentials token (Bandwidth's current
 //! scheme; cached by `TokenCache`) or, for older accounts, an API user's HTTP Basic credentials.
 //! Errors are `{type, description, fieldErrors?}`. Text messages only.
+//!
+//! Delivery receipts: Bandwidth posts each message's events to the messaging application's
+//! callback URL (set it to `PUBLIC_URL/webhooks/bandwidth/status`), a JSON array of
+//! `{type, description, errorCode?, message: {id}}`, with the callback credentials set on the
+//! application as HTTP Basic (`BANDWIDTH_CALLBACK_USERNAME`, `BANDWIDTH_CALLBACK_PASSWORD`;
+//! `BandwidthStatusCallbacks`).
 
 use super::http_client;
 use super::token::{TokenCache, TokenRequest};
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
+use crate::sms::receipts::{
+    same_secret, Callback, CallbackRefused, DeliveryOutcome, StatusCallbackReader, StatusReport,
+};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::store::Failure;
 use async_trait::async_trait;
+use base64::Engine;
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -39,6 +50,15 @@ pub struct BandwidthConfig {
     pub auth: BandwidthAuth,
     pub application_id: String,
     pub from: String,
+    /// The credentials Bandwidth sends with its callbacks; without them receipts are not read.
+    pub callbacks: Option<BandwidthCallbackCredentials>,
+}
+
+/// The callback credentials of the messaging application (Bandwidth sends them as HTTP Basic).
+#[derive(Debug, Clone)]
+pub struct BandwidthCallbackCredentials {
+    pub username: String,
+    pub password: Credential,
 }
 
 pub struct BandwidthSender {
@@ -230,7 +250,128 @@ impl BandwidthConfig {
             },
             application_id: required(get, "bandwidth", "BANDWIDTH_APPLICATION_ID")?,
             from: required(get, "bandwidth", "BANDWIDTH_FROM")?,
+            callbacks: match (
+                get("BANDWIDTH_CALLBACK_USERNAME"),
+                get("BANDWIDTH_CALLBACK_PASSWORD"),
+            ) {
+                (Some(username), Some(password)) => Some(BandwidthCallbackCredentials {
+                    username,
+                    password: Credential::new(password),
+                }),
+                (None, None) => None,
+                (Some(_), None) => {
+                    return Err(invalid(
+                        "BANDWIDTH_CALLBACK_PASSWORD",
+                        "BANDWIDTH_CALLBACK_USERNAME is set: set the password of the callback \
+                         credentials too",
+                    ))
+                }
+                (None, Some(_)) => {
+                    return Err(invalid(
+                        "BANDWIDTH_CALLBACK_USERNAME",
+                        "BANDWIDTH_CALLBACK_PASSWORD is set: set the user name of the callback \
+                         credentials too",
+                    ))
+                }
+            },
         })
+    }
+
+    /// The reader of the application's delivery callbacks, when its callback credentials are set.
+    pub(crate) fn status_callbacks(&self) -> Option<Arc<dyn StatusCallbackReader>> {
+        self.callbacks.clone().map(|credentials| {
+            Arc::new(BandwidthStatusCallbacks { credentials }) as Arc<dyn StatusCallbackReader>
+        })
+    }
+}
+
+/// Bandwidth's message callbacks ("Webhooks", https://dev.bandwidth.com/docs/messaging/webhooks;
+/// the `statusCallback` schema of Bandwidth's OpenAPI document): always an array of events.
+pub struct BandwidthStatusCallbacks {
+    credentials: BandwidthCallbackCredentials,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageEvent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    error_code: Option<u32>,
+    message: EventMessage,
+}
+
+#[derive(Deserialize)]
+struct EventMessage {
+    id: String,
+}
+
+/// `message-failed` error codes that mean the number cannot receive texts
+/// (https://dev.bandwidth.com/docs/messaging/errors): 4350 the destination is an invalid number,
+/// 4700 messaging is not supported by the carrier or handset, 4720 an invalid destination (not in
+/// the numbering plan, or a landline), 4721 a deactivated number, 4775 the person opted out.
+/// Others (4432 a country the account may not message, 4702 a phone switched off, 4770 spam
+/// filtering, …) are failures of this message or of the account, not of the number.
+const UNREACHABLE_ERROR_CODES: [u32; 5] = [4350, 4700, 4720, 4721, 4775];
+
+impl StatusCallbackReader for BandwidthStatusCallbacks {
+    fn read(&self, callback: &Callback<'_>) -> Result<Vec<StatusReport>, CallbackRefused> {
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                self.credentials.username,
+                self.credentials.password.expose()
+            ))
+        );
+        let given = callback
+            .header("authorization")
+            .ok_or(CallbackRefused::Unauthenticated)?;
+        if !same_secret(given, &expected) {
+            return Err(CallbackRefused::Unauthenticated);
+        }
+        let events: Vec<MessageEvent> = serde_json::from_slice(callback.body).map_err(|error| {
+            CallbackRefused::Malformed(format!(
+                "bandwidth: not an array of message events: {error}"
+            ))
+        })?;
+        Ok(events
+            .into_iter()
+            .filter_map(|event| {
+                let outcome = match event.kind.as_str() {
+                    "message-delivered" | "message-read" => Some(DeliveryOutcome::Delivered),
+                    "message-failed" => Some(DeliveryOutcome::Failed {
+                        failure: if event
+                            .error_code
+                            .is_some_and(|code| UNREACHABLE_ERROR_CODES.contains(&code))
+                        {
+                            Failure::Unreachable
+                        } else {
+                            Failure::Undelivered
+                        },
+                        reason: format!(
+                            "bandwidth message-failed {} {}",
+                            event
+                                .error_code
+                                .map(|code| code.to_string())
+                                .unwrap_or_default(),
+                            event.description
+                        )
+                        .trim_end()
+                        .to_owned(),
+                    }),
+                    "message-sending" | "message-sent" => None,
+                    // Inbound messages and replies to them are not receipts of ours.
+                    _ => return None,
+                };
+                Some(StatusReport {
+                    provider_message_id: event.message.id,
+                    outcome,
+                })
+            })
+            .collect())
     }
 }
 
@@ -271,6 +412,7 @@ mod tests {
                 auth,
                 application_id: "7fc9698a-b04a-468b-9e8f-91238c0d0086".to_owned(),
                 from: "+19192676804".to_owned(),
+                callbacks: None,
             },
             Arc::new(crate::clock::ManualClock::starting_now()),
         )
@@ -437,5 +579,148 @@ mod tests {
             sender(&down.base_url).send(&message()).await,
             Err(SendError::Transient(_))
         ));
+    }
+
+    fn callbacks() -> BandwidthStatusCallbacks {
+        BandwidthStatusCallbacks {
+            credentials: BandwidthCallbackCredentials {
+                username: "latchkey".to_owned(),
+                password: Credential::new("callback-secret"),
+            },
+        }
+    }
+
+    fn basic(username: &str, password: &str) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        let value = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+        );
+        headers.insert("authorization", value.parse().expect("a header value"));
+        headers
+    }
+
+    fn read(headers: &http::HeaderMap, body: &str) -> Result<Vec<StatusReport>, CallbackRefused> {
+        callbacks().read(&Callback {
+            url: "https://auth.example.com/webhooks/bandwidth/status",
+            headers,
+            body: body.as_bytes(),
+        })
+    }
+
+    // The examples of Bandwidth's OpenAPI document (python-sdk bandwidth.yml,
+    // `smsMessageDeliveredCallbackExample`, `messageFailedCallbackExample`).
+    const DELIVERED: &str = r#"[{"type": "message-delivered", "time": "2024-09-14T18:20:11.160744Z",
+        "description": "Message delivered to handset.", "to": "+12345678902",
+        "message": {"id": "14762070468292kw2fuqty55yp2b2", "time": "2024-09-14T18:20:11.160744Z",
+        "to": ["+12345678902"], "from": "+12345678901", "text": "",
+        "applicationId": "93de2206-9669-4e07-948d-329f4b722ee2", "owner": "+12345678902",
+        "direction": "out", "segmentCount": 1}}]"#;
+    const FAILED_FORBIDDEN_COUNTRY: &str = r#"[{"type": "message-failed",
+        "time": "2024-12-18T16:51:27.704450Z", "description": "forbidden to country",
+        "to": "+52345678903", "errorCode": 4432,
+        "message": {"id": "14762070468292kw2fuqty55yp2b2", "time": "2024-12-18T16:51:27.704450Z",
+        "to": ["+12345678902", "+52345678903"], "from": "+12345678901", "text": "",
+        "applicationId": "93de2206-9669-4e07-948d-329f4b722ee2", "owner": "+12345678901",
+        "direction": "out", "segmentCount": 1}}]"#;
+
+    #[test]
+    fn the_documented_callbacks_are_read() {
+        let headers = basic("latchkey", "callback-secret");
+        assert_eq!(
+            read(&headers, DELIVERED),
+            Ok(vec![StatusReport {
+                provider_message_id: "14762070468292kw2fuqty55yp2b2".to_owned(),
+                outcome: Some(DeliveryOutcome::Delivered),
+            }])
+        );
+        // A country the account may not message is the account's setting, not the number.
+        assert_eq!(
+            read(&headers, FAILED_FORBIDDEN_COUNTRY),
+            Ok(vec![StatusReport {
+                provider_message_id: "14762070468292kw2fuqty55yp2b2".to_owned(),
+                outcome: Some(DeliveryOutcome::Failed {
+                    failure: Failure::Undelivered,
+                    reason: "bandwidth message-failed 4432 forbidden to country".to_owned(),
+                }),
+            }])
+        );
+        let landline = FAILED_FORBIDDEN_COUNTRY.replace("4432", "4720").replace(
+            "forbidden to country",
+            "Carrier Rejected as Invalid Destination Address",
+        );
+        assert!(matches!(
+            read(&headers, &landline).as_deref(),
+            Ok([StatusReport {
+                outcome: Some(DeliveryOutcome::Failed {
+                    failure: Failure::Unreachable,
+                    ..
+                }),
+                ..
+            }])
+        ));
+        let sending = DELIVERED.replace("message-delivered", "message-sending");
+        assert_eq!(read(&headers, &sending).expect("read")[0].outcome, None);
+        let inbound = DELIVERED.replace("message-delivered", "message-received");
+        assert_eq!(read(&headers, &inbound), Ok(vec![]));
+    }
+
+    #[test]
+    fn callbacks_without_the_credentials_are_refused() {
+        for headers in [
+            basic("latchkey", "wrong"),
+            basic("someone", "callback-secret"),
+            http::HeaderMap::new(),
+        ] {
+            assert_eq!(
+                read(&headers, DELIVERED),
+                Err(CallbackRefused::Unauthenticated)
+            );
+        }
+    }
+
+    #[test]
+    fn an_authenticated_callback_that_is_not_an_event_list_is_malformed() {
+        let headers = basic("latchkey", "callback-secret");
+        for body in ["", "{}", r#"[{"type": "message-delivered"}]"#, "[{"] {
+            assert!(
+                matches!(read(&headers, body), Err(CallbackRefused::Malformed(_))),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn callback_credentials_come_in_pairs() {
+        let settings = |extra: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                [
+                    ("BANDWIDTH_ACCOUNT_ID", "9900000"),
+                    ("BANDWIDTH_CLIENT_ID", "id"),
+                    ("BANDWIDTH_CLIENT_SECRET", "secret"),
+                    ("BANDWIDTH_APPLICATION_ID", "app"),
+                    ("BANDWIDTH_FROM", "+19192676804"),
+                ]
+                .iter()
+                .chain(extra)
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+            }
+        };
+        let none = BandwidthConfig::from_lookup(&settings(&[])).expect("valid");
+        assert!(none.status_callbacks().is_none());
+        let both = BandwidthConfig::from_lookup(&settings(&[
+            ("BANDWIDTH_CALLBACK_USERNAME", "latchkey"),
+            ("BANDWIDTH_CALLBACK_PASSWORD", "callback-secret"),
+        ]))
+        .expect("valid");
+        assert!(both.status_callbacks().is_some());
+        let error =
+            BandwidthConfig::from_lookup(&settings(&[("BANDWIDTH_CALLBACK_USERNAME", "latchkey")]))
+                .expect_err("half a pair");
+        assert!(
+            error.to_string().contains("BANDWIDTH_CALLBACK_PASSWORD"),
+            "{error}"
+        );
     }
 }

@@ -4,13 +4,24 @@
 //! `POST …/Calls.json` with `To`, `From` and `Twiml` (`<Response><Say>…</Say></Response>`).
 //! Errors carry `{code, message}`: classified by HTTP status first and Twilio's code second, as
 //! Twilio advises.
+//!
+//! Delivery receipts: each message and call names `StatusCallback`
+//! (`PUBLIC_URL/webhooks/twilio/status`), where Twilio posts the final status, signed with the
+//! auth token (`TwilioStatusCallbacks`).
 
 use super::http_client;
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
+use crate::sms::receipts::{
+    same_secret, status_callback_path, Callback, CallbackRefused, DeliveryOutcome,
+    StatusCallbackReader, StatusReport,
+};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::store::Failure;
 use async_trait::async_trait;
+use base64::Engine;
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -33,6 +44,9 @@ pub struct TwilioConfig {
     pub sender: TwilioSenderId,
     /// The number calls come from when `sender` is a Messaging Service (`TWILIO_VOICE_FROM`).
     pub voice_from: Option<String>,
+    /// Where Twilio posts each message's and call's final status (`PUBLIC_URL` and
+    /// `/webhooks/twilio/status`); none is named when unset.
+    pub status_callback: Option<String>,
 }
 
 pub struct TwilioSender {
@@ -104,7 +118,7 @@ impl SmsSender for TwilioSender {
             self.config.base_url.trim_end_matches('/'),
             self.config.account_sid
         );
-        let (url, form) = match message.channel {
+        let (url, mut form) = match message.channel {
             DeliveryChannel::Sms => {
                 let sender = match &self.config.sender {
                     TwilioSenderId::From(from) => ("From", from.clone()),
@@ -135,6 +149,9 @@ impl SmsSender for TwilioSender {
                 )
             }
         };
+        if let Some(callback) = &self.config.status_callback {
+            form.push(("StatusCallback", callback.clone()));
+        }
         let response = self
             .client
             .post(url)
@@ -183,9 +200,26 @@ impl SmsSender for TwilioSender {
 impl TwilioConfig {
     /// The sender for these settings (the clock: for token lifetimes, where the provider has
     /// tokens).
-    pub(crate) fn into_sender(self, _clock: &Arc<dyn Clock>) -> anyhow::Result<Arc<dyn SmsSender>> {
+    /// Each message names `public_url`'s receipt address as its `StatusCallback`.
+    pub(crate) fn into_sender(
+        mut self,
+        _clock: &Arc<dyn Clock>,
+        public_url: &str,
+    ) -> anyhow::Result<Arc<dyn SmsSender>> {
         tracing::info!(account = %self.account_sid, "SMS provider twilio");
+        self.status_callback = Some(format!(
+            "{}{}",
+            public_url.trim_end_matches('/'),
+            status_callback_path("twilio")
+        ));
         Ok(Arc::new(TwilioSender::new(http_client()?, self)))
+    }
+
+    /// The reader of the status callbacks Twilio signs with this account's auth token.
+    pub(crate) fn status_callbacks(&self) -> Arc<dyn StatusCallbackReader> {
+        Arc::new(TwilioStatusCallbacks {
+            auth_token: self.auth_token.clone(),
+        })
     }
 
     /// Reads the `TWILIO_*` settings; a missing one is named in the error.
@@ -212,7 +246,100 @@ impl TwilioConfig {
             auth_token: Credential::new(required(get, "twilio", "TWILIO_AUTH_TOKEN")?),
             sender,
             voice_from: get("TWILIO_VOICE_FROM"),
+            status_callback: None,
         })
+    }
+}
+
+/// Twilio's status callbacks: a form with `MessageSid` and `MessageStatus` (for a call, `CallSid`
+/// and `CallStatus`) and, for a failure, `ErrorCode`; signed in `X-Twilio-Signature`
+/// (<https://www.twilio.com/docs/usage/webhooks/webhooks-security>).
+pub struct TwilioStatusCallbacks {
+    auth_token: Credential,
+}
+
+/// Delivery error codes that mean the number cannot receive texts: 30005 "Unknown destination
+/// handset" (the number does not exist), 30006 "Landline or unreachable carrier"
+/// (<https://www.twilio.com/docs/api/errors/30006>). Others (30003 a phone switched off, 30007
+/// carrier filtering, …) are failures of this message, not of the number.
+const UNREACHABLE_DELIVERY_CODES: [&str; 2] = ["30005", "30006"];
+
+/// Twilio's request signature: the URL Twilio called, then each POST parameter's name and value
+/// sorted by name, HMAC-SHA1 with the auth token as the key, in base64.
+pub fn twilio_signature(auth_token: &str, url: &str, params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    let mut signed = url.to_owned();
+    for (name, value) in sorted {
+        signed.push_str(name);
+        signed.push_str(value);
+    }
+    let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(auth_token.as_bytes()) else {
+        // HMAC takes a key of any length.
+        return String::new();
+    };
+    mac.update(signed.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+impl StatusCallbackReader for TwilioStatusCallbacks {
+    fn read(&self, callback: &Callback<'_>) -> Result<Vec<StatusReport>, CallbackRefused> {
+        let signature = callback
+            .header("x-twilio-signature")
+            .ok_or(CallbackRefused::Unauthenticated)?;
+        let params: Vec<(String, String)> =
+            form_urlencoded::parse(callback.body).into_owned().collect();
+        let expected = twilio_signature(self.auth_token.expose(), callback.url, &params);
+        if expected.is_empty() || !same_secret(signature, &expected) {
+            return Err(CallbackRefused::Unauthenticated);
+        }
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.as_str())
+        };
+        let (id, status, is_call) = match (
+            param("MessageSid"),
+            param("MessageStatus"),
+            param("CallSid"),
+            param("CallStatus"),
+        ) {
+            (Some(id), Some(status), _, _) => (id, status, false),
+            (None, _, Some(id), Some(status)) => (id, status, true),
+            _ => {
+                return Err(CallbackRefused::Malformed(
+                    "twilio: neither MessageSid and MessageStatus nor CallSid and CallStatus"
+                        .to_owned(),
+                ))
+            }
+        };
+        let error_code = param("ErrorCode").unwrap_or_default();
+        let failed = |failure| {
+            Some(DeliveryOutcome::Failed {
+                failure,
+                reason: format!("twilio {status} {error_code}")
+                    .trim_end()
+                    .to_owned(),
+            })
+        };
+        let outcome = match (is_call, status) {
+            (false, "delivered" | "read") | (true, "completed") => Some(DeliveryOutcome::Delivered),
+            (false, "undelivered" | "failed")
+                if UNREACHABLE_DELIVERY_CODES.contains(&error_code) =>
+            {
+                failed(Failure::Unreachable)
+            }
+            (false, "undelivered" | "failed") | (true, "busy" | "no-answer" | "failed") => {
+                failed(Failure::Undelivered)
+            }
+            // queued, sending, sent, accepted, ringing, in-progress, …: still on its way.
+            _ => None,
+        };
+        Ok(vec![StatusReport {
+            provider_message_id: id.to_owned(),
+            outcome,
+        }])
     }
 }
 
@@ -231,6 +358,7 @@ mod tests {
                 auth_token: Credential::new("secret-token"),
                 sender: from,
                 voice_from: None,
+                status_callback: None,
             },
         )
     }
@@ -443,5 +571,207 @@ mod tests {
             .await
             .expect_err("nothing listens on port 9");
         assert!(matches!(error, SendError::Transient(_)), "{error:?}");
+    }
+
+    // Twilio's own example of a signed request ("Validating requests",
+    // https://www.twilio.com/docs/usage/webhooks/webhooks-security): auth token 12345.
+    const EXAMPLE_URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
+    const EXAMPLE_SIGNATURE: &str = "0/KCTR6DLpKmkAf8muzZqo1nDgQ=";
+
+    fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
+        params
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_signature_is_twilios_for_its_documented_example() {
+        // Given out of order: the signature sorts them by name.
+        let params = pairs(&[
+            ("To", "+18005551212"),
+            ("Digits", "1234"),
+            ("CallSid", "CA1234567890ABCDE"),
+            ("From", "+12349013030"),
+            ("Caller", "+12349013030"),
+        ]);
+        assert_eq!(
+            twilio_signature("12345", EXAMPLE_URL, &params),
+            EXAMPLE_SIGNATURE
+        );
+    }
+
+    /// A status callback as Twilio posts it: the form, and its signature for `url`.
+    fn signed(url: &str, params: &[(&str, &str)]) -> (http::HeaderMap, Vec<u8>) {
+        let params = pairs(params);
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params.iter())
+            .finish()
+            .into_bytes();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "x-twilio-signature",
+            twilio_signature("secret-token", url, &params)
+                .parse()
+                .expect("a header value"),
+        );
+        (headers, body)
+    }
+
+    fn callbacks() -> TwilioStatusCallbacks {
+        TwilioStatusCallbacks {
+            auth_token: Credential::new("secret-token"),
+        }
+    }
+
+    const CALLBACK_URL: &str = "https://auth.example.com/webhooks/twilio/status";
+
+    fn read(headers: &http::HeaderMap, body: &[u8]) -> Result<Vec<StatusReport>, CallbackRefused> {
+        callbacks().read(&Callback {
+            url: CALLBACK_URL,
+            headers,
+            body,
+        })
+    }
+
+    // The parameters of a message status callback ("Outbound Message Status Callback",
+    // https://www.twilio.com/docs/messaging/guides/track-outbound-message-status).
+    fn message_status(
+        status: &'static str,
+        error: Option<&'static str>,
+    ) -> Vec<(&'static str, &'static str)> {
+        let mut params = vec![
+            ("AccountSid", "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            ("ApiVersion", "2010-04-01"),
+            ("From", "+14155550000"),
+            ("MessageSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
+            ("MessageStatus", status),
+            ("SmsSid", "SM1f0e8ae6ade43cb3c0ce4525424e404f"),
+            ("SmsStatus", status),
+            ("To", "+14155552671"),
+        ];
+        if let Some(code) = error {
+            params.push(("ErrorCode", code));
+        }
+        params
+    }
+
+    #[test]
+    fn a_landline_reported_later_is_an_unreachable_number() {
+        let (headers, body) = signed(CALLBACK_URL, &message_status("undelivered", Some("30006")));
+        let reports = read(&headers, &body).expect("authentic");
+        assert_eq!(
+            reports,
+            vec![StatusReport {
+                provider_message_id: "SM1f0e8ae6ade43cb3c0ce4525424e404f".to_owned(),
+                outcome: Some(DeliveryOutcome::Failed {
+                    failure: Failure::Unreachable,
+                    reason: "twilio undelivered 30006".to_owned(),
+                }),
+            }]
+        );
+    }
+
+    #[test]
+    fn statuses_map_to_outcomes() {
+        let outcome = |status, code| {
+            let (headers, body) = signed(CALLBACK_URL, &message_status(status, code));
+            read(&headers, &body).expect("authentic")[0].outcome.clone()
+        };
+        assert_eq!(outcome("delivered", None), Some(DeliveryOutcome::Delivered));
+        assert_eq!(outcome("sent", None), None);
+        assert_eq!(outcome("queued", None), None);
+        assert!(matches!(
+            outcome("undelivered", Some("30003")),
+            Some(DeliveryOutcome::Failed {
+                failure: Failure::Undelivered,
+                ..
+            })
+        ));
+        assert!(matches!(
+            outcome("failed", Some("30005")),
+            Some(DeliveryOutcome::Failed {
+                failure: Failure::Unreachable,
+                ..
+            })
+        ));
+        // A call's final status.
+        let call = |status| {
+            let (headers, body) = signed(
+                CALLBACK_URL,
+                &[
+                    ("CallSid", "CA42"),
+                    ("CallStatus", status),
+                    ("To", "+14155552671"),
+                ],
+            );
+            read(&headers, &body).expect("authentic")[0].clone()
+        };
+        assert_eq!(call("completed").outcome, Some(DeliveryOutcome::Delivered));
+        assert_eq!(call("completed").provider_message_id, "CA42");
+        assert!(matches!(
+            call("no-answer").outcome,
+            Some(DeliveryOutcome::Failed {
+                failure: Failure::Undelivered,
+                ..
+            })
+        ));
+        assert_eq!(call("ringing").outcome, None);
+    }
+
+    #[test]
+    fn forged_and_unsigned_callbacks_are_refused() {
+        let params = message_status("delivered", None);
+        // Signed for another address.
+        let (headers, body) = signed("https://attacker.example/webhooks/twilio/status", &params);
+        assert_eq!(read(&headers, &body), Err(CallbackRefused::Unauthenticated));
+        // A parameter changed after signing.
+        let (headers, _) = signed(CALLBACK_URL, &params);
+        let tampered = String::from_utf8(body)
+            .expect("a form")
+            .replace("delivered", "undelivered");
+        assert_eq!(
+            read(&headers, tampered.as_bytes()),
+            Err(CallbackRefused::Unauthenticated)
+        );
+        // No signature at all.
+        let (_, body) = signed(CALLBACK_URL, &params);
+        assert_eq!(
+            read(&http::HeaderMap::new(), &body),
+            Err(CallbackRefused::Unauthenticated)
+        );
+    }
+
+    #[test]
+    fn a_signed_callback_without_a_status_is_malformed() {
+        let (headers, body) = signed(CALLBACK_URL, &[("MessageSid", "SM1")]);
+        assert!(matches!(
+            read(&headers, &body),
+            Err(CallbackRefused::Malformed(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn each_message_names_its_status_callback() {
+        let twilio =
+            MockProvider::start(201, vec![], r#"{"sid": "SM1", "status": "queued"}"#).await;
+        let mut config = TwilioConfig::from_lookup(&|name: &str| match name {
+            "TWILIO_BASE_URL" => Some(twilio.base_url.clone()),
+            "TWILIO_ACCOUNT_SID" => Some("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".to_owned()),
+            "TWILIO_AUTH_TOKEN" => Some("secret-token".to_owned()),
+            "TWILIO_FROM" => Some("+14155550000".to_owned()),
+            _ => None,
+        })
+        .expect("settings");
+        assert_eq!(config.status_callback, None);
+        config.status_callback = Some(CALLBACK_URL.to_owned());
+        TwilioSender::new(reqwest::Client::new(), config)
+            .send(&message())
+            .await
+            .expect("sent");
+        assert_eq!(
+            twilio.requests()[0].field("StatusCallback"),
+            Some(CALLBACK_URL)
+        );
     }
 }

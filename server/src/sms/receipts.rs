@@ -1,0 +1,167 @@
+//! Delivery receipts: what a provider reports about a message after accepting it. Providers
+//! accept most undeliverable messages (a landline, a number out of service, a carrier's refusal)
+//! and report the failure later, by calling a webhook. Each provider that does reads and
+//! authenticates its own callbacks (a `StatusCallbackReader` beside its adapter in
+//! `providers/`); `DeliveryReports` records what they say on the message, where the code page
+//! and the admin delivery log read it.
+
+use crate::clock::Clock;
+pub use crate::store::DeliveryOutcome;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// The path a provider posts its delivery receipts to, below `PUBLIC_URL`.
+pub fn status_callback_path(provider: &str) -> String {
+    format!("/webhooks/{provider}/status")
+}
+
+/// One message's status, as a callback reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    /// The provider's id for the message (what it answered when it accepted it).
+    pub provider_message_id: String,
+    /// `None` for a state on the way (queued, handed to the carrier): nothing to record.
+    pub outcome: Option<DeliveryOutcome>,
+}
+
+/// A callback as it arrived.
+pub struct Callback<'a> {
+    /// The address the provider called, as it would sign it: `PUBLIC_URL`, the path, the query.
+    pub url: &'a str,
+    pub headers: &'a http::HeaderMap,
+    pub body: &'a [u8],
+}
+
+impl Callback<'_> {
+    /// A header's value, if it is there and readable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// Why a callback was not accepted. Neither changes anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallbackRefused {
+    /// The signature or credentials are missing or are not the provider's.
+    #[error("the callback is not signed by the provider")]
+    Unauthenticated,
+    /// Authenticated, but not shaped as the provider documents its callbacks.
+    #[error("the callback is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Reads one provider's delivery callbacks: authenticates each as the provider documents, then
+/// reads which messages it reports on and what became of them.
+pub trait StatusCallbackReader: Send + Sync + 'static {
+    fn read(&self, callback: &Callback<'_>) -> Result<Vec<StatusReport>, CallbackRefused>;
+}
+
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+pub fn same_secret(given: &str, expected: &str) -> bool {
+    given.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+/// Why a delivery callback was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiveError {
+    /// No configured provider of that name reports by webhook.
+    #[error("no configured provider named {0:?} sends delivery receipts here")]
+    UnknownProvider(String),
+    #[error(transparent)]
+    Refused(#[from] CallbackRefused),
+    #[error(transparent)]
+    Storage(#[from] anyhow::Error),
+}
+
+/// The configured providers' callback readers, and where their reports are recorded.
+#[derive(Clone)]
+pub struct DeliveryReports {
+    readers: Arc<HashMap<&'static str, Arc<dyn StatusCallbackReader>>>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeliveryReports {
+    pub fn new(
+        readers: impl IntoIterator<Item = (&'static str, Arc<dyn StatusCallbackReader>)>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            readers: Arc::new(readers.into_iter().collect()),
+            store,
+            clock,
+        }
+    }
+
+    /// The providers whose receipts are read, by name.
+    pub fn providers(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.readers.keys().copied().collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// Authenticates and reads a callback from `provider`, and records each outcome it reports
+    /// on its message. Returns how many messages changed: a repeated receipt, an interim status or
+    /// a message this server does not know changes none.
+    pub async fn receive(
+        &self,
+        provider: &str,
+        callback: &Callback<'_>,
+    ) -> Result<usize, ReceiveError> {
+        let reader = self
+            .readers
+            .get(provider)
+            .ok_or_else(|| ReceiveError::UnknownProvider(provider.to_owned()))?;
+        let reports = reader.read(callback)?;
+        let now = self.clock.now();
+        let mut changed = 0;
+        for report in reports {
+            let Some(outcome) = report.outcome else {
+                continue;
+            };
+            let recorded = self
+                .store
+                .record_delivery_outcome(provider, &report.provider_message_id, &outcome, now)
+                .await?;
+            if !recorded {
+                tracing::debug!(provider, provider_message_id = %report.provider_message_id, "a delivery receipt changed nothing (repeated, late, or not ours)");
+                continue;
+            }
+            changed += 1;
+            match &outcome {
+                DeliveryOutcome::Delivered => {
+                    tracing::info!(provider, provider_message_id = %report.provider_message_id, "delivered, the provider reports");
+                }
+                DeliveryOutcome::Failed { failure, reason } => {
+                    tracing::warn!(provider, provider_message_id = %report.provider_message_id, ?failure, reason, "a message the provider accepted was not delivered");
+                }
+            }
+        }
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret("Basic abc", "Basic abc"));
+        assert!(!same_secret("Basic ab", "Basic abc"));
+        assert!(!same_secret("", "Basic abc"));
+        assert!(!same_secret("Basic abd", "Basic abc"));
+    }
+
+    #[test]
+    fn each_provider_has_its_own_path() {
+        assert_eq!(status_callback_path("twilio"), "/webhooks/twilio/status");
+        assert_eq!(
+            status_callback_path("bandwidth"),
+            "/webhooks/bandwidth/status"
+        );
+    }
+}

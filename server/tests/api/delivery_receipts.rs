@@ -1,0 +1,327 @@
+//! Delivery receipts by webhook (`POST /webhooks/{provider}/status`): a failure a provider reports
+//! after accepting the message reaches the code's status and the admin delivery log, and a
+//! delivery is shown too; forged, malformed and unknown callbacks are refused with a 4xx and
+//! change nothing.
+
+use crate::helpers::*;
+use crate::mock_provider::*;
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::Value;
+use server::sms::providers::twilio::twilio_signature;
+
+const PHONE: &str = "+14155552671";
+const EMAIL: &str = "ada@example.com";
+
+async fn app_with(settings: Vec<(&'static str, String)>) -> TestApp {
+    let borrowed: Vec<(&str, &str)> = settings
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .collect();
+    spawn_app_with(&borrowed).await
+}
+
+/// A server sending through a Twilio that accepts every text (`SM123`) and call (`CA123`).
+async fn through_twilio() -> (TestApp, MockProvider) {
+    let twilio = MockProvider::start(vec![
+        ("/Messages.json", 201, TWILIO_SENT),
+        ("/Calls.json", 201, TWILIO_CALLED),
+    ])
+    .await;
+    let mut settings = twilio_settings(&twilio);
+    settings.push(("SMS_PROVIDERS", "twilio".to_owned()));
+    (app_with(settings).await, twilio)
+}
+
+/// Posts Twilio's status callback form, signed with `auth_token` for the address it goes to.
+async fn twilio_callback(
+    app: &TestApp,
+    auth_token: &str,
+    params: &[(&str, &str)],
+) -> reqwest::Response {
+    let url = app.url("/webhooks/twilio/status");
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+    new_client()
+        .post(&url)
+        .header(
+            "X-Twilio-Signature",
+            twilio_signature(auth_token, &url, &params),
+        )
+        .form(&params)
+        .send()
+        .await
+        .expect("answered")
+}
+
+fn message_status(
+    sid: &'static str,
+    status: &'static str,
+    error: &'static str,
+) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("AccountSid", "ACtest"),
+        ("From", "+14155550000"),
+        ("MessageSid", sid),
+        ("MessageStatus", status),
+        ("To", PHONE),
+        ("ErrorCode", error),
+    ]
+}
+
+async fn code_delivery(app: &TestApp, client: &reqwest::Client) -> Value {
+    let response = client
+        .get(app.url("/api/code-delivery"))
+        .query(&[("flow", "phone_verification")])
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), StatusCode::OK);
+    json(response).await
+}
+
+/// (status, failure, last error, delivered) of the only message.
+async fn the_message(app: &TestApp) -> (String, Option<String>, Option<String>, bool) {
+    let (status, failure, last_error, delivered_at): (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    ) = sqlx::query_as("SELECT status, failure, last_error, delivered_at FROM sms_messages")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("one message");
+    (status, failure, last_error, delivered_at.is_some())
+}
+
+async fn admin_log_status(app: &TestApp) -> String {
+    let account_id: i64 = sqlx::query_scalar("SELECT id FROM accounts")
+        .fetch_one(app.store.pool())
+        .await
+        .expect("the account");
+    app.store
+        .recent_messages_of(account_id, 10)
+        .await
+        .expect("the log")[0]
+        .status
+        .clone()
+}
+
+#[tokio::test]
+async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_instead() {
+    let (app, twilio) = through_twilio().await;
+    let client = new_client();
+    app.start_sign_up_with(&client, EMAIL, PHONE).await;
+    app.deliver_all().await;
+    // The message told Twilio where to report.
+    assert_eq!(
+        twilio.seen("/Messages.json")[0].field("StatusCallback"),
+        app.url("/webhooks/twilio/status")
+    );
+    let before = code_delivery(&app, &client).await;
+    assert_eq!(before["progress"], "sent");
+    assert_eq!(before["failed"], false);
+
+    // Twilio: "30006 Landline or unreachable carrier", by status callback.
+    let response = twilio_callback(
+        &app,
+        "test-token",
+        &message_status("SM123", "undelivered", "30006"),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let after = code_delivery(&app, &client).await;
+    assert_eq!(after["progress"], "failed");
+    assert_eq!(after["failed"], true);
+    assert_eq!(after["unreachable"], true);
+    assert_eq!(after["by_call"], false);
+    assert_eq!(after["voice_available"], true);
+    assert_eq!(
+        the_message(&app).await,
+        (
+            "failed".to_owned(),
+            Some("unreachable".to_owned()),
+            Some("twilio undelivered 30006".to_owned()),
+            false
+        )
+    );
+    assert_eq!(admin_log_status(&app).await, "failed");
+
+    // Twilio retries a callback it thinks was lost: the same answer, nothing more changes.
+    let again = twilio_callback(
+        &app,
+        "test-token",
+        &message_status("SM123", "undelivered", "30006"),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(the_message(&app).await.0, "failed");
+}
+
+#[tokio::test]
+async fn a_delivery_is_shown_and_a_later_contrary_report_changes_nothing() {
+    let (app, _twilio) = through_twilio().await;
+    let client = new_client();
+    app.start_sign_up_with(&client, EMAIL, PHONE).await;
+    app.deliver_all().await;
+    // Interim statuses change nothing.
+    let sent = twilio_callback(
+        &app,
+        "test-token",
+        &[("MessageSid", "SM123"), ("MessageStatus", "sent")],
+    )
+    .await;
+    assert_eq!(sent.status(), StatusCode::NO_CONTENT);
+    assert_eq!(code_delivery(&app, &client).await["progress"], "sent");
+
+    let delivered = twilio_callback(
+        &app,
+        "test-token",
+        &[("MessageSid", "SM123"), ("MessageStatus", "delivered")],
+    )
+    .await;
+    assert_eq!(delivered.status(), StatusCode::NO_CONTENT);
+    assert_eq!(code_delivery(&app, &client).await["progress"], "delivered");
+    assert_eq!(admin_log_status(&app).await, "delivered");
+
+    // Out of order: a failure reported after the delivery does not undo it.
+    twilio_callback(
+        &app,
+        "test-token",
+        &message_status("SM123", "failed", "30008"),
+    )
+    .await;
+    let (status, failure, _, delivered) = the_message(&app).await;
+    assert_eq!((status.as_str(), failure, delivered), ("sent", None, true));
+
+    // A message this server never sent: accepted (so that Twilio stops retrying), nothing changes.
+    let unknown = twilio_callback(
+        &app,
+        "test-token",
+        &message_status("SMffff", "undelivered", "30006"),
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM sms_messages WHERE status = 'failed'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn forged_malformed_and_misdirected_callbacks_are_refused_and_change_nothing() {
+    let (app, _twilio) = through_twilio().await;
+    let client = new_client();
+    app.start_sign_up_with(&client, EMAIL, PHONE).await;
+    app.deliver_all().await;
+    let failure = message_status("SM123", "undelivered", "30006");
+
+    // Signed with another key.
+    let forged = twilio_callback(&app, "not-the-token", &failure).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(error_kind(forged).await, "forbidden");
+    // Not signed at all.
+    let unsigned = new_client()
+        .post(app.url("/webhooks/twilio/status"))
+        .form(&failure)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(unsigned.status(), StatusCode::FORBIDDEN);
+    // Signed, but not a status callback.
+    let malformed = twilio_callback(&app, "test-token", &[("Body", "hello")]).await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_kind(malformed).await, "malformed_request");
+    // A provider that is not configured here, and one that is not a provider.
+    for path in ["/webhooks/bandwidth/status", "/webhooks/nobody/status"] {
+        let response = new_client()
+            .post(app.url(path))
+            .body("[]")
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+
+    assert_eq!(
+        the_message(&app).await,
+        ("sent".to_owned(), None, None, false)
+    );
+    assert_eq!(code_delivery(&app, &client).await["failed"], false);
+}
+
+const BANDWIDTH_ACCEPTED: &str = r#"{"id": "1589228074636lm4k2je7j7jklbn2", "owner": "+19192676804",
+    "applicationId": "app", "time": "2024-12-18T16:51:27.704Z", "segmentCount": 1,
+    "direction": "out", "to": ["+14155552671"], "from": "+19192676804", "text": ""}"#;
+
+fn basic(username: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+    )
+}
+
+#[tokio::test]
+async fn bandwidth_callbacks_with_the_applications_credentials_are_read() {
+    let bandwidth = MockProvider::start(vec![("/messages", 202, BANDWIDTH_ACCEPTED)]).await;
+    let app = app_with(vec![
+        ("SMS_PROVIDERS", "bandwidth".to_owned()),
+        ("BANDWIDTH_BASE_URL", bandwidth.base_url.clone()),
+        ("BANDWIDTH_ACCOUNT_ID", "9900000".to_owned()),
+        ("BANDWIDTH_USERNAME", "api-user".to_owned()),
+        ("BANDWIDTH_PASSWORD", "api-secret".to_owned()),
+        ("BANDWIDTH_APPLICATION_ID", "app".to_owned()),
+        ("BANDWIDTH_FROM", "+19192676804".to_owned()),
+        ("BANDWIDTH_CALLBACK_USERNAME", "latchkey".to_owned()),
+        ("BANDWIDTH_CALLBACK_PASSWORD", "callback-secret".to_owned()),
+    ])
+    .await;
+    let client = new_client();
+    app.start_sign_up_with(&client, EMAIL, PHONE).await;
+    app.deliver_all().await;
+    assert_eq!(code_delivery(&app, &client).await["progress"], "sent");
+
+    // The shape of Bandwidth's documented `message-failed` callback, for a landline (4720).
+    let failed = r#"[{"type": "message-failed", "time": "2024-12-18T16:51:27.704450Z",
+        "description": "Carrier Rejected as Invalid Destination Address", "to": "+14155552671",
+        "errorCode": 4720, "message": {"id": "1589228074636lm4k2je7j7jklbn2",
+        "time": "2024-12-18T16:51:27.704450Z", "to": ["+14155552671"], "from": "+19192676804",
+        "text": "", "applicationId": "app", "owner": "+19192676804", "direction": "out",
+        "segmentCount": 1}}]"#;
+    let post = |authorization: String, body: &'static str| {
+        new_client()
+            .post(app.url("/webhooks/bandwidth/status"))
+            .header("Authorization", authorization)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let forged = post(basic("latchkey", "guess"), failed)
+        .await
+        .expect("answered");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let malformed = post(
+        basic("latchkey", "callback-secret"),
+        r#"{"type": "message-failed"}"#,
+    )
+    .await
+    .expect("answered");
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(the_message(&app).await.0, "sent");
+
+    let accepted = post(basic("latchkey", "callback-secret"), failed)
+        .await
+        .expect("answered");
+    assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
+    let after = code_delivery(&app, &client).await;
+    assert_eq!(after["failed"], true);
+    assert_eq!(after["unreachable"], true);
+    assert_eq!(
+        the_message(&app).await.2.as_deref(),
+        Some("bandwidth message-failed 4720 Carrier Rejected as Invalid Destination Address")
+    );
+}
