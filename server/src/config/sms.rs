@@ -56,7 +56,7 @@ impl SmsProviderKind {
                 Arc::new(LogSender)
             }
             Self::Twilio(settings) => settings.into_sender(clock, public_url)?,
-            Self::Vonage(settings) => settings.into_sender(clock)?,
+            Self::Vonage(settings) => settings.into_sender(clock, public_url)?,
             Self::Bandwidth(settings) => settings.into_sender(clock)?,
             Self::MessageBird(settings) => settings.into_sender(clock)?,
             Self::RingCentral(settings) => settings.into_sender(clock)?,
@@ -66,11 +66,14 @@ impl SmsProviderKind {
 
     /// The reader of this provider's delivery receipts, with the name its webhook is under: for
     /// the providers that report by webhook (Twilio always; Bandwidth once its callback
-    /// credentials are set).
+    /// credentials are set; Vonage once its signature secret is).
     pub fn status_callbacks(&self) -> Option<(&'static str, Arc<dyn StatusCallbackReader>)> {
         match self {
             Self::Twilio(settings) => Some((self.name(), settings.status_callbacks())),
             Self::Bandwidth(settings) => settings
+                .status_callbacks()
+                .map(|reader| (self.name(), reader)),
+            Self::Vonage(settings) => settings
                 .status_callbacks()
                 .map(|reader| (self.name(), reader)),
             _ => None,

@@ -325,3 +325,72 @@ async fn bandwidth_callbacks_with_the_applications_credentials_are_read() {
         Some("bandwidth message-failed 4720 Carrier Rejected as Invalid Destination Address")
     );
 }
+
+#[tokio::test]
+async fn vonage_receipts_signed_with_the_signature_secret_are_read() {
+    use server::sms::providers::vonage::{vonage_signature, SignatureMethod, VonageSignature};
+    use server::sms::providers::Credential;
+    let vonage = MockProvider::start(vec![(
+        "/sms/json",
+        200,
+        r#"{"message-count": "1", "messages": [{"to": "14155552671", "message-id": "0B00000127FDBC63", "status": "0"}]}"#,
+    )])
+    .await;
+    let app = app_with(vec![
+        ("SMS_PROVIDERS", "vonage".to_owned()),
+        ("VONAGE_BASE_URL", vonage.base_url.clone()),
+        ("VONAGE_API_KEY", "abcd1234".to_owned()),
+        ("VONAGE_API_SECRET", "api-secret".to_owned()),
+        ("VONAGE_FROM", "Latchkey".to_owned()),
+        ("VONAGE_SIGNATURE_SECRET", "signature-secret".to_owned()),
+        ("VONAGE_SIGNATURE_METHOD", "sha256".to_owned()),
+    ])
+    .await;
+    let client = new_client();
+    app.start_sign_up_with(&client, EMAIL, PHONE).await;
+    app.deliver_all().await;
+    assert_eq!(
+        vonage.seen("/sms/json")[0].field("callback"),
+        app.url("/webhooks/vonage/status")
+    );
+
+    let receipt = |secret: &str| {
+        let mut params: Vec<(String, String)> = [
+            ("err-code", "3"),
+            ("messageId", "0B00000127FDBC63"),
+            ("msisdn", "14155552671"),
+            ("status", "failed"),
+            ("to", "Latchkey"),
+            ("timestamp", "1540469430"),
+        ]
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect();
+        let signature = VonageSignature {
+            method: SignatureMethod::HmacSha256,
+            secret: Credential::new(secret),
+        };
+        let sig = vonage_signature(&signature, &params);
+        params.push(("sig".to_owned(), sig));
+        params
+    };
+    let post = |params: Vec<(String, String)>| {
+        new_client()
+            .post(app.url("/webhooks/vonage/status"))
+            .form(&params)
+            .send()
+    };
+    let forged = post(receipt("guess")).await.expect("answered");
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(the_message(&app).await.0, "sent");
+
+    let accepted = post(receipt("signature-secret")).await.expect("answered");
+    assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
+    let after = code_delivery(&app, &client).await;
+    assert_eq!(after["failed"], true);
+    assert_eq!(after["unreachable"], true);
+    assert_eq!(
+        the_message(&app).await.2.as_deref(),
+        Some("vonage failed 3")
+    );
+}
