@@ -20,7 +20,7 @@ use crate::maintenance::Maintenance;
 use crate::sms::chain::ProviderChain;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::outbox::OutboxSender;
-use crate::sms::receipts::DeliveryReports;
+use crate::sms::receipts::{DeliveryQuestions, DeliveryReports};
 use crate::sms::templates::MessageTemplates;
 use crate::sms::worker::{DeliveryWorker, RetryPolicy};
 use crate::sms::SmsSender;
@@ -45,6 +45,9 @@ const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(36
 /// How often the write-ahead log is checkpointed in the background.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How often the providers that report delivery only when asked are asked.
+const ASK_FOR_DELIVERY_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// How often the worker looks for due retries when nothing wakes it.
 const WORKER_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -54,6 +57,7 @@ pub struct Application {
     router: axum::Router,
     store: Store,
     worker: DeliveryWorker,
+    delivery_questions: DeliveryQuestions,
     maintenance: Maintenance,
     writer_thread: WriterThread,
     address: SocketAddr,
@@ -205,6 +209,11 @@ impl Application {
 
         let dev_outbox = config.sms.providers.iter().any(SmsProviderKind::is_outbox)
             || !config.sms.test_numbers.is_empty();
+        let delivery_questions = DeliveryQuestions::new(
+            providers.asked_for_delivery(),
+            store.clone(),
+            Arc::clone(&clock),
+        );
         let worker = DeliveryWorker::new(
             store.clone(),
             providers,
@@ -249,6 +258,7 @@ impl Application {
             router,
             store,
             worker,
+            delivery_questions,
             maintenance,
             writer_thread,
             address,
@@ -265,6 +275,11 @@ impl Application {
 
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// What asks the providers that report delivery only when asked, for tests that ask on demand.
+    pub fn delivery_questions(&self) -> DeliveryQuestions {
+        self.delivery_questions.clone()
     }
 
     /// The delivery worker, for tests that send queued messages on demand.
@@ -300,6 +315,11 @@ impl Application {
                 worker_stopped.clone(),
                 CHECKPOINT_EVERY,
             ));
+        let questions = self.writer_thread.spawn(
+            self.delivery_questions
+                .clone()
+                .run_until_stopped(worker_stopped.clone(), ASK_FOR_DELIVERY_EVERY),
+        );
         let maintenance = self.writer_thread.spawn(
             self.maintenance
                 .clone()
@@ -317,6 +337,7 @@ impl Application {
         let _ = stop_worker.send(true);
         let background = async {
             let _ = worker.await;
+            let _ = questions.await;
             let _ = maintenance.await;
             let _ = checkpoints.await;
         };

@@ -73,6 +73,15 @@ impl ProviderChain {
         self.test_numbers.contains(to)
     }
 
+    /// The providers that report delivery only when asked.
+    pub fn asked_for_delivery(&self) -> Vec<Arc<dyn SmsSender>> {
+        self.providers
+            .iter()
+            .filter(|sender| sender.reports_when_asked())
+            .cloned()
+            .collect()
+    }
+
     /// The providers' names, in order.
     pub fn names(&self) -> Vec<&'static str> {
         self.providers.iter().map(|sender| sender.name()).collect()

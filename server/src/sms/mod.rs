@@ -12,6 +12,7 @@ pub mod receipts;
 pub mod templates;
 pub mod worker;
 
+use crate::store::DeliveryOutcome;
 pub use app::types::DeliveryChannel;
 use async_trait::async_trait;
 use std::time::Duration;
@@ -36,7 +37,7 @@ pub struct SentReceipt {
 }
 
 /// Why a provider did not take a message. The variant decides what the queue does next.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
     /// The number cannot receive messages: fail for good.
     #[error("invalid recipient: {0}")]
@@ -69,4 +70,17 @@ pub trait SmsSender: Send + Sync + 'static {
     /// Sends `message` on its channel. A sender without voice answers `Voice` messages with
     /// `SendError::Rejected`.
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError>;
+    /// Whether this provider reports delivery only when asked (`delivery_outcome`), rather than
+    /// by webhook (`receipts`) or not at all.
+    fn reports_when_asked(&self) -> bool {
+        false
+    }
+    /// What became of a message this provider accepted, by its id for it: `None` while it is on
+    /// its way. Only for providers that `reports_when_asked`.
+    async fn delivery_outcome(
+        &self,
+        _provider_message_id: &str,
+    ) -> Result<Option<DeliveryOutcome>, SendError> {
+        Ok(None)
+    }
 }

@@ -3,14 +3,17 @@
 //! and report the failure later, by calling a webhook. Each provider that does reads and
 //! authenticates its own callbacks (a `StatusCallbackReader` beside its adapter in
 //! `providers/`); `DeliveryReports` records what they say on the message, where the code page
-//! and the admin delivery log read it.
+//! and the admin delivery log read it. A provider that reports only when asked (RingCentral) is
+//! asked by `DeliveryQuestions`, for the messages of the last minutes whose fate is unknown.
 
 use crate::clock::Clock;
+use crate::sms::{SendError, SmsSender};
 pub use crate::store::DeliveryOutcome;
 use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use tokio::sync::watch;
 
 /// The path a provider posts its delivery receipts to, below `PUBLIC_URL`.
 pub fn status_callback_path(provider: &str) -> String {
@@ -141,6 +144,112 @@ impl DeliveryReports {
             }
         }
         Ok(changed)
+    }
+}
+
+/// How long after sending a message its fate is asked about: a code outlives neither.
+const ASK_FOR: time::Duration = time::Duration::minutes(15);
+/// How long after sending (or after the last question) to ask: a delivery takes seconds.
+const ASK_AFTER: time::Duration = time::Duration::seconds(10);
+/// How many messages one provider is asked about per round, within its request limits
+/// (RingCentral allows 50 message-store reads a minute).
+const ASK_AT_MOST: u32 = 10;
+
+/// Asks the providers that report delivery only when asked about the messages of the last
+/// minutes whose fate is unknown, and records the answers as a receipt would be.
+#[derive(Clone)]
+pub struct DeliveryQuestions {
+    senders: Vec<Arc<dyn SmsSender>>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeliveryQuestions {
+    pub fn new(senders: Vec<Arc<dyn SmsSender>>, store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            senders,
+            store,
+            clock,
+        }
+    }
+
+    /// One round: each provider is asked about up to `ASK_AT_MOST` messages. Returns how many
+    /// messages changed.
+    pub async fn ask_once(&self) -> anyhow::Result<usize> {
+        let mut changed = 0;
+        for sender in &self.senders {
+            let provider = sender.name();
+            let now = self.clock.now();
+            let due = self
+                .store
+                .messages_to_ask_about(
+                    provider,
+                    now - ASK_FOR,
+                    now - ASK_AFTER,
+                    now - ASK_AFTER,
+                    ASK_AT_MOST,
+                )
+                .await?;
+            for (id, provider_message_id) in due {
+                match sender.delivery_outcome(&provider_message_id).await {
+                    Ok(Some(outcome)) => {
+                        let now = self.clock.now();
+                        if self
+                            .store
+                            .record_delivery_outcome(provider, &provider_message_id, &outcome, now)
+                            .await?
+                        {
+                            changed += 1;
+                            if let DeliveryOutcome::Failed { failure, reason } = &outcome {
+                                tracing::warn!(
+                                    provider,
+                                    provider_message_id,
+                                    ?failure,
+                                    reason,
+                                    "a message the provider accepted was not delivered"
+                                );
+                            }
+                        }
+                    }
+                    Ok(None) => self.store.mark_status_checked(id, self.clock.now()).await?,
+                    Err(SendError::RateLimited { .. }) => {
+                        // Asked again in a later round, once the provider allows it.
+                        break;
+                    }
+                    Err(error) => {
+                        tracing::warn!(provider, provider_message_id, %error, "could not ask the provider about a message");
+                        self.store.mark_status_checked(id, self.clock.now()).await?;
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Asks every `every` until `shutdown` turns true; nothing to do without such a provider.
+    pub async fn run_until_stopped(
+        self,
+        mut shutdown: watch::Receiver<bool>,
+        every: std::time::Duration,
+    ) {
+        if self.senders.is_empty() {
+            return;
+        }
+        loop {
+            if let Err(error) = self.ask_once().await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "could not ask the providers about deliveries"
+                );
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
     }
 }
 

@@ -458,6 +458,43 @@ impl Store {
         Ok(result.rows_affected() > 0)
     }
 
+    /// Messages `provider` accepted between `sent_from` and `sent_until` whose fate is not known,
+    /// not asked about since `checked_before`: (id, the provider's id), oldest first.
+    pub async fn messages_to_ask_about(
+        &self,
+        provider: &str,
+        sent_from: OffsetDateTime,
+        sent_until: OffsetDateTime,
+        checked_before: OffsetDateTime,
+        limit: u32,
+    ) -> anyhow::Result<Vec<(i64, String)>> {
+        sqlx::query_as(
+            "SELECT id, provider_message_id FROM sms_messages WHERE provider = $1 \
+             AND status = 'sent' AND delivered_at IS NULL AND provider_message_id IS NOT NULL \
+             AND sent_at >= $2 AND sent_at <= $3 \
+             AND (status_checked_at IS NULL OR status_checked_at < $4) ORDER BY sent_at LIMIT $5",
+        )
+        .bind(provider)
+        .bind(unix_millis(sent_from))
+        .bind(unix_millis(sent_until))
+        .bind(unix_millis(checked_before))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .context("could not read the messages to ask about")
+    }
+
+    /// Notes that the provider was asked about message `id` at `now`.
+    pub async fn mark_status_checked(&self, id: i64, now: OffsetDateTime) -> anyhow::Result<()> {
+        sqlx::query("UPDATE sms_messages SET status_checked_at = $1 WHERE id = $2")
+            .bind(unix_millis(now))
+            .bind(id)
+            .execute(self.writer())
+            .await
+            .context("could not note the status check")?;
+        Ok(())
+    }
+
     /// Records a message "sent" through the development outbox.
     pub async fn insert_outbox_entry(
         &self,

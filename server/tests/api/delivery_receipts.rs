@@ -394,3 +394,53 @@ async fn vonage_receipts_signed_with_the_signature_secret_are_read() {
         Some("vonage failed 3")
     );
 }
+
+#[tokio::test]
+async fn ringcentral_is_asked_what_became_of_a_message_and_its_answer_reaches_the_page() {
+    const RINGCENTRAL_TOKEN: &str = r#"{"access_token": "token-1", "token_type": "bearer", "expires_in": 3600, "refresh_token": "r", "refresh_token_expires_in": 604799, "scope": "SMS", "owner_id": "256440016"}"#;
+    const RINGCENTRAL_SENT: &str = r#"{"uri": "https://platform.ringcentral.com/account/1346632010/extension/1346632010/message-store/315450330010", "id": 315450330010, "to": [{"phoneNumber": "+14155552671"}], "from": {"phoneNumber": "+18559100010"}, "type": "SMS", "messageStatus": "Sent"}"#;
+    // The message-store record once the carrier has refused a landline (SMS-CAR-411).
+    const RINGCENTRAL_FAILED: &str = r#"{"uri": "https://platform.ringcentral.com/account/1346632010/extension/1346632010/message-store/315450330010", "id": 315450330010, "to": [{"phoneNumber": "+14155552671"}], "from": {"phoneNumber": "+18559100010"}, "type": "SMS", "direction": "Outbound", "messageStatus": "DeliveryFailed", "deliveryErrorCode": "SMS-CAR-411"}"#;
+    let ringcentral = MockProvider::start(vec![
+        ("/restapi/oauth/token", 200, RINGCENTRAL_TOKEN),
+        ("/extension/~/sms", 200, RINGCENTRAL_SENT),
+        ("/message-store/315450330010", 200, RINGCENTRAL_FAILED),
+    ])
+    .await;
+    let app = app_with(vec![
+        ("SMS_PROVIDERS", "ringcentral".to_owned()),
+        ("RINGCENTRAL_SERVER_URL", ringcentral.base_url.clone()),
+        ("RINGCENTRAL_CLIENT_ID", "client-id".to_owned()),
+        ("RINGCENTRAL_CLIENT_SECRET", "client-secret".to_owned()),
+        ("RINGCENTRAL_JWT", "jwt-credential".to_owned()),
+        ("RINGCENTRAL_FROM", "+18559100010".to_owned()),
+    ])
+    .await;
+    let client = new_client();
+    app.start_sign_up_with(&client, EMAIL, PHONE).await;
+    app.deliver_all().await;
+    assert_eq!(
+        the_message(&app).await,
+        ("sent".to_owned(), None, None, false)
+    );
+
+    // Just sent: not asked about yet.
+    app.delivery_questions.ask_once().await.expect("asked");
+    assert!(ringcentral.seen("/message-store/315450330010").is_empty());
+    assert_eq!(code_delivery(&app, &client).await["failed"], false);
+
+    app.clock.advance(time::Duration::seconds(11));
+    assert_eq!(app.delivery_questions.ask_once().await.expect("asked"), 1);
+    let after = code_delivery(&app, &client).await;
+    assert_eq!(after["failed"], true);
+    assert_eq!(after["unreachable"], true);
+    assert_eq!(
+        the_message(&app).await.2.as_deref(),
+        Some("ringcentral DeliveryFailed SMS-CAR-411")
+    );
+    // Settled: never asked about again.
+    let asked = ringcentral.seen("/message-store/315450330010").len();
+    app.clock.advance(time::Duration::seconds(60));
+    app.delivery_questions.ask_once().await.expect("asked");
+    assert_eq!(ringcentral.seen("/message-store/315450330010").len(), asked);
+}

@@ -6,6 +6,7 @@ use serde_json::Value;
 use server::clock::{Clock, ManualClock};
 use server::config::Config;
 use server::maintenance::Maintenance;
+use server::sms::receipts::DeliveryQuestions;
 use server::sms::worker::DeliveryWorker;
 use server::startup::Application;
 use server::store::Store;
@@ -55,6 +56,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub store: Store,
     pub worker: DeliveryWorker,
+    /// Asks the providers that report delivery only when asked (RingCentral).
+    pub delivery_questions: DeliveryQuestions,
     pub maintenance: Maintenance,
     /// The database this server uses (for running the `server admin` command against it).
     pub database_url: String,
@@ -116,6 +119,7 @@ pub async fn spawn_app_serving(
     let address = format!("http://127.0.0.1:{}", application.port());
     let store = application.store();
     let worker = application.delivery_worker();
+    let delivery_questions = application.delivery_questions();
     let maintenance = application.maintenance();
     tokio::spawn(application.run_until(std::future::pending()));
     TestApp {
@@ -124,6 +128,7 @@ pub async fn spawn_app_serving(
         clock,
         store,
         worker,
+        delivery_questions,
         maintenance,
         database_url,
         _data: data,

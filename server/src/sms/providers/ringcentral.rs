@@ -8,6 +8,10 @@
 //! nothing is sent until its `Retry-After` has passed: RingCentral restarts the penalty for every
 //! request made inside it. A 5xx with `Retry-After` is retried after that wait. RingCentral has no
 //! calls for codes: SMS only.
+//!
+//! Delivery: RingCentral reports a message's fate only when asked, in its message-store record
+//! (`GET …/message-store/{id}`: `messageStatus`, and `deliveryErrorCode` on a failure); the
+//! message is asked about in the minutes after it was sent (`receipts::DeliveryQuestions`).
 
 use super::http_client;
 use super::token::{TokenCache, TokenRequest};
@@ -15,6 +19,7 @@ use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::store::{DeliveryOutcome, Failure};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::{Arc, Mutex};
@@ -108,6 +113,25 @@ impl RingCentralError {
 /// forbidden or it cannot receive texts (MSG-240, MSG-243, MSG-246, MSG-247).
 const RECIPIENT_CODES: [&str; 4] = ["MSG-240", "MSG-243", "MSG-246", "MSG-247"];
 
+/// A message-store record, as far as its delivery goes.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredMessage {
+    message_status: String,
+    #[serde(default)]
+    delivery_error_code: Option<String>,
+}
+
+/// Whether a `deliveryErrorCode` means the number cannot receive texts (RingCentral's SMS error
+/// codes, docs/messaging/sms/sms-errors.md): 410 and 411 an invalid, unallocated or landline
+/// destination, 413 the person opted out, whatever the source (`SMS-RC-`, `SMS-UP-`,
+/// `SMS-CAR-`). Others (430 to 452: spam filters and limits, …) are failures of this message.
+fn names_an_unreachable_number(code: &str) -> bool {
+    code.rsplit('-')
+        .next()
+        .is_some_and(|number| matches!(number, "410" | "411" | "413"))
+}
+
 impl RingCentralSender {
     pub fn new(client: reqwest::Client, config: RingCentralConfig, clock: Arc<dyn Clock>) -> Self {
         let tokens = TokenCache::new(
@@ -176,10 +200,92 @@ impl RingCentralSender {
     }
 }
 
+impl RingCentralSender {
+    async fn get_stored(&self, id: &str, token: &str) -> Result<reqwest::Response, SendError> {
+        let url = format!(
+            "{}/restapi/v1.0/account/~/extension/~/message-store/{}",
+            self.config.server_url.trim_end_matches('/'),
+            id
+        );
+        self.client
+            .get(url)
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| transport_error("ringcentral", &error))
+    }
+}
+
 #[async_trait]
 impl SmsSender for RingCentralSender {
     fn name(&self) -> &'static str {
         "ringcentral"
+    }
+
+    fn reports_when_asked(&self) -> bool {
+        true
+    }
+
+    async fn delivery_outcome(
+        &self,
+        provider_message_id: &str,
+    ) -> Result<Option<DeliveryOutcome>, SendError> {
+        // The id is RingCentral's own, digits only; anything else is not asked about.
+        if provider_message_id.is_empty()
+            || !provider_message_id.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(SendError::Rejected(format!(
+                "ringcentral: {provider_message_id:?} is not a message id"
+            )));
+        }
+        if let Some(left) = self.penalty_left() {
+            return Err(SendError::RateLimited {
+                retry_after: Some(left),
+            });
+        }
+        let mut token = self.tokens.token().await?;
+        let mut response = self.get_stored(provider_message_id, &token).await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.tokens.forget(&token).await;
+            token = self.tokens.token().await?;
+            response = self.get_stored(provider_message_id, &token).await?;
+        }
+        let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after(&response).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+            self.start_penalty(wait);
+            return Err(SendError::RateLimited {
+                retry_after: Some(wait),
+            });
+        }
+        if !status.is_success() {
+            return Err(SendError::Transient(format!(
+                "ringcentral {}: the message-store record could not be read",
+                status.as_u16()
+            )));
+        }
+        let stored: StoredMessage = response.json().await.map_err(|_| {
+            SendError::Transient("ringcentral: unreadable message-store record".to_owned())
+        })?;
+        Ok(match stored.message_status.as_str() {
+            "Delivered" => Some(DeliveryOutcome::Delivered),
+            "DeliveryFailed" | "SendingFailed" => {
+                let code = stored.delivery_error_code.unwrap_or_default();
+                Some(DeliveryOutcome::Failed {
+                    failure: if names_an_unreachable_number(&code) {
+                        Failure::Unreachable
+                    } else {
+                        Failure::Undelivered
+                    },
+                    reason: format!("ringcentral {} {code}", stored.message_status)
+                        .trim_end()
+                        .to_owned(),
+                })
+            }
+            // Queued, Sent: on its way.
+            _ => None,
+        })
     }
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {

@@ -341,3 +341,101 @@ async fn a_refused_token_request_is_not_repeated_for_every_queued_message() {
         .expect("sent once the hold is over");
     assert_eq!(mock.requests_to(TOKEN_PATH).len(), 2);
 }
+
+const STORED_PATH: &str = "/restapi/v1.0/account/~/extension/~/message-store/315450330010";
+
+/// The message-store record of the sent message, in `status` (with `error`, on a failure).
+fn stored(status: &str, error: Option<&str>) -> Answer {
+    let error = error
+        .map(|code| format!(r#", "deliveryErrorCode": "{code}""#))
+        .unwrap_or_default();
+    Answer::new(
+        200,
+        vec![],
+        &format!(
+            r#"{{"uri": "https://platform.ringcentral.com/account/1346632010/extension/1346632010/message-store/315450330010", "id": 315450330010, "to": [{{"phoneNumber": "+18551003738"}}], "from": {{"phoneNumber": "+18559100010"}}, "type": "SMS", "direction": "Outbound", "messageStatus": "{status}"{error}, "conversationId": 4481650717038104652}}"#
+        ),
+    )
+}
+
+async fn asked(answers: Vec<Answer>) -> (MockProvider, RingCentralSender) {
+    let mock = MockProvider::with_routes(vec![
+        Route {
+            path_suffix: TOKEN_PATH,
+            answers: vec![token_answer("token-1", 3600)],
+        },
+        Route {
+            path_suffix: STORED_PATH,
+            answers,
+        },
+    ])
+    .await;
+    let sender = sender(&mock.base_url, Arc::new(ManualClock::starting_now()));
+    (mock, sender)
+}
+
+#[tokio::test]
+async fn the_message_store_record_tells_what_became_of_a_message() {
+    let (mock, sender) = asked(vec![
+        stored("Sent", None),
+        stored("Delivered", None),
+        stored("DeliveryFailed", Some("SMS-CAR-411")),
+        stored("SendingFailed", Some("SMS-UP-413")),
+        stored("DeliveryFailed", Some("SMS-CAR-430")),
+    ])
+    .await;
+    let ask = || sender.delivery_outcome("315450330010");
+    assert_eq!(ask().await, Ok(None));
+    assert_eq!(ask().await, Ok(Some(DeliveryOutcome::Delivered)));
+    assert_eq!(
+        ask().await,
+        Ok(Some(DeliveryOutcome::Failed {
+            failure: Failure::Unreachable,
+            reason: "ringcentral DeliveryFailed SMS-CAR-411".to_owned(),
+        }))
+    );
+    assert!(matches!(
+        ask().await,
+        Ok(Some(DeliveryOutcome::Failed {
+            failure: Failure::Unreachable,
+            ..
+        }))
+    ));
+    assert!(matches!(
+        ask().await,
+        Ok(Some(DeliveryOutcome::Failed {
+            failure: Failure::Undelivered,
+            ..
+        }))
+    ));
+    let reads = mock.requests_to(STORED_PATH);
+    assert_eq!(reads.len(), 5);
+    assert_eq!(reads[0].method, "GET");
+    assert_eq!(reads[0].header("authorization"), Some("Bearer token-1"));
+    assert!(sender.reports_when_asked());
+}
+
+#[tokio::test]
+async fn a_rate_limited_question_waits_out_the_penalty() {
+    let (mock, sender) = asked(vec![Answer::new(
+        429,
+        vec![("Retry-After", "60".to_owned())],
+        r#"{"errorCode": "CMN-301", "message": "Request rate exceeded"}"#,
+    )])
+    .await;
+    assert!(matches!(
+        sender.delivery_outcome("315450330010").await,
+        Err(SendError::RateLimited { .. })
+    ));
+    // Inside the penalty nothing is sent, not even a question.
+    assert!(matches!(
+        sender.delivery_outcome("315450330010").await,
+        Err(SendError::RateLimited { .. })
+    ));
+    assert_eq!(mock.requests_to(STORED_PATH).len(), 1);
+    // Only RingCentral's own ids are asked about.
+    assert!(matches!(
+        sender.delivery_outcome("../sms").await,
+        Err(SendError::Rejected(_))
+    ));
+}
