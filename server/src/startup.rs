@@ -125,6 +125,10 @@ impl Application {
         if !config.public_url_is_explicit {
             config.public_url = format!("http://{address}");
         }
+        let instance_id = config
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", host_name(), address.port()));
 
         let (server_secret, source) =
             secret::load_or_create(config.server_secret.as_deref(), &config.server_secret_file)?;
@@ -221,7 +225,9 @@ impl Application {
             RetryPolicy::default(),
             delivery,
             voice_fallback,
+            &instance_id,
         );
+        worker.release_in_flight().await?;
 
         let router = web::router(WebState {
             leptos_options,
@@ -393,6 +399,15 @@ fn provider_chain(
         chain = chain.with_test_numbers(numbers, outbox());
     }
     Ok(chain)
+}
+
+/// The machine's name (Linux), or `latchkey` where it cannot be read.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "latchkey".to_owned())
 }
 
 /// The delivery receipts of the configured providers that send them by webhook.

@@ -62,6 +62,9 @@ pub struct Config {
     pub public_url: String,
     /// Whether `PUBLIC_URL` was set (rather than derived from the listening address).
     pub public_url_is_explicit: bool,
+    /// `INSTANCE_ID`: this instance's name on the messages it sends, the same across its
+    /// restarts; without it, the host's name and the listening port.
+    pub instance_id: Option<String>,
     /// `PRODUCT_NAME`: the name at the start of every message.
     pub product_name: String,
     /// `SEND_COOLDOWN`, `SEND_MAX_PER_HOUR`, `SEND_MAX_PER_HOUR_ALL_CLIENTS`,
@@ -353,6 +356,7 @@ impl Config {
             hashing_max_wait: duration(&get, "PASSWORD_HASHING_MAX_WAIT", Duration::seconds(1))?,
             default_phone_region,
             listen_addr,
+            instance_id: get("INSTANCE_ID").filter(|id| !id.trim().is_empty()),
             public_url,
             public_url_is_explicit,
             product_name: get("PRODUCT_NAME").unwrap_or_else(|| "Latchkey".to_owned()),

@@ -48,9 +48,13 @@ pub enum SendError {
     /// Too many requests: retry, after `retry_after` when the provider said.
     #[error("rate limited by the provider")]
     RateLimited { retry_after: Option<Duration> },
-    /// A 5xx, a timeout or a connection error: retry.
+    /// A 5xx, or no connection: the provider did not take the message. Retry.
     #[error("transient failure: {0}")]
     Transient(String),
+    /// No answer after the request went out (a timeout, a connection cut): the provider may have
+    /// taken the message. Retry, after asking the provider where it can say (`find_sent`).
+    #[error("no answer: {0}")]
+    Ambiguous(String),
 }
 
 impl SendError {
@@ -70,6 +74,16 @@ pub trait SmsSender: Send + Sync + 'static {
     /// Sends `message` on its channel. A sender without voice answers `Voice` messages with
     /// `SendError::Rejected`.
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError>;
+    /// Whether this provider already took `message` (sent from `since` on), for a send whose
+    /// outcome is unknown: its receipt if it did. `None` where the provider cannot be asked: the
+    /// message is then sent again.
+    async fn find_sent(
+        &self,
+        _message: &OutgoingSms,
+        _since: time::OffsetDateTime,
+    ) -> Result<Option<SentReceipt>, SendError> {
+        Ok(None)
+    }
     /// Whether this provider reports delivery only when asked (`delivery_outcome`), rather than
     /// by webhook (`receipts`) or not at all.
     fn reports_when_asked(&self) -> bool {

@@ -111,6 +111,9 @@ pub struct DeliveryWorker {
     wake: Arc<Notify>,
     /// `SMS_VOICE_FALLBACK`: a text message that fails for good is queued again as a call.
     voice_fallback: bool,
+    /// `INSTANCE_ID`: recorded on each claim, so that this instance, restarted, takes back what
+    /// it held at once.
+    instance: Arc<str>,
 }
 
 impl DeliveryWorker {
@@ -121,6 +124,7 @@ impl DeliveryWorker {
         policy: RetryPolicy,
         wake: Arc<Notify>,
         voice_fallback: bool,
+        instance: &str,
     ) -> Self {
         Self {
             store,
@@ -129,7 +133,26 @@ impl DeliveryWorker {
             policy,
             wake,
             voice_fallback,
+            instance: Arc::from(instance),
         }
+    }
+
+    /// At start: the messages this instance was sending when it stopped (a crash, a kill) are
+    /// taken back at once rather than after their lease; being ambiguous, each is looked up at its
+    /// provider before it is sent again.
+    pub async fn release_in_flight(&self) -> anyhow::Result<u64> {
+        let released = self
+            .store
+            .release_in_flight(&self.instance, self.clock.now())
+            .await?;
+        if released > 0 {
+            tracing::warn!(
+                released,
+                instance = %self.instance,
+                "messages this instance was sending when it stopped are taken back now"
+            );
+        }
+        Ok(released)
     }
 
     /// Sends at most one due message.
@@ -137,7 +160,7 @@ impl DeliveryWorker {
         let now = self.clock.now();
         let Some(message) = self
             .store
-            .claim_next_message(now, self.policy.lease)
+            .claim_next_message(now, self.policy.lease, &self.instance)
             .await?
         else {
             return Ok(ExecutionOutcome::EmptyQueue);
@@ -173,7 +196,23 @@ impl DeliveryWorker {
             channel: message.channel,
         };
         let provider = sender.name();
-        let result = sender.send(&outgoing).await;
+        let started = now;
+        let result = match message.ambiguous_since {
+            // An earlier attempt may have reached the provider: ask before sending again.
+            Some(since) => match sender.find_sent(&outgoing, since).await {
+                Ok(Some(receipt)) => {
+                    tracing::info!(
+                        message_id = message.id,
+                        provider,
+                        "the provider already had the message from an attempt that got no answer: not sent again"
+                    );
+                    Ok(receipt)
+                }
+                Ok(None) => sender.send(&outgoing).await,
+                Err(error) => Err(error),
+            },
+            None => sender.send(&outgoing).await,
+        };
         let now = self.clock.now();
         let error = match result {
             Ok(receipt) => {
@@ -211,6 +250,7 @@ impl DeliveryWorker {
                         provider,
                         &error.to_string(),
                         now + delay,
+                        matches!(error, SendError::Ambiguous(_)).then_some(started),
                         now,
                     )
                     .await?;

@@ -38,6 +38,9 @@ pub struct ClaimedMessage {
     /// Attempts at this stage, including this one.
     pub attempts: u32,
     pub fallback_body: Option<String>,
+    /// Since when an earlier attempt's outcome is unknown (it got no answer, or its worker died):
+    /// the provider may already have it.
+    pub ambiguous_since: Option<OffsetDateTime>,
 }
 
 /// Why a message failed for good.
@@ -221,12 +224,14 @@ impl Store {
         })
     }
 
-    /// Atomically takes the next due message: a queued one whose time has come, or a `sending` one
-    /// whose lease ran out (its worker died). One statement, so two workers never take the same.
+    /// Atomically takes the next due message for `instance`: a queued one whose time has come, or
+    /// a `sending` one whose lease ran out (its worker died), which is then ambiguous from when
+    /// that worker took it. One statement, so two workers never take the same.
     pub async fn claim_next_message(
         &self,
         now: OffsetDateTime,
         lease: Duration,
+        instance: &str,
     ) -> anyhow::Result<Option<ClaimedMessage>> {
         // PostgreSQL: a second worker skips the row the first one has locked, instead of
         // waiting for it and then claiming it again.
@@ -236,15 +241,19 @@ impl Store {
         };
         let row = sqlx::query(&format!(
             "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
-             next_attempt_at = $1, updated_at = $2 \
+             next_attempt_at = $1, updated_at = $2, claimed_by = $4, \
+             ambiguous_since = CASE WHEN status = 'sending' \
+                 THEN COALESCE(ambiguous_since, updated_at) ELSE ambiguous_since END \
              WHERE id = (SELECT id FROM sms_messages \
                          WHERE status IN ('queued', 'sending') AND next_attempt_at <= $3 \
                          ORDER BY next_attempt_at, id LIMIT 1{lock}) \
-             RETURNING id, to_phone, body, purpose, channel, stage, attempts, fallback_body"
+             RETURNING id, to_phone, body, purpose, channel, stage, attempts, fallback_body, \
+             ambiguous_since"
         ))
         .bind(unix_millis(now + lease))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
+        .bind(instance)
         .fetch_optional(self.writer())
         .await
         .context("could not claim a queued message")?;
@@ -263,7 +272,29 @@ impl Store {
             stage: usize::try_from(stage).unwrap_or(0),
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             fallback_body: row.try_get("fallback_body")?,
+            ambiguous_since: row
+                .try_get::<Option<i64>, _>("ambiguous_since")?
+                .map(from_unix_millis),
         }))
+    }
+
+    /// At `instance`'s start: the messages it was sending when it stopped are due now, instead of
+    /// when their lease runs out. Returns how many.
+    pub async fn release_in_flight(
+        &self,
+        instance: &str,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<u64> {
+        let result = sqlx::query(
+            "UPDATE sms_messages SET next_attempt_at = $1 WHERE status = 'sending' \
+             AND claimed_by = $2 AND next_attempt_at > $1",
+        )
+        .bind(unix_millis(now))
+        .bind(instance)
+        .execute(self.writer())
+        .await
+        .context("could not release the messages in flight")?;
+        Ok(result.rows_affected())
     }
 
     pub async fn mark_message_sent(
@@ -275,7 +306,8 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE sms_messages SET status = 'sent', body = NULL, fallback_body = NULL, provider = $1, \
-             provider_message_id = $2, last_error = NULL, sent_at = $3, updated_at = $4 WHERE id = $5",
+             provider_message_id = $2, last_error = NULL, ambiguous_since = NULL, sent_at = $3, \
+             updated_at = $4 WHERE id = $5",
         )
         .bind(provider)
         .bind(provider_message_id)
@@ -288,23 +320,28 @@ impl Store {
         Ok(())
     }
 
+    /// Queues the message again for `at`. `ambiguous_since`: the attempt got no answer, so the
+    /// provider may have taken it (kept from an earlier ambiguous attempt if there was one).
     pub async fn schedule_message_retry(
         &self,
         id: i64,
         provider: &str,
         error: &str,
         at: OffsetDateTime,
+        ambiguous_since: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE sms_messages SET status = 'queued', provider = $1, last_error = $2, \
-             next_attempt_at = $3, updated_at = $4 WHERE id = $5",
+             next_attempt_at = $3, updated_at = $4, \
+             ambiguous_since = COALESCE(ambiguous_since, $6) WHERE id = $5",
         )
         .bind(provider)
         .bind(error)
         .bind(unix_millis(at))
         .bind(unix_millis(now))
         .bind(id)
+        .bind(ambiguous_since.map(unix_millis))
         .execute(self.writer())
         .await
         .context("could not reschedule the message")?;

@@ -1,7 +1,10 @@
 //! The delivery queue survives a crash: the real `server` binary is killed (SIGKILL) with a code
 //! message queued but not yet delivered, started again on the same database, and sends the message
-//! exactly once.
+//! exactly once. Killed while Twilio holds a send unanswered, the restarted instance takes the
+//! message back at once (not after its 2-minute lease) and finds it at Twilio instead of texting
+//! the code twice.
 
+use crate::ambiguous_sends::{twilio_that_takes_texts_and_never_answers, NoAnswer, Seen};
 use crate::helpers::{code_in, test_database_url, PASSWORD};
 use crate::mock_provider::*;
 use std::io::{BufRead, BufReader};
@@ -38,6 +41,8 @@ fn start_server(data: &Path, database_url: &str, twilio_url: &str) -> ServerProc
         .env("SERVER_SECRET", "cd".repeat(32))
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .env("SMS_PROVIDERS", "twilio")
+        // The same name across the restart: the restarted instance takes back what it held.
+        .env("INSTANCE_ID", "durability-test")
         .env("TWILIO_BASE_URL", twilio_url)
         .env("TWILIO_ACCOUNT_SID", "ACtest")
         .env("TWILIO_AUTH_TOKEN", "test-token")
@@ -179,4 +184,76 @@ async fn a_message_queued_before_a_crash_is_sent_once_after_the_restart() {
     .await
     .expect("unlock answered");
     assert_eq!(unlock.status(), 200, "the code from before the crash works");
+}
+
+#[tokio::test]
+async fn a_send_cut_off_by_a_crash_is_settled_at_the_restart_without_a_second_text() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Seen::default()));
+    // Twilio takes the text and never answers, so the server is killed mid-send.
+    let twilio =
+        twilio_that_takes_texts_and_never_answers(std::sync::Arc::clone(&seen), NoAnswer::Hang)
+            .await;
+    let database_url = test_database_url(data.path()).await;
+    let first = start_server(data.path(), &database_url, &twilio);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("a client");
+    let signup = client
+        .post(format!("{}/api/signup", first.address))
+        .header("Accept", "application/json")
+        .form(&[
+            ("email", EMAIL),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("phone", PHONE),
+            ("first_name", "Ada"),
+            ("last_name", "Lovelace"),
+        ])
+        .send()
+        .await
+        .expect("signup answered");
+    assert_eq!(signup.status(), 200);
+    let pool = database(&database_url).await;
+    let verification = || async {
+        sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT status, provider_message_id FROM sms_messages WHERE purpose = 'phone_verification'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .expect("a query")
+    };
+    wait_for(
+        "Twilio holds the text and the message is being sent",
+        || async {
+            let posted = seen.lock().map(|seen| seen.posted.len()).unwrap_or(0);
+            posted == 1
+                && verification().await.map(|(status, _)| status) == Some("sending".to_owned())
+        },
+    )
+    .await;
+
+    // Crash mid-send: the message stays `sending`, leased for two minutes.
+    drop(first);
+    let restarted = Instant::now();
+    let _second = start_server(data.path(), &database_url, &twilio);
+    wait_for("the message is settled", || async {
+        verification().await.map(|(status, _)| status) == Some("sent".to_owned())
+    })
+    .await;
+    let settled_in = restarted.elapsed();
+    assert!(
+        settled_in < Duration::from_secs(30),
+        "settled at the restart, not after the lease: {settled_in:?}"
+    );
+    let (_, provider_message_id) = verification().await.expect("the message");
+    assert_eq!(
+        provider_message_id.as_deref(),
+        Some(format!("SM{:032}", 0).as_str())
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let seen = seen.lock().expect("the record");
+    assert_eq!(seen.posted.len(), 1, "texted once: {:?}", seen.posted);
+    assert!(seen.lookups >= 1);
 }

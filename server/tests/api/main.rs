@@ -4,6 +4,7 @@
 
 mod admin;
 mod adversarial;
+mod ambiguous_sends;
 mod audit;
 mod bad_input;
 mod browser_security;

@@ -44,15 +44,16 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
 }
 
 /// A request that never got an answer: always worth retrying.
+/// A request that got no answer. Without a connection nothing reached the provider; after one,
+/// a timeout or a cut connection leaves unknown whether the provider took the message.
 fn transport_error(provider: &str, error: &reqwest::Error) -> SendError {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
+    if error.is_connect() {
+        SendError::Transient(format!("{provider}: could not connect"))
+    } else if error.is_timeout() {
+        SendError::Ambiguous(format!("{provider}: timed out"))
     } else {
-        "request failed"
-    };
-    SendError::Transient(format!("{provider}: {kind}"))
+        SendError::Ambiguous(format!("{provider}: request failed"))
+    }
 }
 
 /// The `Retry-After` header in seconds, if the provider sent one.
@@ -82,6 +83,8 @@ pub(crate) mod mock {
     pub struct Recorded {
         pub method: Method,
         pub path: String,
+        /// The query string, without `?`.
+        pub query: String,
         pub headers: HeaderMap,
         pub form: Vec<(String, String)>,
         pub body: String,
@@ -198,6 +201,7 @@ pub(crate) mod mock {
             requests.push(Recorded {
                 method,
                 path: uri.path().to_owned(),
+                query: uri.query().unwrap_or_default().to_owned(),
                 headers,
                 form,
                 body: String::from_utf8_lossy(&body).into_owned(),

@@ -107,6 +107,11 @@ impl TokenCache {
                 Ok(value)
             }
             Err(error) => {
+                // A token request that got no answer sent no message: nothing is ambiguous.
+                let error = match error {
+                    SendError::Ambiguous(text) => SendError::Transient(text),
+                    other => other,
+                };
                 let hold = match &error {
                     SendError::Rejected(_) => Some(REFUSAL_HOLD),
                     SendError::RateLimited { retry_after } => Some(
@@ -115,7 +120,9 @@ impl TokenCache {
                             .unwrap_or(REFUSAL_HOLD),
                     ),
                     // A connection error or a 5xx: the next message may well succeed.
-                    SendError::Transient(_) | SendError::InvalidRecipient(_) => None,
+                    SendError::Transient(_)
+                    | SendError::Ambiguous(_)
+                    | SendError::InvalidRecipient(_) => None,
                 };
                 if let Some(hold) = hold {
                     state.refused = Some((now + hold, error.clone()));

@@ -5,6 +5,10 @@
 //! Errors carry `{code, message}`: classified by HTTP status first and Twilio's code second, as
 //! Twilio advises.
 //!
+//! A text whose send got no answer is looked up before it is sent again: Twilio lists the messages
+//! sent to a number (`GET …/Messages.json?To=…&DateSent>=…`), and a message with the same body
+//! (it carries the one-time code) is the one already sent.
+//!
 //! Delivery receipts: each message and call names `StatusCallback`
 //! (`PUBLIC_URL/webhooks/twilio/status`), where Twilio posts the final status, signed with the
 //! auth token (`TwilioStatusCallbacks`).
@@ -59,6 +63,25 @@ struct Created {
     sid: String,
 }
 
+/// A page of `GET …/Messages.json`.
+#[derive(Deserialize)]
+struct MessageList {
+    #[serde(default)]
+    messages: Vec<ListedMessage>,
+}
+
+#[derive(Deserialize)]
+struct ListedMessage {
+    sid: String,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    direction: Option<String>,
+}
+
+/// What Twilio puts before the text of a trial account's messages.
+const TRIAL_PREFIX: &str = "Sent from your Twilio trial account - ";
+
 #[derive(Deserialize, Default)]
 struct TwilioError {
     #[serde(default)]
@@ -110,6 +133,75 @@ impl SmsSender for TwilioSender {
 
     fn supports_voice(&self) -> bool {
         self.caller().is_some()
+    }
+
+    async fn find_sent(
+        &self,
+        message: &OutgoingSms,
+        since: time::OffsetDateTime,
+    ) -> Result<Option<SentReceipt>, SendError> {
+        // Calls are listed without what they said: a call is placed again.
+        if message.channel != DeliveryChannel::Sms {
+            return Ok(None);
+        }
+        let day = (since - time::Duration::minutes(1)).date();
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.account_sid
+        );
+        let response = self
+            .client
+            .get(url)
+            .basic_auth(
+                &self.config.account_sid,
+                Some(self.config.auth_token.expose()),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .query(&[
+                ("To", message.to.clone()),
+                ("DateSent>", day.to_string()),
+                ("PageSize", "50".to_owned()),
+            ])
+            .send()
+            .await
+            .map_err(|error| match transport_error("twilio", &error) {
+                // A lookup that got no answer sent nothing.
+                SendError::Ambiguous(text) => SendError::Transient(text),
+                other => other,
+            })?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                429 => SendError::RateLimited {
+                    retry_after: retry_after(&response),
+                },
+                401 | 403 => {
+                    SendError::Rejected(format!("twilio {}: listing messages", status.as_u16()))
+                }
+                _ => SendError::Transient(format!("twilio {}: listing messages", status.as_u16())),
+            });
+        }
+        let list: MessageList = response
+            .json()
+            .await
+            .map_err(|_| SendError::Transient("twilio: unreadable message list".to_owned()))?;
+        Ok(list
+            .messages
+            .into_iter()
+            .find(|listed| {
+                let body = listed.body.as_deref().unwrap_or_default();
+                listed
+                    .direction
+                    .as_deref()
+                    .unwrap_or("outbound-api")
+                    .starts_with("outbound")
+                    && (body == message.body
+                        || body.strip_prefix(TRIAL_PREFIX) == Some(&message.body))
+            })
+            .map(|listed| SentReceipt {
+                provider_message_id: Some(listed.sid),
+            }))
     }
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
@@ -773,5 +865,115 @@ mod tests {
             twilio.requests()[0].field("StatusCallback"),
             Some(CALLBACK_URL)
         );
+    }
+
+    /// A page of `GET …/Messages.json` as Twilio's API reference shows one ("Read multiple
+    /// Message resources"), holding the message with `body`.
+    fn listed(body: &str) -> String {
+        serde_json::json!({
+            "end": 1,
+            "first_page_uri": "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages.json?To=%2B14155552671&PageSize=50&Page=0",
+            "messages": [
+                {
+                    "account_sid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                    "api_version": "2010-04-01",
+                    "body": "Another text",
+                    "date_created": "Mon, 30 Nov 2026 13:00:00 +0000",
+                    "direction": "outbound-api",
+                    "from": "+14155550000",
+                    "sid": "SMother",
+                    "status": "delivered",
+                    "to": "+14155552671"
+                },
+                {
+                    "account_sid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                    "api_version": "2010-04-01",
+                    "body": body,
+                    "date_created": "Mon, 30 Nov 2026 13:01:00 +0000",
+                    "direction": "outbound-api",
+                    "from": "+14155550000",
+                    "sid": "SMfound",
+                    "status": "sent",
+                    "to": "+14155552671"
+                }
+            ],
+            "next_page_uri": null,
+            "page": 0,
+            "page_size": 50,
+            "previous_page_uri": null,
+            "start": 0,
+            "uri": "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Messages.json?To=%2B14155552671&PageSize=50&Page=0"
+        })
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_text_already_taken_is_found_by_its_body() {
+        let since = time::macros::datetime!(2026-11-30 13:00:30 UTC);
+        let sent = message();
+        let twilio = MockProvider::start(200, vec![], &listed(&sent.body)).await;
+        let found = sender(
+            &twilio.base_url,
+            TwilioSenderId::From("+14155550000".into()),
+        )
+        .find_sent(&sent, since)
+        .await
+        .expect("asked");
+        assert_eq!(
+            found
+                .and_then(|receipt| receipt.provider_message_id)
+                .as_deref(),
+            Some("SMfound")
+        );
+        let request = &twilio.requests()[0];
+        assert_eq!(request.method, "GET");
+        assert!(request.path.ends_with("/Messages.json"), "{}", request.path);
+        let query: Vec<(String, String)> = form_urlencoded::parse(request.query.as_bytes())
+            .into_owned()
+            .collect();
+        assert!(
+            query.contains(&("To".to_owned(), sent.to.clone())),
+            "{query:?}"
+        );
+        assert!(
+            query.contains(&("DateSent>".to_owned(), "2026-11-30".to_owned())),
+            "{query:?}"
+        );
+
+        // A trial account's text starts with Twilio's note.
+        let trial = MockProvider::start(
+            200,
+            vec![],
+            &listed(&format!("{TRIAL_PREFIX}{}", sent.body)),
+        )
+        .await;
+        let found = sender(&trial.base_url, TwilioSenderId::From("+14155550000".into()))
+            .find_sent(&sent, since)
+            .await
+            .expect("asked");
+        assert!(found.is_some());
+
+        // Another code's text is not this one.
+        let other =
+            MockProvider::start(200, vec![], &listed("Latchkey: your code is 999999")).await;
+        let found = sender(&other.base_url, TwilioSenderId::From("+14155550000".into()))
+            .find_sent(&sent, since)
+            .await
+            .expect("asked");
+        assert!(found.is_none());
+
+        // Twilio down: the lookup fails, and nothing is concluded.
+        let down = MockProvider::start(
+            503,
+            vec![],
+            r#"{"code": 20500, "message": "Internal Server Error", "status": 503}"#,
+        )
+        .await;
+        assert!(matches!(
+            sender(&down.base_url, TwilioSenderId::From("+14155550000".into()))
+                .find_sent(&sent, since)
+                .await,
+            Err(SendError::Transient(_))
+        ));
     }
 }

@@ -472,6 +472,7 @@ mod tests {
                 SendError::InvalidRecipient(_) => "recipient",
                 SendError::Rejected(_) => "rejected",
                 SendError::Transient(_) => "transient",
+                SendError::Ambiguous(_) => "no answer",
             };
             assert_eq!(class, expected, "status {status}");
         }
