@@ -31,7 +31,7 @@ pub struct OutgoingSms {
 }
 
 /// What a provider answered for an accepted message.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SentReceipt {
     pub provider_message_id: Option<String>,
 }

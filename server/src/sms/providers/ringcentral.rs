@@ -12,6 +12,9 @@
 //! Delivery: RingCentral reports a message's fate only when asked, in its message-store record
 //! (`GET …/message-store/{id}`: `messageStatus`, and `deliveryErrorCode` on a failure); the
 //! message is asked about in the minutes after it was sent (`receipts::DeliveryQuestions`).
+//! A send that got no answer is looked up in the message store (`GET …/message-store?
+//! phoneNumber=…&dateFrom=…`, outbound texts) before it is sent again: a record whose `subject`
+//! (the text, which holds the one-time code) is the message's is the one already sent.
 
 use super::http_client;
 use super::token::{TokenCache, TokenRequest};
@@ -112,6 +115,20 @@ impl RingCentralError {
 /// Codes that mean the recipient cannot get the message from us: sending to this number is
 /// forbidden or it cannot receive texts (MSG-240, MSG-243, MSG-246, MSG-247).
 const RECIPIENT_CODES: [&str; 4] = ["MSG-240", "MSG-243", "MSG-246", "MSG-247"];
+
+/// A page of the message store, as far as a lookup goes.
+#[derive(Deserialize)]
+struct StoredPage {
+    #[serde(default)]
+    records: Vec<StoredRecord>,
+}
+
+#[derive(Deserialize)]
+struct StoredRecord {
+    id: serde_json::Value,
+    #[serde(default)]
+    subject: Option<String>,
+}
 
 /// A message-store record, as far as its delivery goes.
 #[derive(Deserialize)]
@@ -225,6 +242,84 @@ impl SmsSender for RingCentralSender {
 
     fn reports_when_asked(&self) -> bool {
         true
+    }
+
+    async fn find_sent(
+        &self,
+        message: &OutgoingSms,
+        since: OffsetDateTime,
+    ) -> Result<Option<SentReceipt>, SendError> {
+        if message.channel != DeliveryChannel::Sms {
+            return Ok(None);
+        }
+        if let Some(left) = self.penalty_left() {
+            return Err(SendError::RateLimited {
+                retry_after: Some(left),
+            });
+        }
+        let from = (since - time::Duration::minutes(1))
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|_| SendError::Transient("ringcentral: an unwritable time".to_owned()))?;
+        let list = |token: String| {
+            let url = format!(
+                "{}/restapi/v1.0/account/~/extension/~/message-store",
+                self.config.server_url.trim_end_matches('/')
+            );
+            let from = from.clone();
+            async move {
+                self.client
+                    .get(url)
+                    .bearer_auth(token)
+                    .header(reqwest::header::ACCEPT, "application/json")
+                    .query(&[
+                        ("messageType", "SMS"),
+                        ("direction", "Outbound"),
+                        ("phoneNumber", message.to.as_str()),
+                        ("dateFrom", from.as_str()),
+                        ("perPage", "100"),
+                    ])
+                    .send()
+                    .await
+                    .map_err(|error| match transport_error("ringcentral", &error) {
+                        // A lookup that got no answer sent nothing.
+                        SendError::Ambiguous(text) => SendError::Transient(text),
+                        other => other,
+                    })
+            }
+        };
+        let token = self.tokens.token().await?;
+        let mut response = list(token.clone()).await?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.tokens.forget(&token).await;
+            response = list(self.tokens.token().await?).await?;
+        }
+        let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after(&response).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+            self.start_penalty(wait);
+            return Err(SendError::RateLimited {
+                retry_after: Some(wait),
+            });
+        }
+        if !status.is_success() {
+            return Err(SendError::Transient(format!(
+                "ringcentral {}: the message store could not be listed",
+                status.as_u16()
+            )));
+        }
+        let page: StoredPage = response.json().await.map_err(|_| {
+            SendError::Transient("ringcentral: an unreadable message-store page".to_owned())
+        })?;
+        Ok(page
+            .records
+            .into_iter()
+            .find(|record| record.subject.as_deref() == Some(message.body.as_str()))
+            .map(|record| SentReceipt {
+                provider_message_id: Some(match record.id {
+                    serde_json::Value::String(id) => id,
+                    other => other.to_string(),
+                }),
+            }))
     }
 
     async fn delivery_outcome(

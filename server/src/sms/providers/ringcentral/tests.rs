@@ -439,3 +439,79 @@ async fn a_rate_limited_question_waits_out_the_penalty() {
         Err(SendError::Rejected(_))
     ));
 }
+
+const STORE_PATH: &str = "/restapi/v1.0/account/~/extension/~/message-store";
+
+/// A message-store page holding an outbound text with `subject`, as the message-store list
+/// answers (`records` and `paging`).
+fn store_page(subject: &str) -> Answer {
+    Answer::new(
+        200,
+        vec![],
+        &serde_json::json!({
+            "uri": "https://platform.ringcentral.com/restapi/v1.0/account/1346632010/extension/1346632010/message-store?messageType=SMS&direction=Outbound&page=1&perPage=100",
+            "records": [
+                {
+                    "uri": "https://platform.ringcentral.com/restapi/v1.0/account/1346632010/extension/1346632010/message-store/315450330010",
+                    "id": 315450330010u64,
+                    "to": [{"phoneNumber": "+18551003738"}],
+                    "from": {"phoneNumber": "+18559100010"},
+                    "type": "SMS",
+                    "creationTime": "2026-11-30T13:01:00.000Z",
+                    "direction": "Outbound",
+                    "subject": subject,
+                    "messageStatus": "Sent"
+                }
+            ],
+            "paging": {"page": 1, "perPage": 100, "pageStart": 0, "pageEnd": 0},
+            "navigation": {}
+        })
+        .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn a_text_already_taken_is_found_in_the_message_store() {
+    let since = time::macros::datetime!(2026-11-30 13:00:30 UTC);
+    let sent = message();
+    let mock = MockProvider::with_routes(vec![
+        Route {
+            path_suffix: TOKEN_PATH,
+            answers: vec![token_answer("token-1", 3600)],
+        },
+        Route {
+            path_suffix: STORE_PATH,
+            answers: vec![
+                store_page(&sent.body),
+                store_page("Latchkey: your code is 999999"),
+            ],
+        },
+    ])
+    .await;
+    let sender = sender(&mock.base_url, Arc::new(ManualClock::starting_now()));
+    let found = sender.find_sent(&sent, since).await.expect("asked");
+    assert_eq!(
+        found
+            .and_then(|receipt| receipt.provider_message_id)
+            .as_deref(),
+        Some("315450330010")
+    );
+    let request = &mock.requests_to(STORE_PATH)[0];
+    assert_eq!(request.method, "GET");
+    let query: Vec<(String, String)> = url::form_urlencoded::parse(request.query.as_bytes())
+        .into_owned()
+        .collect();
+    for expected in [
+        ("messageType", "SMS"),
+        ("direction", "Outbound"),
+        ("phoneNumber", "+18551003738"),
+        ("dateFrom", "2026-11-30T12:59:30Z"),
+    ] {
+        assert!(
+            query.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {query:?}"
+        );
+    }
+    // Another code's text is not this one.
+    assert_eq!(sender.find_sent(&sent, since).await, Ok(None));
+}
