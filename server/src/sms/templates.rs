@@ -55,6 +55,14 @@ impl MessageTemplates {
         format!("{first_line}\n\n@{} #{code}", self.host)
     }
 
+    /// The code in a text message, read back from its last line (`@host #code`): for a provider
+    /// that sends its own approved template around the code.
+    pub fn code_in_text(text: &str) -> Option<&str> {
+        let last = text.lines().last()?;
+        let (_, code) = last.strip_prefix('@')?.rsplit_once(" #")?;
+        (!code.is_empty() && code.bytes().all(|byte| byte.is_ascii_digit())).then_some(code)
+    }
+
     /// What a call says: the code digit by digit, then again.
     pub fn voice_message(
         &self,
@@ -262,5 +270,21 @@ mod tests {
         assert_eq!(describe(Duration::hours(2)), "2 hours");
         assert_eq!(describe(Duration::minutes(10)), "10 minutes");
         assert_eq!(describe(Duration::seconds(90)), "90 seconds");
+    }
+
+    #[test]
+    fn the_code_is_read_back_from_the_last_line() {
+        let text = templates().code_message(
+            CodeScope::Unlock,
+            &VerificationCode::parse("482917", 6).expect("a code"),
+            Duration::hours(1),
+        );
+        assert_eq!(MessageTemplates::code_in_text(&text), Some("482917"));
+        assert_eq!(
+            MessageTemplates::code_in_text("Latchkey: your code is 123456"),
+            None
+        );
+        assert_eq!(MessageTemplates::code_in_text("x\n\n@host #"), None);
+        assert_eq!(MessageTemplates::code_in_text("x\n\n@host #12a4"), None);
     }
 }

@@ -3,11 +3,18 @@
 //! `recipient`, `tts_message`, `tts_lang`); both with HTTP Basic (SID and auth token), both answer
 //! `201 Created` with a one-element list (`[{"msgid"}]`, `[{"callid"}]`). Errors are Django REST
 //! style: `{"<field>": ["problem"]}` for a bad field, `{"detail"}` for bad credentials.
+//!
+//! Standard Xoxzo accounts may only send approved templates ("Template SMS is the default for
+//! standard accounts, while freeform SMS is available only to approved trusted partners",
+//! docs.xoxzo.com/en/sms.html): with `XOXZO_TEMPLATE_ID`, texts go to
+//! `POST /sms/templates/<id>/messages/` as JSON `{sender, recipient, variables: {code}}`, the code
+//! read back from the message's last line; the template holds the rest of the text.
 
 use super::http_client;
 use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
-use crate::setting::{required, ConfigError};
+use crate::setting::{invalid, required, ConfigError};
+use crate::sms::templates::MessageTemplates;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use async_trait::async_trait;
 use serde_json::Value;
@@ -26,6 +33,9 @@ pub struct XoxzoConfig {
     pub caller: Option<String>,
     /// The text-to-speech language, such as `en` or `ja`.
     pub tts_lang: String,
+    /// An approved SMS template (`XOXZO_TEMPLATE_ID`) with a `code` variable: texts are sent
+    /// through it instead of as free text.
+    pub template_id: Option<String>,
 }
 
 pub struct XoxzoSender {
@@ -37,15 +47,42 @@ impl XoxzoSender {
     pub fn new(client: reqwest::Client, config: XoxzoConfig) -> Self {
         Self { client, config }
     }
+
+    /// A text as free text (`/sms/messages/`), or a call (`/voice/simple/playbacks/`).
+    fn free_text(&self, message: &OutgoingSms) -> Result<reqwest::RequestBuilder, SendError> {
+        let base = self.config.base_url.trim_end_matches('/');
+        Ok(match message.channel {
+            DeliveryChannel::Sms => self.client.post(format!("{base}/sms/messages/")).form(&[
+                ("recipient", message.to.as_str()),
+                ("sender", self.config.sender.trim_start_matches('+')),
+                ("message", message.body.as_str()),
+            ]),
+            DeliveryChannel::Voice => {
+                let Some(caller) = self.config.caller.as_deref() else {
+                    return Err(SendError::Rejected(
+                        "xoxzo: calls need XOXZO_CALLER".to_owned(),
+                    ));
+                };
+                self.client
+                    .post(format!("{base}/voice/simple/playbacks/"))
+                    .form(&[
+                        ("caller", caller),
+                        ("recipient", message.to.as_str()),
+                        ("tts_message", message.body.as_str()),
+                        ("tts_lang", self.config.tts_lang.as_str()),
+                    ])
+            }
+        })
+    }
 }
 
-/// The id in Xoxzo's `[{"msgid": …}]` / `[{"callid": …}]` answer.
+/// The id in Xoxzo's `[{"msgid": …}]` / `[{"callid": …}]` answer (or a single object).
 fn created_id(body: &Value, key: &str) -> Option<String> {
-    body.as_array()?
-        .first()?
-        .get(key)?
-        .as_str()
-        .map(str::to_owned)
+    let created = match body.as_array() {
+        Some(list) => list.first()?,
+        None => body,
+    };
+    created.get(key)?.as_str().map(str::to_owned)
 }
 
 #[async_trait]
@@ -60,40 +97,30 @@ impl SmsSender for XoxzoSender {
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
         let base = self.config.base_url.trim_end_matches('/');
-        let (url, form, id_key) = match message.channel {
-            DeliveryChannel::Sms => (
-                format!("{base}/sms/messages/"),
-                vec![
-                    ("recipient", message.to.as_str()),
-                    ("sender", self.config.sender.trim_start_matches('+')),
-                    ("message", message.body.as_str()),
-                ],
-                "msgid",
-            ),
-            DeliveryChannel::Voice => {
-                let Some(caller) = self.config.caller.as_deref() else {
+        let request = match (&self.config.template_id, message.channel) {
+            (Some(template), DeliveryChannel::Sms) => {
+                let Some(code) = MessageTemplates::code_in_text(&message.body) else {
                     return Err(SendError::Rejected(
-                        "xoxzo: calls need XOXZO_CALLER".to_owned(),
+                        "xoxzo: no code in the message for the template".to_owned(),
                     ));
                 };
-                (
-                    format!("{base}/voice/simple/playbacks/"),
-                    vec![
-                        ("caller", caller),
-                        ("recipient", message.to.as_str()),
-                        ("tts_message", message.body.as_str()),
-                        ("tts_lang", self.config.tts_lang.as_str()),
-                    ],
-                    "callid",
-                )
+                self.client
+                    .post(format!("{base}/sms/templates/{template}/messages/"))
+                    .json(&serde_json::json!({
+                        "sender": self.config.sender.trim_start_matches('+'),
+                        "recipient": message.to,
+                        "variables": {"code": code},
+                    }))
             }
+            _ => self.free_text(message)?,
         };
-        let response = self
-            .client
-            .post(url)
+        let id_key = match message.channel {
+            DeliveryChannel::Sms => "msgid",
+            DeliveryChannel::Voice => "callid",
+        };
+        let response = request
             .basic_auth(&self.config.sid, Some(self.config.auth_token.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
             .send()
             .await
             .map_err(|error| transport_error("xoxzo", &error))?;
@@ -141,6 +168,21 @@ impl XoxzoConfig {
             sender: required(get, "xoxzo", "XOXZO_SENDER")?,
             caller: get("XOXZO_CALLER"),
             tts_lang: get("XOXZO_TTS_LANG").unwrap_or_else(|| "en".to_owned()),
+            template_id: match get("XOXZO_TEMPLATE_ID") {
+                Some(id)
+                    if id.is_empty()
+                        || !id.bytes().all(|byte| {
+                            byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_'
+                        }) =>
+                {
+                    return Err(invalid(
+                        "XOXZO_TEMPLATE_ID",
+                        "the id of an approved template, as the Xoxzo dashboard shows it \
+                         (letters, digits, - and _)",
+                    ))
+                }
+                id => id,
+            },
         })
     }
 }
@@ -161,6 +203,7 @@ mod tests {
                 sender: "LATCHKEY".to_owned(),
                 caller: caller.map(str::to_owned),
                 tts_lang: "en".to_owned(),
+                template_id: None,
             },
         )
     }
@@ -268,5 +311,92 @@ mod tests {
         assert!(matches!(classes[3], SendError::RateLimited { .. }));
         assert!(matches!(classes[4], SendError::Transient(_)));
         assert!(!format!("{classes:?}").contains("Th3aUthT0k3n"));
+    }
+
+    fn with_template(base_url: &str) -> XoxzoSender {
+        XoxzoSender::new(
+            reqwest::Client::new(),
+            XoxzoConfig {
+                template_id: Some("otp-template-1".to_owned()),
+                ..sender(base_url, None).config
+            },
+        )
+    }
+
+    fn text_with_code() -> OutgoingSms {
+        OutgoingSms {
+            body: "Latchkey: your account was locked after failed sign-ins. Unlock code: 482917 (valid 1 hour).\n\n@auth.example.com #482917".to_owned(),
+            ..message(DeliveryChannel::Sms)
+        }
+    }
+
+    // The template send of docs.xoxzo.com/en/sms.html: `POST /sms/templates/<template_id>/messages/`
+    // with a JSON body `{"sender", "recipient", "variables"}`.
+    #[tokio::test]
+    async fn with_a_template_only_the_code_is_sent_as_its_variable() {
+        let xoxzo = MockProvider::start(201, vec![], r#"[{"msgid": "0a1b2c"}]"#).await;
+        let receipt = with_template(&xoxzo.base_url)
+            .send(&text_with_code())
+            .await
+            .expect("sent");
+        assert_eq!(receipt.provider_message_id.as_deref(), Some("0a1b2c"));
+        let request = &xoxzo.requests()[0];
+        assert_eq!(request.path, "/sms/templates/otp-template-1/messages/");
+        assert_eq!(
+            request.json(),
+            serde_json::json!({
+                "sender": "LATCHKEY",
+                "recipient": "+818012345678",
+                "variables": {"code": "482917"},
+            })
+        );
+        let expected = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("th3ApISiD:Th3aUthT0k3n")
+        );
+        assert_eq!(request.header("authorization"), Some(expected.as_str()));
+    }
+
+    #[tokio::test]
+    async fn a_template_send_is_classified_like_a_free_text_one() {
+        let refused =
+            MockProvider::start(400, vec![], r#"{"recipient": ["Invalid recipient."]}"#).await;
+        assert!(matches!(
+            with_template(&refused.base_url)
+                .send(&text_with_code())
+                .await,
+            Err(SendError::InvalidRecipient(_))
+        ));
+        // A text with no code line cannot fill the template: refused before anything is sent.
+        let xoxzo = MockProvider::start(201, vec![], r#"[{"msgid": "0a1b2c"}]"#).await;
+        assert!(matches!(
+            with_template(&xoxzo.base_url)
+                .send(&message(DeliveryChannel::Sms))
+                .await,
+            Err(SendError::Rejected(_))
+        ));
+        assert!(xoxzo.requests().is_empty());
+    }
+
+    #[test]
+    fn a_template_id_must_be_one() {
+        let settings = |id: &'static str| {
+            move |name: &str| match name {
+                "XOXZO_SID" => Some("sid".to_owned()),
+                "XOXZO_AUTH_TOKEN" => Some("token".to_owned()),
+                "XOXZO_SENDER" => Some("LATCHKEY".to_owned()),
+                "XOXZO_TEMPLATE_ID" => Some(id.to_owned()),
+                _ => None,
+            }
+        };
+        assert_eq!(
+            XoxzoConfig::from_lookup(&settings("otp-1"))
+                .expect("valid")
+                .template_id
+                .as_deref(),
+            Some("otp-1")
+        );
+        let error = XoxzoConfig::from_lookup(&settings("../messages")).expect_err("not an id");
+        assert!(error.to_string().contains("XOXZO_TEMPLATE_ID"), "{error}");
     }
 }
