@@ -36,6 +36,7 @@ pub struct Pruned {
     pub send_counters: u64,
     pub expired_codes: u64,
     pub trusted_devices: u64,
+    pub rate_limit_buckets: u64,
 }
 
 impl Maintenance {
@@ -85,6 +86,11 @@ impl Maintenance {
             trusted_devices: self
                 .store
                 .prune_trusted_devices(now - self.trusted_device_lifetime)
+                .await?,
+            // A bucket refills in a minute at most: one untouched for ten is full, as good as new.
+            rate_limit_buckets: self
+                .store
+                .prune_rate_limit_buckets(now - time::Duration::minutes(10))
                 .await?,
         };
         if pruned != Pruned::default() {

@@ -239,7 +239,12 @@ impl Application {
                 code_lengths,
             },
             page_state,
-            rate_limiter: Arc::new(RateLimiter::new(config.rate_limits, Arc::clone(&clock))),
+            rate_limiter: Arc::new(match store.backend() {
+                Backend::Postgres => {
+                    RateLimiter::shared(config.rate_limits, Arc::clone(&clock), store.clone())
+                }
+                Backend::Sqlite => RateLimiter::new(config.rate_limits, Arc::clone(&clock)),
+            }),
             client_ip: web::client_ip::ClientIpSettings {
                 trusted_header: config.trusted_proxy_header.clone(),
                 ipv6_prefix: config.client_ipv6_prefix,

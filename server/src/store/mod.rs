@@ -27,6 +27,7 @@ mod codes;
 mod failure;
 mod messages;
 mod pending_sign_ins;
+mod rate_limits;
 mod send_counters;
 mod sessions;
 mod trusted_devices;

@@ -1,10 +1,14 @@
 //! Per-client request rate limits on the requests that guess a secret: sign-in, code entry, and
 //! signup. A token bucket per client IP and kind of request, refilled continuously; an empty
 //! bucket is answered 429 with `Retry-After` (or, for a plain form post, a redirect back with the
-//! error). The buckets live in this process; several instances each keep their own.
+//! error). With SQLite (one instance) the buckets live in this process; with PostgreSQL they are
+//! rows of the database (`store::rate_limits`), shared by every instance, so that N instances
+//! allow the documented rate in all, not N times it. Should the database fail to answer, the
+//! instance falls back to its own buckets rather than let everything through or refuse it.
 
 use crate::clock::Clock;
 use crate::config::RateLimits;
+use crate::store::Store;
 use app::api::{
     AdminStepUp, CheckField, ConfirmPhoneChange, Login, ResetPassword, SignInCode, Signup,
     StartPhoneChange, Unlock, VerifyPhone,
@@ -52,6 +56,16 @@ const LIMITED: [(&str, Kind); 10] = [
 ];
 
 impl Kind {
+    /// The name of the kind in a shared bucket's key.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Code => "code",
+            Self::Signup => "signup",
+            Self::FieldCheck => "field-check",
+        }
+    }
+
     fn of(path: &str) -> Option<Self> {
         LIMITED
             .iter()
@@ -93,15 +107,48 @@ pub struct RateLimiter {
     limits: RateLimits,
     clock: Arc<dyn Clock>,
     buckets: Mutex<HashMap<(Kind, IpAddr), Bucket>>,
+    /// The database the buckets are shared in (PostgreSQL); `None`: in this process.
+    shared: Option<Store>,
 }
 
 impl RateLimiter {
+    /// Buckets in this process.
     pub fn new(limits: RateLimits, clock: Arc<dyn Clock>) -> Self {
         Self {
             limits,
             clock,
             buckets: Mutex::new(HashMap::new()),
+            shared: None,
         }
+    }
+
+    /// Buckets shared by every instance, in `store` (PostgreSQL).
+    pub fn shared(limits: RateLimits, clock: Arc<dyn Clock>, store: Store) -> Self {
+        Self {
+            shared: Some(store),
+            ..Self::new(limits, clock)
+        }
+    }
+
+    /// `Err(seconds to wait)` when the client's bucket for this kind is empty: the shared bucket
+    /// when there is one, else (or when the database does not answer) this process's.
+    async fn take(&self, kind: Kind, ip: IpAddr) -> Result<(), u64> {
+        if let Some(store) = &self.shared {
+            let bucket = format!("{}:{ip}", kind.as_str());
+            match store
+                .take_shared_token(&bucket, self.per_minute(kind), self.clock.now())
+                .await
+            {
+                Ok(taken) => return taken.map_err(whole_seconds),
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "the shared rate limit is unavailable; this instance's own applies"
+                    );
+                }
+            }
+        }
+        self.check(kind, ip)
     }
 
     fn per_minute(&self, kind: Kind) -> u32 {
@@ -128,14 +175,17 @@ impl RateLimiter {
             tokens: f64::from(per_minute),
             updated: now,
         });
-        bucket.take(per_minute, now).map_err(|wait| {
-            let seconds = wait.as_seconds_f64().ceil();
-            if seconds < 1.0 {
-                1
-            } else {
-                seconds as u64
-            }
-        })
+        bucket.take(per_minute, now).map_err(whole_seconds)
+    }
+}
+
+/// A wait in whole seconds, at least one (as `Retry-After` says it).
+fn whole_seconds(wait: Duration) -> u64 {
+    let seconds = wait.as_seconds_f64().ceil();
+    if seconds < 1.0 {
+        1
+    } else {
+        seconds as u64
     }
 }
 
@@ -153,7 +203,7 @@ pub async fn enforce(
     let Some(ClientIp { network: ip, .. }) = request.extensions().get::<ClientIp>().copied() else {
         return next.run(request).await;
     };
-    match limiter.check(kind, ip) {
+    match limiter.take(kind, ip).await {
         Ok(()) => next.run(request).await,
         Err(retry_after_secs) => {
             tracing::warn!(%ip, kind = ?kind, retry_after_secs, "request rate limit hit");

@@ -267,3 +267,55 @@ async fn write_transactions_of_two_instances_never_overlap() {
         "the second instance's write transaction began while the first one's was open"
     );
 }
+
+/// Sign-in attempts from one client, alternating between the instances, until `attempts`:
+/// how many were answered 429, and the `Retry-After` of the first of them.
+async fn alternate_logins(a: &TestApp, b: &TestApp, attempts: usize) -> (usize, Option<String>) {
+    let mut limited = 0;
+    let mut first_wait = None;
+    for attempt in 0..attempts {
+        let app = if attempt % 2 == 0 { a } else { b };
+        // Unknown emails: counted by the rate limit like any, and never locked.
+        let email = format!("nobody{attempt}@example.com");
+        let response = app
+            .post_with(
+                &new_client(),
+                "/api/login",
+                &[("email", email.as_str()), ("password", "wrong password")],
+            )
+            .await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+            if first_wait.is_none() {
+                first_wait = Some(header(&response, reqwest::header::RETRY_AFTER));
+            }
+        }
+    }
+    (limited, first_wait)
+}
+
+#[tokio::test]
+async fn the_per_client_sign_in_limit_is_shared_by_the_instances_on_postgresql() {
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let url = test_database_url(data.path()).await;
+    let postgres = url.starts_with("postgres");
+    let settings = [("DATABASE_URL", url.as_str()), ("RATE_LIMIT_LOGIN", "4")];
+    let a = spawn_app_with(&settings).await;
+    let b = spawn_app_with(&settings).await;
+
+    let (limited, wait) = alternate_logins(&a, &b, 10).await;
+    if postgres {
+        // One bucket for the client: 4 sign-ins a minute in all, whichever instance serves them.
+        assert_eq!(limited, 6, "4 of 10 allowed across both instances");
+        // A token comes back every 15 seconds.
+        assert_eq!(wait.as_deref(), Some("15"));
+        // A minute later the bucket is full again (the clocks move together here).
+        a.clock.advance(time::Duration::seconds(60));
+        b.clock.advance(time::Duration::seconds(60));
+        let (limited, _) = alternate_logins(&a, &b, 4).await;
+        assert_eq!(limited, 0);
+    } else {
+        // SQLite is one instance's database: each process keeps its own buckets.
+        assert_eq!(limited, 2, "4 allowed by each of the two instances");
+    }
+}
