@@ -370,7 +370,7 @@ fn AccountDetails(account: AdminAccountView, flash: Flash) -> impl IntoView {
                     .into_iter()
                     .map(|message| {
                         let tone = match message.status.as_str() {
-                            "sent" => "good",
+                            "sent" | "delivered" => "good",
                             "failed" => "bad",
                             _ => "warn",
                         };

@@ -449,3 +449,54 @@ async fn the_overview_counts_the_last_30_days() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn a_message_a_receipt_reported_delivered_shows_so_in_the_delivery_log() {
+    let app = spawn_app().await;
+    app.sign_up(USER, USER_PHONE).await;
+    let (provider, provider_message_id): (String, String) = sqlx::query_as(
+        "SELECT provider, provider_message_id FROM sms_messages WHERE purpose = 'phone_verification'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .expect("the verification message");
+    let recorded = app
+        .store
+        .record_delivery_outcome(
+            &provider,
+            &provider_message_id,
+            &server::store::DeliveryOutcome::Delivered,
+            server::clock::Clock::now(app.clock.as_ref()),
+        )
+        .await
+        .expect("recorded");
+    assert!(recorded);
+    elevated_admin(&app).await;
+    let user_id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
+        .bind(USER)
+        .fetch_one(app.store.pool())
+        .await
+        .expect("the user");
+    let (status, view) = get_json(&app, &format!("/api/admin/account?id={user_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["messages"][0]["status"], "delivered");
+    let page = app
+        .client
+        .get(app.url(&format!("/admin/account?id={user_id}")))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        page.contains(r#"<span class="badge badge-good">delivered"#),
+        "a delivered message reads as good news: {}",
+        page.split("Recent messages")
+            .nth(1)
+            .unwrap_or_default()
+            .chars()
+            .take(900)
+            .collect::<String>()
+    );
+}
