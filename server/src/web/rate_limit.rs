@@ -3,8 +3,10 @@
 //! bucket is answered 429 with `Retry-After` (or, for a plain form post, a redirect back with the
 //! error). With SQLite (one instance) the buckets live in this process; with PostgreSQL they are
 //! rows of the database (`store::rate_limits`), shared by every instance, so that N instances
-//! allow the documented rate in all, not N times it. Should the database fail to answer, the
-//! instance falls back to its own buckets rather than let everything through or refuse it.
+//! allow the documented rate in all, not N times it. Should the database fail to answer within
+//! `SHARED_ANSWER_WITHIN`, the instance applies its own buckets instead, and keeps to them for
+//! `SHARED_REST` before it asks the database again: an outage costs a limited request no wait of
+//! its own, and never lets everything through or refuses it.
 
 use crate::clock::Clock;
 use crate::config::RateLimits;
@@ -29,6 +31,12 @@ use time::{Duration, OffsetDateTime};
 
 /// Above this many buckets, full ones (clients that have been quiet) are dropped.
 const MAX_BUCKETS: usize = 100_000;
+
+/// How long a shared bucket may take to answer before this process's own bucket decides.
+const SHARED_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// After the shared buckets failed to answer, how long this process's own decide alone.
+const SHARED_REST: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
@@ -109,6 +117,9 @@ pub struct RateLimiter {
     buckets: Mutex<HashMap<(Kind, IpAddr), Bucket>>,
     /// The database the buckets are shared in (PostgreSQL); `None`: in this process.
     shared: Option<Store>,
+    /// Until when the shared buckets are left alone after they failed to answer (real time: it
+    /// is about the database, not the clock the limits count in).
+    shared_resting_until: Mutex<Option<std::time::Instant>>,
 }
 
 impl RateLimiter {
@@ -119,6 +130,7 @@ impl RateLimiter {
             clock,
             buckets: Mutex::new(HashMap::new()),
             shared: None,
+            shared_resting_until: Mutex::new(None),
         }
     }
 
@@ -133,22 +145,45 @@ impl RateLimiter {
     /// `Err(seconds to wait)` when the client's bucket for this kind is empty: the shared bucket
     /// when there is one, else (or when the database does not answer) this process's.
     async fn take(&self, kind: Kind, ip: IpAddr) -> Result<(), u64> {
-        if let Some(store) = &self.shared {
+        if let Some(store) = self.shared.as_ref().filter(|_| !self.shared_resting()) {
             let bucket = format!("{}:{ip}", kind.as_str());
-            match store
-                .take_shared_token(&bucket, self.per_minute(kind), self.clock.now())
-                .await
-            {
-                Ok(taken) => return taken.map_err(whole_seconds),
-                Err(error) => {
+            let taken = tokio::time::timeout(
+                SHARED_ANSWER_WITHIN,
+                store.take_shared_token(&bucket, self.per_minute(kind), self.clock.now()),
+            )
+            .await;
+            match taken {
+                Ok(Ok(taken)) => return taken.map_err(whole_seconds),
+                Ok(Err(error)) => {
                     tracing::warn!(
                         error = format!("{error:#}"),
-                        "the shared rate limit is unavailable; this instance's own applies"
+                        "the shared rate limit is unavailable; this instance's own applies for now"
                     );
+                    self.rest_shared();
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        "the shared rate limit did not answer in time; this instance's own applies for now"
+                    );
+                    self.rest_shared();
                 }
             }
         }
         self.check(kind, ip)
+    }
+
+    fn shared_resting(&self) -> bool {
+        self.shared_resting_until
+            .lock()
+            .ok()
+            .and_then(|until| *until)
+            .is_some_and(|until| std::time::Instant::now() < until)
+    }
+
+    fn rest_shared(&self) {
+        if let Ok(mut until) = self.shared_resting_until.lock() {
+            *until = Some(std::time::Instant::now() + SHARED_REST);
+        }
     }
 
     fn per_minute(&self, kind: Kind) -> u32 {

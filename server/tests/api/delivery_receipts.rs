@@ -71,6 +71,23 @@ fn message_status(
     ]
 }
 
+/// A signup whose verification text the provider has taken; the browser that signed up.
+async fn signed_up_and_sent(app: &TestApp) -> reqwest::Client {
+    let client = new_client();
+    app.start_sign_up_with(&client, EMAIL, PHONE).await;
+    app.deliver_all().await;
+    client
+}
+
+/// The code page now says the number cannot receive texts, and the message records `reason`.
+async fn assert_reported_unreachable(app: &TestApp, client: &reqwest::Client, reason: &str) {
+    let after = code_delivery(app, client).await;
+    assert_eq!(after["progress"], "failed");
+    assert_eq!(after["failed"], true);
+    assert_eq!(after["unreachable"], true);
+    assert_eq!(the_message(app).await.2.as_deref(), Some(reason));
+}
+
 async fn code_delivery(app: &TestApp, client: &reqwest::Client) -> Value {
     let response = client
         .get(app.url("/api/code-delivery"))
@@ -112,9 +129,7 @@ async fn admin_log_status(app: &TestApp) -> String {
 #[tokio::test]
 async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_instead() {
     let (app, twilio) = through_twilio().await;
-    let client = new_client();
-    app.start_sign_up_with(&client, EMAIL, PHONE).await;
-    app.deliver_all().await;
+    let client = signed_up_and_sent(&app).await;
     // The message told Twilio where to report.
     assert_eq!(
         twilio.seen("/Messages.json")[0].field("StatusCallback"),
@@ -164,9 +179,7 @@ async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_inst
 #[tokio::test]
 async fn a_delivery_is_shown_and_a_later_contrary_report_changes_nothing() {
     let (app, _twilio) = through_twilio().await;
-    let client = new_client();
-    app.start_sign_up_with(&client, EMAIL, PHONE).await;
-    app.deliver_all().await;
+    let client = signed_up_and_sent(&app).await;
     // Interim statuses change nothing.
     let sent = twilio_callback(
         &app,
@@ -215,9 +228,7 @@ async fn a_delivery_is_shown_and_a_later_contrary_report_changes_nothing() {
 #[tokio::test]
 async fn forged_malformed_and_misdirected_callbacks_are_refused_and_change_nothing() {
     let (app, _twilio) = through_twilio().await;
-    let client = new_client();
-    app.start_sign_up_with(&client, EMAIL, PHONE).await;
-    app.deliver_all().await;
+    let client = signed_up_and_sent(&app).await;
     let failure = message_status("SM123", "undelivered", "30006");
 
     // Signed with another key.
@@ -280,9 +291,7 @@ async fn bandwidth_callbacks_with_the_applications_credentials_are_read() {
         ("BANDWIDTH_CALLBACK_PASSWORD", "callback-secret".to_owned()),
     ])
     .await;
-    let client = new_client();
-    app.start_sign_up_with(&client, EMAIL, PHONE).await;
-    app.deliver_all().await;
+    let client = signed_up_and_sent(&app).await;
     assert_eq!(code_delivery(&app, &client).await["progress"], "sent");
 
     // The shape of Bandwidth's documented `message-failed` callback, for a landline (4720).
@@ -317,13 +326,12 @@ async fn bandwidth_callbacks_with_the_applications_credentials_are_read() {
         .await
         .expect("answered");
     assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
-    let after = code_delivery(&app, &client).await;
-    assert_eq!(after["failed"], true);
-    assert_eq!(after["unreachable"], true);
-    assert_eq!(
-        the_message(&app).await.2.as_deref(),
-        Some("bandwidth message-failed 4720 Carrier Rejected as Invalid Destination Address")
-    );
+    assert_reported_unreachable(
+        &app,
+        &client,
+        "bandwidth message-failed 4720 Carrier Rejected as Invalid Destination Address",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -346,9 +354,7 @@ async fn vonage_receipts_signed_with_the_signature_secret_are_read() {
         ("VONAGE_SIGNATURE_METHOD", "sha256".to_owned()),
     ])
     .await;
-    let client = new_client();
-    app.start_sign_up_with(&client, EMAIL, PHONE).await;
-    app.deliver_all().await;
+    let client = signed_up_and_sent(&app).await;
     assert_eq!(
         vonage.seen("/sms/json")[0].field("callback"),
         app.url("/webhooks/vonage/status")
@@ -386,13 +392,7 @@ async fn vonage_receipts_signed_with_the_signature_secret_are_read() {
 
     let accepted = post(receipt("signature-secret")).await.expect("answered");
     assert_eq!(accepted.status(), StatusCode::NO_CONTENT);
-    let after = code_delivery(&app, &client).await;
-    assert_eq!(after["failed"], true);
-    assert_eq!(after["unreachable"], true);
-    assert_eq!(
-        the_message(&app).await.2.as_deref(),
-        Some("vonage failed 3")
-    );
+    assert_reported_unreachable(&app, &client, "vonage failed 3").await;
 }
 
 #[tokio::test]
@@ -416,9 +416,7 @@ async fn ringcentral_is_asked_what_became_of_a_message_and_its_answer_reaches_th
         ("RINGCENTRAL_FROM", "+18559100010".to_owned()),
     ])
     .await;
-    let client = new_client();
-    app.start_sign_up_with(&client, EMAIL, PHONE).await;
-    app.deliver_all().await;
+    let client = signed_up_and_sent(&app).await;
     assert_eq!(
         the_message(&app).await,
         ("sent".to_owned(), None, None, false)
@@ -431,13 +429,7 @@ async fn ringcentral_is_asked_what_became_of_a_message_and_its_answer_reaches_th
 
     app.clock.advance(time::Duration::seconds(11));
     assert_eq!(app.delivery_questions.ask_once().await.expect("asked"), 1);
-    let after = code_delivery(&app, &client).await;
-    assert_eq!(after["failed"], true);
-    assert_eq!(after["unreachable"], true);
-    assert_eq!(
-        the_message(&app).await.2.as_deref(),
-        Some("ringcentral DeliveryFailed SMS-CAR-411")
-    );
+    assert_reported_unreachable(&app, &client, "ringcentral DeliveryFailed SMS-CAR-411").await;
     // Settled: never asked about again.
     let asked = ringcentral.seen("/message-store/315450330010").len();
     app.clock.advance(time::Duration::seconds(60));

@@ -116,6 +116,14 @@ impl RingCentralError {
 /// forbidden or it cannot receive texts (MSG-240, MSG-243, MSG-246, MSG-247).
 const RECIPIENT_CODES: [&str; 4] = ["MSG-240", "MSG-243", "MSG-246", "MSG-247"];
 
+/// A message id as text: an int64 JSON number (sometimes a string), its digits kept exactly.
+fn id_text(id: serde_json::Value) -> String {
+    match id {
+        serde_json::Value::String(id) => id,
+        other => other.to_string(),
+    }
+}
+
 /// A page of the message store, as far as a lookup goes.
 #[derive(Deserialize)]
 struct StoredPage {
@@ -218,19 +226,61 @@ impl RingCentralSender {
 }
 
 impl RingCentralSender {
-    async fn get_stored(&self, id: &str, token: &str) -> Result<reqwest::Response, SendError> {
+    /// Reads `path` below the extension (`message-store…`) with the bearer token, as every read
+    /// here goes: nothing inside a rate-limit penalty, one new token after a 401, a penalty
+    /// started by a 429. `what` names the read in errors. A read that got no answer sent nothing:
+    /// its failure is transient, never ambiguous.
+    async fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T, SendError> {
+        if let Some(left) = self.penalty_left() {
+            return Err(SendError::RateLimited {
+                retry_after: Some(left),
+            });
+        }
         let url = format!(
-            "{}/restapi/v1.0/account/~/extension/~/message-store/{}",
-            self.config.server_url.trim_end_matches('/'),
-            id
+            "{}/restapi/v1.0/account/~/extension/~/{path}",
+            self.config.server_url.trim_end_matches('/')
         );
-        self.client
-            .get(url)
-            .bearer_auth(token)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+        let get = |token: String| {
+            self.client
+                .get(&url)
+                .bearer_auth(token)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .query(query)
+                .send()
+        };
+        let no_answer = |error: reqwest::Error| match transport_error("ringcentral", &error) {
+            SendError::Ambiguous(text) => SendError::Transient(text),
+            other => other,
+        };
+        let token = self.tokens.token().await?;
+        let mut response = get(token.clone()).await.map_err(no_answer)?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+            self.tokens.forget(&token).await;
+            response = get(self.tokens.token().await?).await.map_err(no_answer)?;
+        }
+        let status = response.status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let wait = retry_after(&response).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
+            self.start_penalty(wait);
+            return Err(SendError::RateLimited {
+                retry_after: Some(wait),
+            });
+        }
+        if !status.is_success() {
+            return Err(SendError::Transient(format!(
+                "ringcentral {}: {what} could not be read",
+                status.as_u16()
+            )));
+        }
+        response
+            .json()
             .await
-            .map_err(|error| transport_error("ringcentral", &error))
+            .map_err(|_| SendError::Transient(format!("ringcentral: {what} was unreadable")))
     }
 }
 
@@ -252,73 +302,28 @@ impl SmsSender for RingCentralSender {
         if message.channel != DeliveryChannel::Sms {
             return Ok(None);
         }
-        if let Some(left) = self.penalty_left() {
-            return Err(SendError::RateLimited {
-                retry_after: Some(left),
-            });
-        }
         let from = (since - time::Duration::minutes(1))
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|_| SendError::Transient("ringcentral: an unwritable time".to_owned()))?;
-        let list = |token: String| {
-            let url = format!(
-                "{}/restapi/v1.0/account/~/extension/~/message-store",
-                self.config.server_url.trim_end_matches('/')
-            );
-            let from = from.clone();
-            async move {
-                self.client
-                    .get(url)
-                    .bearer_auth(token)
-                    .header(reqwest::header::ACCEPT, "application/json")
-                    .query(&[
-                        ("messageType", "SMS"),
-                        ("direction", "Outbound"),
-                        ("phoneNumber", message.to.as_str()),
-                        ("dateFrom", from.as_str()),
-                        ("perPage", "100"),
-                    ])
-                    .send()
-                    .await
-                    .map_err(|error| match transport_error("ringcentral", &error) {
-                        // A lookup that got no answer sent nothing.
-                        SendError::Ambiguous(text) => SendError::Transient(text),
-                        other => other,
-                    })
-            }
-        };
-        let token = self.tokens.token().await?;
-        let mut response = list(token.clone()).await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            self.tokens.forget(&token).await;
-            response = list(self.tokens.token().await?).await?;
-        }
-        let status = response.status();
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            let wait = retry_after(&response).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
-            self.start_penalty(wait);
-            return Err(SendError::RateLimited {
-                retry_after: Some(wait),
-            });
-        }
-        if !status.is_success() {
-            return Err(SendError::Transient(format!(
-                "ringcentral {}: the message store could not be listed",
-                status.as_u16()
-            )));
-        }
-        let page: StoredPage = response.json().await.map_err(|_| {
-            SendError::Transient("ringcentral: an unreadable message-store page".to_owned())
-        })?;
+        let page: StoredPage = self
+            .read_json(
+                "message-store",
+                &[
+                    ("messageType", "SMS"),
+                    ("direction", "Outbound"),
+                    ("phoneNumber", message.to.as_str()),
+                    ("dateFrom", from.as_str()),
+                    ("perPage", "100"),
+                ],
+                "the message store",
+            )
+            .await?;
         Ok(page
             .records
             .into_iter()
             .find(|record| record.subject.as_deref() == Some(message.body.as_str()))
             .map(|record| SentReceipt {
-                provider_message_id: Some(match record.id {
-                    serde_json::Value::String(id) => id,
-                    other => other.to_string(),
-                }),
+                provider_message_id: Some(id_text(record.id)),
             }))
     }
 
@@ -334,35 +339,13 @@ impl SmsSender for RingCentralSender {
                 "ringcentral: {provider_message_id:?} is not a message id"
             )));
         }
-        if let Some(left) = self.penalty_left() {
-            return Err(SendError::RateLimited {
-                retry_after: Some(left),
-            });
-        }
-        let mut token = self.tokens.token().await?;
-        let mut response = self.get_stored(provider_message_id, &token).await?;
-        if response.status() == reqwest::StatusCode::UNAUTHORIZED {
-            self.tokens.forget(&token).await;
-            token = self.tokens.token().await?;
-            response = self.get_stored(provider_message_id, &token).await?;
-        }
-        let status = response.status();
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
-            let wait = retry_after(&response).unwrap_or(DEFAULT_RATE_LIMIT_WAIT);
-            self.start_penalty(wait);
-            return Err(SendError::RateLimited {
-                retry_after: Some(wait),
-            });
-        }
-        if !status.is_success() {
-            return Err(SendError::Transient(format!(
-                "ringcentral {}: the message-store record could not be read",
-                status.as_u16()
-            )));
-        }
-        let stored: StoredMessage = response.json().await.map_err(|_| {
-            SendError::Transient("ringcentral: unreadable message-store record".to_owned())
-        })?;
+        let stored: StoredMessage = self
+            .read_json(
+                &format!("message-store/{provider_message_id}"),
+                &[],
+                "the message-store record",
+            )
+            .await?;
         Ok(match stored.message_status.as_str() {
             "Delivered" => Some(DeliveryOutcome::Delivered),
             "DeliveryFailed" | "SendingFailed" => {
@@ -407,13 +390,8 @@ impl SmsSender for RingCentralSender {
             let created: Created = response.json().await.map_err(|_| {
                 SendError::Transient("ringcentral: unreadable success response".to_owned())
             })?;
-            // The id is an int64 JSON number (sometimes a string): keep its digits exactly.
-            let id = match created.id {
-                serde_json::Value::String(id) => id,
-                other => other.to_string(),
-            };
             return Ok(SentReceipt {
-                provider_message_id: Some(id),
+                provider_message_id: Some(id_text(created.id)),
             });
         }
         let wait = retry_after(&response);
