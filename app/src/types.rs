@@ -265,6 +265,9 @@ pub enum PageData {
     },
     /// `/admin/account?id=…`.
     AdminAccount(Result<AdminAccountView, AppError>),
+    /// A code page (`/verify-phone`, `/sign-in-code`, `/unlock`, `/reset-password`): where its
+    /// latest code is, for browsers without JavaScript.
+    CodeDelivery(CodeDelivery),
 }
 
 /// The admin area as the signed-in admin may see it now.

@@ -83,6 +83,28 @@ test.describe("through a provider that accepts the text and reports later that i
   });
 });
 
+test.describe("without JavaScript, through a provider that reports later that the text failed", () => {
+  test.use({ baseURL: TWILIO_URL, javaScriptEnabled: false });
+
+  test("the code page says the number can't receive texts once the failure has come", async ({ page, request }) => {
+    const user = newUser("landline-nojs");
+    await request.post(`${MOCK_TWILIO_URL}/late-failures?to=${encodeURIComponent(user.phoneE164)}`);
+    await startSignUp(page, user, { js: false });
+    await expect(page).toHaveURL(/\/verify-phone$/);
+    // The failure comes a moment after the text was accepted; the page says it on its next load
+    // (in a <noscript>, which Playwright's text matching skips: the alert's text is read instead).
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return (await page.getByRole("alert").allTextContents()).join(" ");
+        },
+        { timeout: 20_000 },
+      )
+      .toContain(UNREACHABLE);
+  });
+});
+
 test("calls are chosen at signup and changed back to texts on the account page", async ({ page }) => {
   const user = newUser("voice");
   await signUp(page, user, { byCall: true });

@@ -17,7 +17,7 @@ pub use account::{
 };
 pub use admin::{AdminActionForm, AdminSearch, AdminSendCodeForm};
 pub use code_form::{CodeForm, CodeStep};
-pub use delivery::CodeStatus;
+pub use delivery::{delivery_message, CodeStatus};
 pub use recovery::{EmailStep, EmailStepForm, ResetPasswordForm};
 pub use sign_in::LoginForm;
 pub use signup::SignUpForm;

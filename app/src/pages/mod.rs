@@ -88,8 +88,26 @@ pub(crate) fn signed_in() -> bool {
         Some(PageData::Account(account)) => session_held(account.as_ref().err()),
         Some(PageData::Admin { access, .. }) => session_held(access.as_ref().err()),
         Some(PageData::AdminAccount(account)) => session_held(account.as_ref().err()),
-        None => false,
+        Some(PageData::CodeDelivery(_)) | None => false,
     }
+}
+
+/// The latest code's failure ("This number can't receive text messages…"), for a browser without
+/// JavaScript: the code-status island says it otherwise, and renders nothing on the server.
+fn delivery_failure_without_script() -> impl IntoView {
+    let message = match loaded_page() {
+        Some(PageData::CodeDelivery(delivery)) if delivery.failed => {
+            crate::islands::delivery_message(&delivery)
+        }
+        _ => None,
+    };
+    message.map(|message| {
+        view! {
+            <noscript>
+                <p class="form-error delivery-failed" role="alert">{message}</p>
+            </noscript>
+        }
+    })
 }
 
 /// What the server loaded for this page before rendering it (see `PageData`); `None` when the

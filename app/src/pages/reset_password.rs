@@ -1,7 +1,9 @@
 //! Set a new password with the code sent to the phone on file, for the account this browser
 //! asked a reset code for.
 
-use super::{capabilities, flash_notice, page_flash, page_recovery};
+use super::{
+    capabilities, delivery_failure_without_script, flash_notice, page_flash, page_recovery,
+};
 use crate::api::{RequestReset, ResetPassword};
 use crate::flash::Recovery;
 use crate::islands::{CodeStatus, ResetPasswordForm};
@@ -41,6 +43,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             init=resend_init
                             open=resend_failed
                         />
+                        {delivery_failure_without_script()}
                     }
                     .into_any()
                 }

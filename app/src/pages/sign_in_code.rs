@@ -1,7 +1,7 @@
 //! The second step of a sign-in for accounts that ask for a code every time: the code sent to the
 //! phone after the right password.
 
-use super::{capabilities, flash_notice, page_flash};
+use super::{capabilities, delivery_failure_without_script, flash_notice, page_flash};
 use crate::api::ResendSignInCode;
 use crate::islands::{CodeForm, CodeStatus, CodeStep};
 use crate::types::{paths, CodeScope};
@@ -34,6 +34,7 @@ pub fn SignInCodePage() -> impl IntoView {
                 init=resend_init
                 open=resend_failed
             />
+            {delivery_failure_without_script()}
             <p class="links">
                 <A href=paths::LOGIN>"Start again"</A>
             </p>

@@ -1,7 +1,10 @@
 //! Unlock a locked account with the code sent to its phone, or ask for a new code. The account is
 //! the one this browser's sign-in locked (or named on this page), never one from the address.
 
-use super::{capabilities, flash_notice, page_flash, page_recovery, query_value};
+use super::{
+    capabilities, delivery_failure_without_script, flash_notice, page_flash, page_recovery,
+    query_value,
+};
 use crate::api::{RememberUnlockEmail, ResendCode as ResendUnlockCode};
 use crate::flash::Recovery;
 use crate::islands::{CodeForm, CodeStatus, CodeStep, EmailStep, EmailStepForm};
@@ -43,6 +46,7 @@ pub fn UnlockPage() -> impl IntoView {
                             init=resend_init
                             open=resend_failed
                         />
+                        {delivery_failure_without_script()}
                         <p class="links">
                             <a href=paths::UNLOCK_OTHER rel="external">"Unlock a different account"</a>
                         </p>

@@ -1,7 +1,7 @@
 //! Verify the phone with the code sent to it: to finish a signup (or the sign-in of an unfinished
 //! one), or, signed in, to prove the number again.
 
-use super::{capabilities, flash_notice, page_flash};
+use super::{capabilities, delivery_failure_without_script, flash_notice, page_flash};
 use crate::api::SendVerification;
 use crate::islands::{CodeForm, CodeStatus, CodeStep};
 use crate::types::{paths, CodeScope};
@@ -38,6 +38,7 @@ pub fn VerifyPhonePage() -> impl IntoView {
                 init=resend_init
                 open=resend_failed
             />
+            {delivery_failure_without_script()}
             <p class="links">
                 <A href=paths::LOGIN>"Back to sign in"</A>
             </p>

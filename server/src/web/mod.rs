@@ -3,6 +3,7 @@
 
 mod assets;
 pub mod client_ip;
+mod code_pages;
 mod compression;
 mod delivery_receipts;
 mod dev_outbox;
@@ -102,6 +103,10 @@ pub fn router(state: WebState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             (Arc::clone(&state.service), cookies),
             signed_in_pages::load,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (Arc::clone(&state.service), cookies),
+            code_pages::load,
         ))
         .layer(axum::middleware::from_fn(form_encoding::require_utf8))
         .layer(axum::middleware::from_fn_with_state(

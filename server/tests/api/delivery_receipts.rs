@@ -138,6 +138,15 @@ async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_inst
     let before = code_delivery(&app, &client).await;
     assert_eq!(before["progress"], "sent");
     assert_eq!(before["failed"], false);
+    let page_before = client
+        .get(app.url("/verify-phone"))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(!page_before.contains("<noscript>"), "nothing to report yet");
 
     // Twilio: "30006 Landline or unreachable carrier", by status callback.
     let response = twilio_callback(
@@ -164,6 +173,24 @@ async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_inst
         )
     );
     assert_eq!(admin_log_status(&app).await, "failed");
+    // Without JavaScript the page says so too, on its next load.
+    let page = client
+        .get(app.url("/verify-phone"))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .unwrap_or_default();
+    let notice = page
+        .split("<noscript>")
+        .nth(1)
+        .and_then(|rest| rest.split("</noscript>").next())
+        .unwrap_or_default();
+    assert!(
+        notice.contains("receive text messages. Try a phone call instead"),
+        "{notice}"
+    );
 
     // Twilio retries a callback it thinks was lost: the same answer, nothing more changes.
     let again = twilio_callback(
