@@ -230,6 +230,14 @@ pub(crate) mod mock {
         response
     }
 
+    /// Name-value pairs as a provider's form or query carries them.
+    pub fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
+        params
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    }
+
     impl Recorded {
         pub fn field(&self, name: &str) -> Option<&str> {
             self.form

@@ -438,6 +438,7 @@ impl StatusCallbackReader for TwilioStatusCallbacks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sms::providers::mock::pairs;
     use crate::sms::providers::mock::{Headers, MockProvider};
     use base64::Engine;
 
@@ -669,13 +670,6 @@ mod tests {
     // https://www.twilio.com/docs/usage/webhooks/webhooks-security): auth token 12345.
     const EXAMPLE_URL: &str = "https://mycompany.com/myapp.php?foo=1&bar=2";
     const EXAMPLE_SIGNATURE: &str = "0/KCTR6DLpKmkAf8muzZqo1nDgQ=";
-
-    fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
-        params
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
-    }
 
     #[test]
     fn the_signature_is_twilios_for_its_documented_example() {

@@ -376,6 +376,7 @@ impl StatusCallbackReader for VonageStatusCallbacks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sms::providers::mock::pairs;
     use crate::sms::providers::mock::MockProvider;
     use base64::Engine;
 
@@ -530,13 +531,6 @@ mod tests {
             method,
             secret: Credential::new(secret),
         }
-    }
-
-    fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
-        params
-            .iter()
-            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-            .collect()
     }
 
     // The vectors of Vonage's own SDKs: vonage-python-sdk `http_client/tests/test_auth.py`
