@@ -429,9 +429,8 @@ fn delivery_reports(config: &Config, store: &Store, clock: &Arc<dyn Clock>) -> D
     for provider in reports.providers() {
         tracing::info!(
             provider,
-            "delivery receipts are read at {}{}",
-            config.public_url,
-            crate::sms::receipts::status_callback_path(provider)
+            "delivery receipts are read at {}",
+            crate::sms::receipts::status_callback_url(&config.public_url, provider)
         );
     }
     reports

@@ -61,6 +61,15 @@ impl SendError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, Self::InvalidRecipient(_) | Self::Rejected(_))
     }
+
+    /// The error of a request that sends no message (a token, a lookup): without an answer it
+    /// is transient, never ambiguous.
+    pub fn sent_nothing(self) -> Self {
+        match self {
+            Self::Ambiguous(text) => Self::Transient(text),
+            other => other,
+        }
+    }
 }
 
 #[async_trait]

@@ -20,6 +20,56 @@ pub fn status_callback_path(provider: &str) -> String {
     format!("/webhooks/{provider}/status")
 }
 
+/// The address a provider posts its delivery receipts to: `public_url` and the path.
+pub fn status_callback_url(public_url: &str, provider: &str) -> String {
+    format!(
+        "{}{}",
+        public_url.trim_end_matches('/'),
+        status_callback_path(provider)
+    )
+}
+
+/// Records what `provider` reported about its message `provider_message_id`, and logs it:
+/// whether the message changed (a repeated or late report, or a message not sent from here,
+/// changes nothing).
+async fn record_outcome(
+    store: &Store,
+    provider: &str,
+    provider_message_id: &str,
+    outcome: &DeliveryOutcome,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<bool> {
+    let recorded = store
+        .record_delivery_outcome(provider, provider_message_id, outcome, now)
+        .await?;
+    match (recorded, outcome) {
+        (false, _) => {
+            tracing::debug!(
+                provider,
+                provider_message_id,
+                "a delivery report changed nothing (repeated, late, or not ours)"
+            );
+        }
+        (true, DeliveryOutcome::Delivered) => {
+            tracing::info!(
+                provider,
+                provider_message_id,
+                "delivered, the provider reports"
+            );
+        }
+        (true, DeliveryOutcome::Failed { failure, reason }) => {
+            tracing::warn!(
+                provider,
+                provider_message_id,
+                ?failure,
+                reason,
+                "a message the provider accepted was not delivered"
+            );
+        }
+    }
+    Ok(recorded)
+}
+
 /// One message's status, as a callback reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusReport {
@@ -125,22 +175,16 @@ impl DeliveryReports {
             let Some(outcome) = report.outcome else {
                 continue;
             };
-            let recorded = self
-                .store
-                .record_delivery_outcome(provider, &report.provider_message_id, &outcome, now)
-                .await?;
-            if !recorded {
-                tracing::debug!(provider, provider_message_id = %report.provider_message_id, "a delivery receipt changed nothing (repeated, late, or not ours)");
-                continue;
-            }
-            changed += 1;
-            match &outcome {
-                DeliveryOutcome::Delivered => {
-                    tracing::info!(provider, provider_message_id = %report.provider_message_id, "delivered, the provider reports");
-                }
-                DeliveryOutcome::Failed { failure, reason } => {
-                    tracing::warn!(provider, provider_message_id = %report.provider_message_id, ?failure, reason, "a message the provider accepted was not delivered");
-                }
+            if record_outcome(
+                &self.store,
+                provider,
+                &report.provider_message_id,
+                &outcome,
+                now,
+            )
+            .await?
+            {
+                changed += 1;
             }
         }
         Ok(changed)
@@ -182,33 +226,22 @@ impl DeliveryQuestions {
             let now = self.clock.now();
             let due = self
                 .store
-                .messages_to_ask_about(
-                    provider,
-                    now - ASK_FOR,
-                    now - ASK_AFTER,
-                    now - ASK_AFTER,
-                    ASK_AT_MOST,
-                )
+                .messages_to_ask_about(provider, now - ASK_FOR, now - ASK_AFTER, ASK_AT_MOST)
                 .await?;
             for (id, provider_message_id) in due {
                 match sender.delivery_outcome(&provider_message_id).await {
                     Ok(Some(outcome)) => {
                         let now = self.clock.now();
-                        if self
-                            .store
-                            .record_delivery_outcome(provider, &provider_message_id, &outcome, now)
-                            .await?
+                        if record_outcome(
+                            &self.store,
+                            provider,
+                            &provider_message_id,
+                            &outcome,
+                            now,
+                        )
+                        .await?
                         {
                             changed += 1;
-                            if let DeliveryOutcome::Failed { failure, reason } = &outcome {
-                                tracing::warn!(
-                                    provider,
-                                    provider_message_id,
-                                    ?failure,
-                                    reason,
-                                    "a message the provider accepted was not delivered"
-                                );
-                            }
                         }
                     }
                     Ok(None) => self.store.mark_status_checked(id, self.clock.now()).await?,

@@ -495,26 +495,24 @@ impl Store {
         Ok(result.rows_affected() > 0)
     }
 
-    /// Messages `provider` accepted between `sent_from` and `sent_until` whose fate is not known,
-    /// not asked about since `checked_before`: (id, the provider's id), oldest first.
+    /// Messages `provider` accepted from `sent_from` on whose fate is not known, neither sent nor
+    /// asked about since `quiet_since`: (id, the provider's id), oldest first.
     pub async fn messages_to_ask_about(
         &self,
         provider: &str,
         sent_from: OffsetDateTime,
-        sent_until: OffsetDateTime,
-        checked_before: OffsetDateTime,
+        quiet_since: OffsetDateTime,
         limit: u32,
     ) -> anyhow::Result<Vec<(i64, String)>> {
         sqlx::query_as(
             "SELECT id, provider_message_id FROM sms_messages WHERE provider = $1 \
              AND status = 'sent' AND delivered_at IS NULL AND provider_message_id IS NOT NULL \
              AND sent_at >= $2 AND sent_at <= $3 \
-             AND (status_checked_at IS NULL OR status_checked_at < $4) ORDER BY sent_at LIMIT $5",
+             AND (status_checked_at IS NULL OR status_checked_at < $3) ORDER BY sent_at LIMIT $4",
         )
         .bind(provider)
         .bind(unix_millis(sent_from))
-        .bind(unix_millis(sent_until))
-        .bind(unix_millis(checked_before))
+        .bind(unix_millis(quiet_since))
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await

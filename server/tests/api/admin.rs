@@ -481,14 +481,8 @@ async fn a_message_a_receipt_reported_delivered_shows_so_in_the_delivery_log() {
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["messages"][0]["status"], "delivered");
     let page = app
-        .client
-        .get(app.url(&format!("/admin/account?id={user_id}")))
-        .send()
-        .await
-        .expect("answered")
-        .text()
-        .await
-        .unwrap_or_default();
+        .page_html(&app.client, &format!("/admin/account?id={user_id}"))
+        .await;
     assert!(
         page.contains(r#"<span class="badge badge-good">delivered"#),
         "a delivered message reads as good news: {}",

@@ -127,23 +127,6 @@ pub async fn twilio_that_takes_texts_and_never_answers(
     format!("http://{address}")
 }
 
-/// Sends what is due, and waits until no message is being sent (the server's own worker may
-/// hold one).
-async fn send_due(app: &TestApp) {
-    app.worker.drain().await.expect("the queue drains");
-    for _ in 0..300 {
-        if app
-            .count("SELECT COUNT(*) FROM sms_messages WHERE status = 'sending'")
-            .await
-            == 0
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("a message was still being sent after 3 seconds");
-}
-
 #[tokio::test]
 async fn a_text_whose_answer_was_lost_is_found_at_twilio_and_not_sent_twice() {
     let seen = Arc::new(Mutex::new(Seen::default()));
@@ -157,7 +140,7 @@ async fn a_text_whose_answer_was_lost_is_found_at_twilio_and_not_sent_twice() {
     ])
     .await;
     app.start_sign_up_with(&new_client(), EMAIL, PHONE).await;
-    send_due(&app).await;
+    app.send_due().await;
     // The first attempt got no answer: queued again, marked as perhaps taken.
     let (status, ambiguous): (String, Option<i64>) =
         sqlx::query_as("SELECT status, ambiguous_since FROM sms_messages")
@@ -169,7 +152,7 @@ async fn a_text_whose_answer_was_lost_is_found_at_twilio_and_not_sent_twice() {
 
     // The retry asks Twilio first, finds the text, and records it as sent.
     app.clock.advance(time::Duration::seconds(30));
-    send_due(&app).await;
+    app.send_due().await;
     let (status, provider_message_id): (String, Option<String>) =
         sqlx::query_as("SELECT status, provider_message_id FROM sms_messages")
             .fetch_one(app.store.pool())

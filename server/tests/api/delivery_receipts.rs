@@ -138,14 +138,7 @@ async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_inst
     let before = code_delivery(&app, &client).await;
     assert_eq!(before["progress"], "sent");
     assert_eq!(before["failed"], false);
-    let page_before = client
-        .get(app.url("/verify-phone"))
-        .send()
-        .await
-        .expect("answered")
-        .text()
-        .await
-        .unwrap_or_default();
+    let page_before = app.page_html(&client, "/verify-phone").await;
     assert!(!page_before.contains("<noscript>"), "nothing to report yet");
 
     // Twilio: "30006 Landline or unreachable carrier", by status callback.
@@ -174,14 +167,7 @@ async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_inst
     );
     assert_eq!(admin_log_status(&app).await, "failed");
     // Without JavaScript the page says so too, on its next load.
-    let page = client
-        .get(app.url("/verify-phone"))
-        .send()
-        .await
-        .expect("answered")
-        .text()
-        .await
-        .unwrap_or_default();
+    let page = app.page_html(&client, "/verify-phone").await;
     let notice = page
         .split("<noscript>")
         .nth(1)

@@ -5,7 +5,7 @@
 //! the code twice.
 
 use crate::ambiguous_sends::{twilio_that_takes_texts_and_never_answers, NoAnswer, Seen};
-use crate::helpers::{code_in, test_database_url, PASSWORD};
+use crate::helpers::{code_in, signup_form, test_database_url, PASSWORD};
 use crate::mock_provider::*;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -203,14 +203,7 @@ async fn a_send_cut_off_by_a_crash_is_settled_at_the_restart_without_a_second_te
     let signup = client
         .post(format!("{}/api/signup", first.address))
         .header("Accept", "application/json")
-        .form(&[
-            ("email", EMAIL),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-            ("phone", PHONE),
-            ("first_name", "Ada"),
-            ("last_name", "Lovelace"),
-        ])
+        .form(&signup_form(EMAIL, PHONE))
         .send()
         .await
         .expect("signup answered");

@@ -406,6 +406,35 @@ impl TestApp {
         panic!("messages were still queued or sending after 2 seconds");
     }
 
+    /// Sends what is due now, and waits until no message is being sent (the server's own worker
+    /// may hold one); messages queued for later stay queued.
+    pub async fn send_due(&self) {
+        self.worker.drain().await.expect("the queue drains");
+        for _ in 0..300 {
+            if self
+                .count("SELECT COUNT(*) FROM sms_messages WHERE status = 'sending'")
+                .await
+                == 0
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("a message was still being sent after 3 seconds");
+    }
+
+    /// The HTML of the page at `path`, as `client` (a browser) gets it.
+    pub async fn page_html(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("answered")
+            .text()
+            .await
+            .unwrap_or_default()
+    }
+
     /// Delivers whatever is queued, then returns the outbox (newest first).
     pub async fn outbox(&self) -> Vec<Value> {
         self.deliver_all().await;

@@ -67,18 +67,8 @@ async fn message_rows(app: &TestApp, purpose: &str) -> Vec<Row> {
 /// Sends, waits out each retry by moving the clock, and stops when nothing is left to send.
 async fn deliver_through_retries(app: &TestApp) {
     for _ in 0..40 {
-        app.worker.drain().await.expect("the queue drains");
         // Let the server's own worker finish any message it holds before time moves.
-        for _ in 0..300 {
-            if app
-                .count("SELECT COUNT(*) FROM sms_messages WHERE status = 'sending'")
-                .await
-                == 0
-            {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
+        app.send_due().await;
         if app
             .count("SELECT COUNT(*) FROM sms_messages WHERE status = 'queued'")
             .await

@@ -253,10 +253,8 @@ impl RingCentralSender {
                 .query(query)
                 .send()
         };
-        let no_answer = |error: reqwest::Error| match transport_error("ringcentral", &error) {
-            SendError::Ambiguous(text) => SendError::Transient(text),
-            other => other,
-        };
+        let no_answer =
+            |error: reqwest::Error| transport_error("ringcentral", &error).sent_nothing();
         let token = self.tokens.token().await?;
         let mut response = get(token.clone()).await.map_err(no_answer)?;
         if response.status() == reqwest::StatusCode::UNAUTHORIZED {

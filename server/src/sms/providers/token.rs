@@ -107,11 +107,7 @@ impl TokenCache {
                 Ok(value)
             }
             Err(error) => {
-                // A token request that got no answer sent no message: nothing is ambiguous.
-                let error = match error {
-                    SendError::Ambiguous(text) => SendError::Transient(text),
-                    other => other,
-                };
+                let error = error.sent_nothing();
                 let hold = match &error {
                     SendError::Rejected(_) => Some(REFUSAL_HOLD),
                     SendError::RateLimited { retry_after } => Some(

@@ -18,7 +18,7 @@ use super::{retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
 use crate::sms::receipts::{
-    same_secret, status_callback_path, Callback, CallbackRefused, DeliveryOutcome,
+    same_secret, status_callback_url, Callback, CallbackRefused, DeliveryOutcome,
     StatusCallbackReader, StatusReport,
 };
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
@@ -165,11 +165,7 @@ impl SmsSender for TwilioSender {
             ])
             .send()
             .await
-            .map_err(|error| match transport_error("twilio", &error) {
-                // A lookup that got no answer sent nothing.
-                SendError::Ambiguous(text) => SendError::Transient(text),
-                other => other,
-            })?;
+            .map_err(|error| transport_error("twilio", &error).sent_nothing())?;
         let status = response.status();
         if !status.is_success() {
             return Err(match status.as_u16() {
@@ -299,11 +295,7 @@ impl TwilioConfig {
         public_url: &str,
     ) -> anyhow::Result<Arc<dyn SmsSender>> {
         tracing::info!(account = %self.account_sid, "SMS provider twilio");
-        self.status_callback = Some(format!(
-            "{}{}",
-            public_url.trim_end_matches('/'),
-            status_callback_path("twilio")
-        ));
+        self.status_callback = Some(status_callback_url(public_url, "twilio"));
         Ok(Arc::new(TwilioSender::new(http_client()?, self)))
     }
 

@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
 use crate::sms::encoding::Encoding;
 use crate::sms::receipts::{
-    same_secret, status_callback_path, Callback, CallbackRefused, DeliveryOutcome,
+    same_secret, status_callback_url, Callback, CallbackRefused, DeliveryOutcome,
     StatusCallbackReader, StatusReport,
 };
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
@@ -200,11 +200,7 @@ impl VonageConfig {
     ) -> anyhow::Result<Arc<dyn SmsSender>> {
         tracing::info!(api_key = %self.api_key, "SMS provider vonage");
         if self.signature.is_some() {
-            self.status_callback = Some(format!(
-                "{}{}",
-                public_url.trim_end_matches('/'),
-                status_callback_path("vonage")
-            ));
+            self.status_callback = Some(status_callback_url(public_url, "vonage"));
         }
         Ok(Arc::new(VonageSender::new(http_client()?, self)))
     }
