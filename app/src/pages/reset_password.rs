@@ -36,6 +36,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             length=capabilities.code_lengths.password_reset
                             init=flash.form_init(ResetPassword::PATH)
                         />
+                        {delivery_failure_without_script()}
                         <CodeStatus
                             scope=CodeScope::PasswordReset
                             voice=capabilities.voice
@@ -43,7 +44,6 @@ pub fn ResetPasswordPage() -> impl IntoView {
                             init=resend_init
                             open=resend_failed
                         />
-                        {delivery_failure_without_script()}
                     }
                     .into_any()
                 }

@@ -27,6 +27,7 @@ pub fn SignInCodePage() -> impl IntoView {
                 email=String::new()
                 init=flash.form_init(CodeStep::SignIn.path())
             />
+            {delivery_failure_without_script()}
             <CodeStatus
                 scope=CodeScope::SignIn
                 voice=capabilities.voice
@@ -34,7 +35,6 @@ pub fn SignInCodePage() -> impl IntoView {
                 init=resend_init
                 open=resend_failed
             />
-            {delivery_failure_without_script()}
             <p class="links">
                 <A href=paths::LOGIN>"Start again"</A>
             </p>

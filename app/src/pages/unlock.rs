@@ -39,6 +39,7 @@ pub fn UnlockPage() -> impl IntoView {
                             email=email.clone()
                             init=flash.form_init(CodeStep::Unlock.path())
                         />
+                        {delivery_failure_without_script()}
                         <CodeStatus
                             scope=CodeScope::Unlock
                             voice=capabilities.voice
@@ -46,7 +47,6 @@ pub fn UnlockPage() -> impl IntoView {
                             init=resend_init
                             open=resend_failed
                         />
-                        {delivery_failure_without_script()}
                         <p class="links">
                             <a href=paths::UNLOCK_OTHER rel="external">"Unlock a different account"</a>
                         </p>

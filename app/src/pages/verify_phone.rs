@@ -31,6 +31,7 @@ pub fn VerifyPhonePage() -> impl IntoView {
                 email=String::new()
                 init=flash.form_init(CodeStep::PhoneVerification.path())
             />
+            {delivery_failure_without_script()}
             <CodeStatus
                 scope=CodeScope::PhoneVerification
                 voice=capabilities.voice
@@ -38,7 +39,6 @@ pub fn VerifyPhonePage() -> impl IntoView {
                 init=resend_init
                 open=resend_failed
             />
-            {delivery_failure_without_script()}
             <p class="links">
                 <A href=paths::LOGIN>"Back to sign in"</A>
             </p>

@@ -177,6 +177,16 @@ async fn a_landline_reported_after_sending_turns_the_code_page_into_call_me_inst
         notice.contains("receive text messages. Try a phone call instead"),
         "{notice}"
     );
+    // It says "open “Didn't get a code?” below": the control comes after it.
+    let (Some(notice_at), Some(resend_at)) =
+        (page.find("<noscript>"), page.find("class=\"resend\""))
+    else {
+        panic!("the page has the notice and the resend control: {page}");
+    };
+    assert!(
+        notice_at < resend_at,
+        "the notice comes before the control it points to"
+    );
 
     // Twilio retries a callback it thinks was lost: the same answer, nothing more changes.
     let again = twilio_callback(
