@@ -18,5 +18,8 @@ LEPTOS_SITE_ROOT=target/site-release LEPTOS_HASH_FILES=true \
 printf '\033[1m==> %s\033[0m\n' "Running the benchmark"
 cargo run --release -p bench -- --server target/release/server --site target/site-release "$@"
 
+printf '\033[1m==> %s\033[0m\n' "Measuring delivery while a provider hangs"
+cargo run --release -p bench --bin delivery
+
 printf '\033[1m==> %s\033[0m\n' "Measuring the first load of /login in Chromium, throttled"
 node end2end/budget/first-load.mjs --server target/release/server --site target/site-release

@@ -22,7 +22,7 @@ use crate::sms::destinations::DestinationPolicy;
 use crate::sms::outbox::OutboxSender;
 use crate::sms::receipts::{DeliveryQuestions, DeliveryReports};
 use crate::sms::templates::MessageTemplates;
-use crate::sms::worker::{DeliveryWorker, RetryPolicy};
+use crate::sms::worker::{DeliveryWorker, RetryPolicy, WorkerSettings};
 use crate::sms::SmsSender;
 use crate::store::{Backend, Store};
 use crate::web::origin::AllowedOrigin;
@@ -222,10 +222,13 @@ impl Application {
             store.clone(),
             providers,
             Arc::clone(&clock),
-            RetryPolicy::default(),
             delivery,
-            voice_fallback,
-            &instance_id,
+            WorkerSettings {
+                policy: RetryPolicy::default(),
+                limits: config.sms.in_flight,
+                voice_fallback,
+                instance: instance_id.clone(),
+            },
         );
         worker.release_in_flight().await?;
 
@@ -384,7 +387,7 @@ fn provider_chain(
                 .into_sender(clock, &outbox, &config.public_url)?,
         );
     }
-    let mut chain = ProviderChain::new(senders)?;
+    let mut chain = ProviderChain::new(senders)?.with_timeouts(config.sms.send_timeouts.clone());
     if config.sms.providers.len() > 1 {
         tracing::info!(providers = ?chain.names(), "SMS providers in failover order");
     }

@@ -5,7 +5,7 @@ mod codes;
 mod sms;
 
 pub use crate::setting::ConfigError;
-pub use sms::SmsProviderKind;
+pub use sms::{SmsProviderKind, LONGEST_SEND_TIMEOUT};
 
 use crate::auth::codes::ScopePolicies;
 use crate::auth::password_hasher::HashingPriority;
@@ -13,8 +13,10 @@ use crate::auth::second_factor::SignInCodePolicy;
 use crate::auth::send_limits::SendLimits;
 use crate::domain::{PhoneNumber, PhoneRegion};
 use crate::setting::{boolean, choice, cooldown, duration, invalid, number};
+use crate::sms::worker::InFlightLimits;
 use crate::store::Backend;
 use crate::writer_thread::WriterCpu;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use time::Duration;
@@ -24,7 +26,8 @@ use time::Duration;
 pub struct Config {
     /// `DATABASE_URL`, `DATABASE_MAX_CONNECTIONS`, `DATABASE_ACQUIRE_TIMEOUT`, `SQLITE_WRITER_CPU`.
     pub database: DatabaseSettings,
-    /// `SMS_PROVIDERS` (with each provider's own settings), `SMS_VOICE_FALLBACK`,
+    /// `SMS_PROVIDERS` (with each provider's own settings and `<PROVIDER>_TIMEOUT`),
+    /// `SMS_MAX_IN_FLIGHT`, `SMS_MAX_IN_FLIGHT_PER_PROVIDER`, `SMS_VOICE_FALLBACK`,
     /// `SMS_TEST_NUMBERS`, `SMS_ALLOWED_COUNTRIES`.
     pub sms: SmsSettings,
     /// `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`, `TRUSTED_DEVICE_LIFETIME`.
@@ -106,6 +109,10 @@ pub struct DatabaseSettings {
 pub struct SmsSettings {
     /// `SMS_PROVIDERS` (or `SMS_PROVIDER`): who delivers codes, in failover order.
     pub providers: Vec<SmsProviderKind>,
+    /// `<PROVIDER>_TIMEOUT` (`TWILIO_TIMEOUT`, …): how long each provider may take over a send.
+    pub send_timeouts: HashMap<&'static str, std::time::Duration>,
+    /// `SMS_MAX_IN_FLIGHT` and `SMS_MAX_IN_FLIGHT_PER_PROVIDER`.
+    pub in_flight: InFlightLimits,
     /// `SMS_VOICE_FALLBACK`: a text message that fails for good is sent again as a call.
     pub voice_fallback: bool,
     /// `SMS_TEST_NUMBERS`: numbers whose messages are kept in the outbox and never sent.
@@ -185,6 +192,8 @@ impl Config {
         }
 
         let sms_providers = sms::providers(&get)?;
+        let sms_send_timeouts = sms::send_timeouts(&get, &sms_providers)?;
+        let sms_in_flight = sms::in_flight_limits(&get)?;
         let sms_voice_fallback = boolean(&get, "SMS_VOICE_FALLBACK", false)?;
 
         let default_phone_region = {
@@ -280,6 +289,8 @@ impl Config {
             },
             sms: SmsSettings {
                 providers: sms_providers,
+                send_timeouts: sms_send_timeouts,
+                in_flight: sms_in_flight,
                 voice_fallback: sms_voice_fallback,
                 test_numbers: sms_test_numbers,
                 allowed_countries: sms_allowed_countries,

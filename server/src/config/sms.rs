@@ -4,6 +4,7 @@
 
 use crate::clock::Clock;
 use crate::setting::{invalid, ConfigError};
+use crate::sms::chain::DEFAULT_SEND_TIMEOUT;
 use crate::sms::log::LogSender;
 use crate::sms::providers::bandwidth::BandwidthConfig;
 use crate::sms::providers::messagebird::MessageBirdConfig;
@@ -12,7 +13,9 @@ use crate::sms::providers::twilio::TwilioConfig;
 use crate::sms::providers::vonage::VonageConfig;
 use crate::sms::providers::xoxzo::XoxzoConfig;
 use crate::sms::receipts::StatusCallbackReader;
+use crate::sms::worker::InFlightLimits;
 use crate::sms::SmsSender;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,20 @@ impl SmsProviderKind {
                 .map(|reader| (self.name(), reader)),
             _ => None,
         }
+    }
+
+    /// The variable that sets how long this provider may take over a send; none for the outbox
+    /// and the log, which answer at once.
+    fn timeout_variable(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::Outbox | Self::Log => return None,
+            Self::Twilio(_) => "TWILIO_TIMEOUT",
+            Self::Vonage(_) => "VONAGE_TIMEOUT",
+            Self::Bandwidth(_) => "BANDWIDTH_TIMEOUT",
+            Self::MessageBird(_) => "MESSAGEBIRD_TIMEOUT",
+            Self::RingCentral(_) => "RINGCENTRAL_TIMEOUT",
+            Self::Xoxzo(_) => "XOXZO_TIMEOUT",
+        })
     }
 
     pub fn is_outbox(&self) -> bool {
@@ -155,6 +172,56 @@ pub(super) fn providers(
         providers.push(SmsProviderKind::from_name(&name.to_ascii_lowercase(), get)?);
     }
     Ok(providers)
+}
+
+/// The longest a provider may be given for one send: the HTTP client's own limit.
+pub const LONGEST_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Each listed provider's `<PROVIDER>_TIMEOUT`, from 1 s to a minute; `DEFAULT_SEND_TIMEOUT` when
+/// unset.
+pub(super) fn send_timeouts(
+    get: &impl Fn(&str) -> Option<String>,
+    providers: &[SmsProviderKind],
+) -> Result<HashMap<&'static str, std::time::Duration>, ConfigError> {
+    let mut timeouts = HashMap::new();
+    for provider in providers {
+        let Some(variable) = provider.timeout_variable() else {
+            continue;
+        };
+        let default =
+            time::Duration::try_from(DEFAULT_SEND_TIMEOUT).unwrap_or(time::Duration::ZERO);
+        let timeout = crate::setting::duration(get, variable, default)?;
+        let timeout = std::time::Duration::try_from(timeout).unwrap_or(DEFAULT_SEND_TIMEOUT);
+        if timeout > LONGEST_SEND_TIMEOUT {
+            return Err(invalid(
+                variable,
+                format!(
+                    "a provider may be given at most {} s to answer",
+                    LONGEST_SEND_TIMEOUT.as_secs()
+                ),
+            ));
+        }
+        timeouts.insert(provider.name(), timeout);
+    }
+    Ok(timeouts)
+}
+
+/// `SMS_MAX_IN_FLIGHT` (1 to 256) and `SMS_MAX_IN_FLIGHT_PER_PROVIDER` (1 to that).
+pub(super) fn in_flight_limits(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<InFlightLimits, ConfigError> {
+    let defaults = InFlightLimits::default();
+    let in_flight = crate::setting::number(get, "SMS_MAX_IN_FLIGHT", defaults.in_flight, 1..=256)?;
+    let per_provider = crate::setting::number(
+        get,
+        "SMS_MAX_IN_FLIGHT_PER_PROVIDER",
+        defaults.per_provider.min(in_flight),
+        1..=in_flight,
+    )?;
+    Ok(InFlightLimits {
+        in_flight,
+        per_provider,
+    })
 }
 
 #[cfg(test)]
@@ -254,5 +321,58 @@ mod tests {
             ("BANDWIDTH_PASSWORD", "pass"),
         ]);
         assert!(config(&basic).is_ok());
+    }
+
+    #[test]
+    fn each_provider_has_a_timeout_of_at_most_a_minute_and_the_sends_in_flight_are_bounded() {
+        let vonage = [
+            ("SMS_PROVIDERS", "vonage,outbox"),
+            ("VONAGE_API_KEY", "k"),
+            ("VONAGE_API_SECRET", "s"),
+            ("VONAGE_FROM", "Latchkey"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut settings = vonage.to_vec();
+            settings.extend_from_slice(extra);
+            config(&settings)
+        };
+        let defaults = with(&[]).expect("defaults");
+        assert_eq!(
+            defaults.sms.send_timeouts.get("vonage"),
+            Some(&DEFAULT_SEND_TIMEOUT)
+        );
+        assert!(!defaults.sms.send_timeouts.contains_key("outbox"));
+        assert_eq!(defaults.sms.in_flight, InFlightLimits::default());
+        let set = with(&[
+            ("VONAGE_TIMEOUT", "4s"),
+            ("SMS_MAX_IN_FLIGHT", "8"),
+            ("SMS_MAX_IN_FLIGHT_PER_PROVIDER", "3"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            set.sms.send_timeouts.get("vonage"),
+            Some(&std::time::Duration::from_secs(4))
+        );
+        assert_eq!(
+            set.sms.in_flight,
+            InFlightLimits {
+                in_flight: 8,
+                per_provider: 3
+            }
+        );
+        // Fewer in flight than the default share: the share follows.
+        let small = with(&[("SMS_MAX_IN_FLIGHT", "4")]).expect("valid");
+        assert_eq!(small.sms.in_flight.per_provider, 4);
+        for (variable, value) in [
+            ("VONAGE_TIMEOUT", "2m"),
+            ("VONAGE_TIMEOUT", "0"),
+            ("VONAGE_TIMEOUT", "soon"),
+            ("SMS_MAX_IN_FLIGHT", "0"),
+            ("SMS_MAX_IN_FLIGHT", "1000"),
+            ("SMS_MAX_IN_FLIGHT_PER_PROVIDER", "33"),
+        ] {
+            let error = with(&[(variable, value)]).expect_err(value);
+            assert_eq!(error.variable, variable, "{value}");
+        }
     }
 }

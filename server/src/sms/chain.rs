@@ -1,13 +1,21 @@
-//! The configured providers in failover order (`SMS_PROVIDERS=twilio,vonage`), per channel, and the
-//! test numbers whose messages never leave the server.
+//! The configured providers in failover order (`SMS_PROVIDERS=twilio,vonage`), per channel, how
+//! long each may take to answer (`<PROVIDER>_TIMEOUT`), and the test numbers whose messages never
+//! leave the server.
 
 use super::{DeliveryChannel, SmsSender};
-use std::collections::HashSet;
+use crate::store::StageFilter;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a provider may take over one send when its `<PROVIDER>_TIMEOUT` is not set.
+pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct ProviderChain {
     providers: Vec<Arc<dyn SmsSender>>,
+    /// Per provider name; `DEFAULT_SEND_TIMEOUT` for the others.
+    timeouts: HashMap<&'static str, Duration>,
     /// E.164 numbers whose messages go to `capture` instead of a provider.
     test_numbers: HashSet<String>,
     capture: Option<Arc<dyn SmsSender>>,
@@ -19,9 +27,45 @@ impl ProviderChain {
         anyhow::ensure!(!providers.is_empty(), "at least one SMS provider is needed");
         Ok(Self {
             providers,
+            timeouts: HashMap::new(),
             test_numbers: HashSet::new(),
             capture: None,
         })
+    }
+
+    /// How long each named provider may take over one send (token, lookup and request together).
+    pub fn with_timeouts(mut self, timeouts: HashMap<&'static str, Duration>) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// How long `sender` may take over one send.
+    pub fn timeout_of(&self, sender: &dyn SmsSender) -> Duration {
+        self.timeouts
+            .get(sender.name())
+            .copied()
+            .unwrap_or(DEFAULT_SEND_TIMEOUT)
+    }
+
+    /// The stages at which a message is sent by the provider named `name`, on each channel: what
+    /// the queue skips while that provider has all the sends it may have in flight. Test numbers
+    /// are captured whatever their stage, so a busy provider holds theirs back too.
+    pub fn stages_of(&self, name: &str) -> Vec<StageFilter> {
+        let mut filters = Vec::new();
+        for &channel in DeliveryChannel::ALL {
+            let count = self.stage_count(channel);
+            for (stage, sender) in self.stages(channel).enumerate() {
+                if sender.name() == name {
+                    filters.push(StageFilter {
+                        channel,
+                        stage,
+                        // A stage past the end is sent by the last provider.
+                        and_later: stage + 1 == count,
+                    });
+                }
+            }
+        }
+        filters
     }
 
     /// Messages to `numbers` (E.164) go to `capture` (the outbox), never to a provider.
@@ -160,6 +204,47 @@ mod tests {
         }
         assert!(chain.is_test_number("+15555550100"));
         assert!(!chain.is_test_number("+14155552671"));
+    }
+
+    #[test]
+    fn a_provider_owns_its_stages_on_each_channel_and_the_last_owns_what_lies_past_the_end() {
+        let chain = chain();
+        let stages = |name| {
+            chain
+                .stages_of(name)
+                .into_iter()
+                .map(|filter| (filter.channel, filter.stage, filter.and_later))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(stages("vonage"), vec![(DeliveryChannel::Sms, 0, false)]);
+        assert_eq!(
+            stages("messagebird"),
+            vec![
+                (DeliveryChannel::Sms, 2, true),
+                (DeliveryChannel::Voice, 1, true)
+            ]
+        );
+        assert_eq!(
+            stages("twilio"),
+            vec![
+                (DeliveryChannel::Sms, 1, false),
+                (DeliveryChannel::Voice, 0, false)
+            ]
+        );
+        assert!(stages("xoxzo").is_empty());
+    }
+
+    #[test]
+    fn each_provider_has_its_own_timeout_or_the_default() {
+        let chain = chain().with_timeouts(HashMap::from([("twilio", Duration::from_secs(3))]));
+        assert_eq!(
+            chain.timeout_of(&Named("twilio", true)),
+            Duration::from_secs(3)
+        );
+        assert_eq!(
+            chain.timeout_of(&Named("vonage", false)),
+            DEFAULT_SEND_TIMEOUT
+        );
     }
 
     #[test]

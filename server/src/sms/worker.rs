@@ -1,22 +1,39 @@
 //! The delivery worker: claims due messages from the queue, sends each outside any transaction
-//! through the provider its stage names, then records the outcome: sent, retried later with
-//! exponential backoff and jitter, moved on to the next provider, or failed for good (and then, if
-//! configured, queued again as a call). Woken at once when a message is queued, and by a poll
-//! otherwise. `DELIVERY_LANES` messages are sent at once, each claimed by one lane, so that a
-//! provider call that hangs (up to the HTTP client's timeout) holds up one lane, not every code
-//! queued behind it.
+//! through the provider its stage names, within that provider's timeout, then records the outcome:
+//! sent, retried later with exponential backoff and jitter, moved on to the next provider, or
+//! failed for good (and then, if configured, queued again as a call). Woken at once when a message
+//! is queued, and by a poll otherwise.
+//!
+//! Sends run concurrently, bounded by `InFlightLimits`: at most `in_flight` at once, of which one
+//! provider holds at most `per_provider`. A provider at its bound has its messages left in the
+//! queue, so a provider that hangs holds back its own messages only, never another's.
 
 use super::chain::ProviderChain;
-use super::{DeliveryChannel, OutgoingSms, SendError};
+use super::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use crate::clock::Clock;
-use crate::store::{Failure, Store};
+use crate::store::{ClaimedMessage, Failure, StageFilter, Store};
 use rand::Rng;
+use std::collections::HashMap;
 use std::sync::Arc;
 use time::Duration;
-use tokio::sync::{watch, Notify};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-/// How many messages are sent at once at the most.
-pub const DELIVERY_LANES: usize = 4;
+/// How many sends one instance has in flight at once (`SMS_MAX_IN_FLIGHT`), and how many of them
+/// one provider may hold (`SMS_MAX_IN_FLIGHT_PER_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlightLimits {
+    pub in_flight: usize,
+    pub per_provider: usize,
+}
+
+impl Default for InFlightLimits {
+    fn default() -> Self {
+        Self {
+            in_flight: 32,
+            per_provider: 16,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
@@ -108,6 +125,7 @@ pub struct DeliveryWorker {
     providers: ProviderChain,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
+    limits: InFlightLimits,
     wake: Arc<Notify>,
     /// `SMS_VOICE_FALLBACK`: a text message that fails for good is queued again as a call.
     voice_fallback: bool,
@@ -116,24 +134,34 @@ pub struct DeliveryWorker {
     instance: Arc<str>,
 }
 
+/// What the worker needs besides the store, the providers and the clock.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerSettings {
+    pub policy: RetryPolicy,
+    pub limits: InFlightLimits,
+    /// `SMS_VOICE_FALLBACK`.
+    pub voice_fallback: bool,
+    /// `INSTANCE_ID`.
+    pub instance: String,
+}
+
 impl DeliveryWorker {
     pub fn new(
         store: Store,
         providers: ProviderChain,
         clock: Arc<dyn Clock>,
-        policy: RetryPolicy,
         wake: Arc<Notify>,
-        voice_fallback: bool,
-        instance: &str,
+        settings: WorkerSettings,
     ) -> Self {
         Self {
             store,
             providers,
             clock,
-            policy,
+            policy: settings.policy,
+            limits: settings.limits,
             wake,
-            voice_fallback,
-            instance: Arc::from(instance),
+            voice_fallback: settings.voice_fallback,
+            instance: Arc::from(settings.instance),
         }
     }
 
@@ -155,18 +183,25 @@ impl DeliveryWorker {
         Ok(released)
     }
 
-    /// Sends at most one due message.
+    /// Sends at most one due message, whatever its provider.
     pub async fn try_execute_task(&self) -> anyhow::Result<ExecutionOutcome> {
-        let now = self.clock.now();
-        let Some(message) = self
-            .store
-            .claim_next_message(now, self.policy.lease, &self.instance)
-            .await?
-        else {
+        let Some(message) = self.claim(&[]).await? else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
-        // Another lane looks for the next message while this one is sent.
-        self.wake.notify_one();
+        self.deliver(message).await?;
+        Ok(ExecutionOutcome::TaskCompleted)
+    }
+
+    /// The next due message, if there is one outside `skip`.
+    async fn claim(&self, skip: &[StageFilter]) -> anyhow::Result<Option<ClaimedMessage>> {
+        self.store
+            .claim_next_message(self.clock.now(), self.policy.lease, &self.instance, skip)
+            .await
+    }
+
+    /// Sends a claimed message and records the outcome.
+    async fn deliver(&self, message: ClaimedMessage) -> anyhow::Result<()> {
+        let now = self.clock.now();
         let stages = self.providers.stage_count(message.channel);
         let Some(sender) = self
             .providers
@@ -186,33 +221,26 @@ impl DeliveryWorker {
                     now,
                 )
                 .await?;
-            return Ok(ExecutionOutcome::TaskCompleted);
+            return Ok(());
         };
         let outgoing = OutgoingSms {
             id: message.id,
             to: message.to_phone.clone(),
-            body: message.body,
-            purpose: message.purpose,
+            body: message.body.clone(),
+            purpose: message.purpose.clone(),
             channel: message.channel,
         };
         let provider = sender.name();
         let started = now;
-        let result = match message.ambiguous_since {
-            // An earlier attempt may have reached the provider: ask before sending again.
-            Some(since) => match sender.find_sent(&outgoing, since).await {
-                Ok(Some(receipt)) => {
-                    tracing::info!(
-                        message_id = message.id,
-                        provider,
-                        "the provider already had the message from an attempt that got no answer: not sent again"
-                    );
-                    Ok(receipt)
-                }
-                Ok(None) => sender.send(&outgoing).await,
-                Err(error) => Err(error),
-            },
-            None => sender.send(&outgoing).await,
-        };
+        let limit = self.providers.timeout_of(sender.as_ref());
+        let result = tokio::time::timeout(limit, self.send(sender.as_ref(), &message, &outgoing))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::Ambiguous(format!(
+                    "{provider}: timed out after {} s",
+                    limit.as_secs_f64()
+                )))
+            });
         let now = self.clock.now();
         let error = match result {
             Ok(receipt) => {
@@ -224,7 +252,7 @@ impl DeliveryWorker {
                         now,
                     )
                     .await?;
-                return Ok(ExecutionOutcome::TaskCompleted);
+                return Ok(());
             }
             Err(error) => error,
         };
@@ -292,10 +320,34 @@ impl DeliveryWorker {
                 }
             }
         }
-        Ok(ExecutionOutcome::TaskCompleted)
+        Ok(())
     }
 
-    /// Sends until the queue is empty.
+    /// One attempt at `sender`: after an attempt that got no answer, the provider is asked first
+    /// whether it already has the message.
+    async fn send(
+        &self,
+        sender: &dyn SmsSender,
+        message: &ClaimedMessage,
+        outgoing: &OutgoingSms,
+    ) -> Result<SentReceipt, SendError> {
+        let Some(since) = message.ambiguous_since else {
+            return sender.send(outgoing).await;
+        };
+        match sender.find_sent(outgoing, since).await? {
+            Some(receipt) => {
+                tracing::info!(
+                    message_id = message.id,
+                    provider = sender.name(),
+                    "the provider already had the message from an attempt that got no answer: not sent again"
+                );
+                Ok(receipt)
+            }
+            None => sender.send(outgoing).await,
+        }
+    }
+
+    /// Sends until the queue is empty, one message at a time.
     pub async fn drain(&self) -> anyhow::Result<usize> {
         let mut sent = 0;
         while self.try_execute_task().await? == ExecutionOutcome::TaskCompleted {
@@ -304,37 +356,84 @@ impl DeliveryWorker {
         Ok(sent)
     }
 
-    /// Runs `DELIVERY_LANES` lanes until `shutdown` turns true; each finishes the send it is in.
+    /// Sends until `shutdown` turns true, within `InFlightLimits`, then waits for the sends in flight.
+    /// Between wake-ups the queue is looked at every `poll`.
     pub async fn run_until_stopped(
         self,
-        shutdown: watch::Receiver<bool>,
+        mut shutdown: watch::Receiver<bool>,
         poll: std::time::Duration,
     ) {
-        let mut lanes = tokio::task::JoinSet::new();
-        for _ in 0..DELIVERY_LANES {
-            lanes.spawn(self.clone().run_lane(shutdown.clone(), poll));
+        let in_flight = Arc::new(Semaphore::new(self.limits.in_flight.max(1)));
+        let mut per_provider: HashMap<&'static str, Arc<Semaphore>> = HashMap::new();
+        let mut sends = tokio::task::JoinSet::new();
+        while !*shutdown.borrow() {
+            let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
+                break;
+            };
+            match self.start_next(permit, &mut per_provider, &mut sends).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => tracing::error!(
+                    error = format!("{error:#}"),
+                    "the delivery worker hit an error"
+                ),
+            }
+            // Nothing to start: wait for a message, a send to finish, the poll, or the end.
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                Some(_) = sends.join_next() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+            while sends.try_join_next().is_some() {}
         }
-        while lanes.join_next().await.is_some() {}
+        while sends.join_next().await.is_some() {}
     }
 
-    /// One lane: sends until the queue is empty, then waits to be woken, or for the poll.
-    async fn run_lane(self, mut shutdown: watch::Receiver<bool>, poll: std::time::Duration) {
-        loop {
-            if let Err(error) = self.drain().await {
+    /// Claims the next message whose provider has room and starts sending it, holding `permit`
+    /// and one of its provider's. `false` when there is none to start.
+    async fn start_next(
+        &self,
+        permit: OwnedSemaphorePermit,
+        per_provider: &mut HashMap<&'static str, Arc<Semaphore>>,
+        sends: &mut tokio::task::JoinSet<()>,
+    ) -> anyhow::Result<bool> {
+        let busy: Vec<StageFilter> = per_provider
+            .iter()
+            .filter(|(_, permits)| permits.available_permits() == 0)
+            .flat_map(|(name, _)| self.providers.stages_of(name))
+            .collect();
+        let Some(message) = self.claim(&busy).await? else {
+            return Ok(false);
+        };
+        let provider = self
+            .providers
+            .sender(&message.to_phone, message.channel, message.stage)
+            .map_or("none", |sender| sender.name());
+        let permits = per_provider
+            .entry(provider)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_provider.max(1))));
+        // Only this loop takes permits, so one is free unless the message is a test number's
+        // (captured whatever its stage): that one waits its turn in its own task.
+        let held = Arc::clone(permits).try_acquire_owned().ok();
+        let permits = Arc::clone(permits);
+        let worker = self.clone();
+        sends.spawn(async move {
+            let _provider_permit = match held {
+                Some(held) => Ok(held),
+                None => permits.acquire_owned().await,
+            };
+            let _permit = permit;
+            if let Err(error) = worker.deliver(message).await {
                 tracing::error!(
                     error = format!("{error:#}"),
                     "the delivery worker hit an error"
                 );
             }
-            tokio::select! {
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => {}
-            }
-            if *shutdown.borrow() {
-                break;
-            }
-        }
+            // The next message may be waiting for this one's room.
+            worker.wake.notify_one();
+        });
+        Ok(true)
     }
 }
 

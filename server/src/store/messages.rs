@@ -112,6 +112,28 @@ fn window(row: sqlx::any::AnyRow) -> anyhow::Result<RecentSends> {
     })
 }
 
+/// The messages at one stage of one channel (and, with `and_later`, at every later stage): those
+/// one provider sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageFilter {
+    pub channel: DeliveryChannel,
+    pub stage: usize,
+    pub and_later: bool,
+}
+
+impl StageFilter {
+    /// ` AND NOT (…)`, leaving these messages out of a query. Built from an enum's own name and a
+    /// number, never from input.
+    fn excluding_clause(&self) -> String {
+        let comparison = if self.and_later { ">=" } else { "=" };
+        format!(
+            " AND NOT (channel = '{}' AND stage {comparison} {})",
+            self.channel.as_str(),
+            self.stage
+        )
+    }
+}
+
 impl Store {
     /// Queues a message; part of the caller's transaction.
     pub async fn enqueue_message(
@@ -226,12 +248,14 @@ impl Store {
 
     /// Atomically takes the next due message for `instance`: a queued one whose time has come, or
     /// a `sending` one whose lease ran out (its worker died), which is then ambiguous from when
-    /// that worker took it. One statement, so two workers never take the same.
+    /// that worker took it; none at the stages in `skip` (those of providers with all the sends
+    /// they may have in flight). One statement, so two workers never take the same.
     pub async fn claim_next_message(
         &self,
         now: OffsetDateTime,
         lease: Duration,
         instance: &str,
+        skip: &[StageFilter],
     ) -> anyhow::Result<Option<ClaimedMessage>> {
         // PostgreSQL: a second worker skips the row the first one has locked, instead of
         // waiting for it and then claiming it again.
@@ -239,13 +263,14 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
+        let skip: String = skip.iter().map(StageFilter::excluding_clause).collect();
         let row = sqlx::query(&format!(
             "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
              next_attempt_at = $1, updated_at = $2, claimed_by = $4, \
              ambiguous_since = CASE WHEN status = 'sending' \
                  THEN COALESCE(ambiguous_since, updated_at) ELSE ambiguous_since END \
              WHERE id = (SELECT id FROM sms_messages \
-                         WHERE status IN ('queued', 'sending') AND next_attempt_at <= $3 \
+                         WHERE status IN ('queued', 'sending') AND next_attempt_at <= $3{skip} \
                          ORDER BY next_attempt_at, id LIMIT 1{lock}) \
              RETURNING id, to_phone, body, purpose, channel, stage, attempts, fallback_body, \
              ambiguous_since"

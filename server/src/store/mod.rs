@@ -38,7 +38,7 @@ pub use audit::{AuditEvent, NewAuditEvent};
 pub use failure::is_unavailable;
 pub use messages::{
     ClaimedMessage, DeliveryOutcome, DeliveryState, Failure, MessageSummary, NewMessage,
-    OutboxEntry,
+    OutboxEntry, StageFilter,
 };
 pub use sessions::SessionRecord;
 pub use trusted_devices::TrustedDevice;

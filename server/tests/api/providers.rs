@@ -538,3 +538,125 @@ async fn a_provider_call_that_hangs_does_not_hold_up_other_codes() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// A provider that takes every request and never answers.
+async fn never_answering_provider() -> String {
+    let app = axum::Router::new().fallback(|| async {
+        tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        StatusCode::OK
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port");
+    let address = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+/// Vonage, which never answers, for texts; Twilio for calls; `extra` on top.
+async fn app_with_hanging_vonage(twilio: &MockProvider, extra: &[(&'static str, &str)]) -> TestApp {
+    let mut settings = twilio_settings(twilio);
+    settings.extend([
+        ("SMS_PROVIDERS", "vonage,twilio".to_owned()),
+        ("VONAGE_BASE_URL", never_answering_provider().await),
+        ("VONAGE_API_KEY", "key".to_owned()),
+        ("VONAGE_API_SECRET", "secret".to_owned()),
+        ("VONAGE_FROM", "Latchkey".to_owned()),
+    ]);
+    settings.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (*name, (*value).to_owned())),
+    );
+    app_with(&settings).await
+}
+
+/// How many of the messages on `channel` are in `status`.
+async fn count_in(app: &TestApp, channel: &str, status: &str) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM sms_messages WHERE channel = $1 AND status = $2")
+        .bind(channel)
+        .bind(status)
+        .fetch_one(app.store.pool())
+        .await
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn a_hanging_provider_holds_its_share_of_sends_and_never_another_providers_message() {
+    let twilio = MockProvider::start(vec![("/Calls.json", 201, TWILIO_CALLED)]).await;
+    let app = app_with_hanging_vonage(
+        &twilio,
+        &[
+            ("SMS_MAX_IN_FLIGHT", "4"),
+            ("SMS_MAX_IN_FLIGHT_PER_PROVIDER", "2"),
+            ("VONAGE_TIMEOUT", "60s"),
+        ],
+    )
+    .await;
+    // Five texts for Vonage: more than every send this instance may have in flight.
+    for n in 0..5 {
+        app.start_sign_up_with(
+            &new_client(),
+            &format!("text{n}@example.com"),
+            &format!("+1415555017{n}"),
+        )
+        .await;
+    }
+    let started = std::time::Instant::now();
+    while count_in(&app, "sms", "sending").await < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never sending"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A code by call goes to Twilio while Vonage holds its share.
+    let response = app.post("/api/signup", &SIGNUP_BY_CALL).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let started = std::time::Instant::now();
+    while twilio.seen("/Calls.json").is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the call waited behind the hanging texts"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(twilio.seen("/Calls.json")[0].field("To"), PHONE);
+    // Vonage never held more than its share: the other texts wait in the queue.
+    assert_eq!(count_in(&app, "sms", "sending").await, 2);
+    assert_eq!(count_in(&app, "sms", "queued").await, 3);
+}
+
+#[tokio::test]
+async fn a_provider_silent_past_its_timeout_is_asked_again_later() {
+    let twilio = MockProvider::start(vec![("/Calls.json", 201, TWILIO_CALLED)]).await;
+    let app = app_with_hanging_vonage(&twilio, &[("VONAGE_TIMEOUT", "1s")]).await;
+    app.start_sign_up_with(&new_client(), "late@example.com", PHONE)
+        .await;
+    let started = std::time::Instant::now();
+    loop {
+        let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+            "SELECT status, last_error, ambiguous_since FROM sms_messages \
+             WHERE status = 'queued' AND last_error IS NOT NULL",
+        )
+        .fetch_optional(app.store.pool())
+        .await
+        .expect("the message");
+        if let Some((_, error, ambiguous_since)) = row {
+            assert_eq!(
+                error.as_deref(),
+                Some("no answer: vonage: timed out after 1 s")
+            );
+            assert!(
+                ambiguous_since.is_some(),
+                "Vonage may have taken it: not known to be unsent"
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the send was never cut short"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
