@@ -7,6 +7,7 @@ use crate::setting::{invalid, ConfigError};
 use crate::sms::chain::DEFAULT_SEND_TIMEOUT;
 use crate::sms::log::LogSender;
 use crate::sms::providers::bandwidth::BandwidthConfig;
+use crate::sms::providers::bird::BirdConfig;
 use crate::sms::providers::messagebird::MessageBirdConfig;
 use crate::sms::providers::ringcentral::RingCentralConfig;
 use crate::sms::providers::twilio::TwilioConfig;
@@ -32,6 +33,8 @@ pub enum SmsProviderKind {
     Bandwidth(BandwidthConfig),
     /// MessageBird classic REST API (`MESSAGEBIRD_*`).
     MessageBird(MessageBirdConfig),
+    /// Bird Channels API, MessageBird's successor (`BIRD_*`).
+    Bird(BirdConfig),
     /// RingCentral SMS API with a JWT credential (`RINGCENTRAL_*`).
     RingCentral(RingCentralConfig),
     /// Xoxzo SMS and text-to-speech calls (`XOXZO_*`).
@@ -62,6 +65,7 @@ impl SmsProviderKind {
             Self::Vonage(settings) => settings.into_sender(clock, public_url)?,
             Self::Bandwidth(settings) => settings.into_sender(clock)?,
             Self::MessageBird(settings) => settings.into_sender(clock)?,
+            Self::Bird(settings) => settings.into_sender(clock)?,
             Self::RingCentral(settings) => settings.into_sender(clock)?,
             Self::Xoxzo(settings) => settings.into_sender(clock)?,
         })
@@ -92,6 +96,7 @@ impl SmsProviderKind {
             Self::Vonage(_) => "VONAGE_TIMEOUT",
             Self::Bandwidth(_) => "BANDWIDTH_TIMEOUT",
             Self::MessageBird(_) => "MESSAGEBIRD_TIMEOUT",
+            Self::Bird(_) => "BIRD_TIMEOUT",
             Self::RingCentral(_) => "RINGCENTRAL_TIMEOUT",
             Self::Xoxzo(_) => "XOXZO_TIMEOUT",
         })
@@ -110,6 +115,7 @@ impl SmsProviderKind {
             Self::Vonage(_) => "vonage",
             Self::Bandwidth(_) => "bandwidth",
             Self::MessageBird(_) => "messagebird",
+            Self::Bird(_) => "bird",
             Self::RingCentral(_) => "ringcentral",
             Self::Xoxzo(_) => "xoxzo",
         }
@@ -123,6 +129,7 @@ impl SmsProviderKind {
             "vonage" => Self::Vonage(VonageConfig::from_lookup(get)?),
             "bandwidth" => Self::Bandwidth(BandwidthConfig::from_lookup(get)?),
             "messagebird" => Self::MessageBird(MessageBirdConfig::from_lookup(get)?),
+            "bird" => Self::Bird(BirdConfig::from_lookup(get)?),
             "ringcentral" => Self::RingCentral(RingCentralConfig::from_lookup(get)?),
             "xoxzo" => Self::Xoxzo(XoxzoConfig::from_lookup(get)?),
             other => {
@@ -130,7 +137,7 @@ impl SmsProviderKind {
                     "SMS_PROVIDERS",
                     format!(
                         "`{other}` is not a provider this build can use; supported: outbox, log, \
-                         ringcentral, bandwidth, messagebird, xoxzo, twilio, vonage"
+                         ringcentral, bandwidth, bird, messagebird, xoxzo, twilio, vonage"
                     ),
                 ))
             }

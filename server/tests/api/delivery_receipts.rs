@@ -459,3 +459,50 @@ async fn ringcentral_is_asked_what_became_of_a_message_and_its_answer_reaches_th
     app.delivery_questions.ask_once().await.expect("asked");
     assert_eq!(ringcentral.seen("/message-store/315450330010").len(), asked);
 }
+
+#[tokio::test]
+async fn bird_is_asked_what_became_of_a_message_and_its_answer_reaches_the_page() {
+    const WORKSPACE: &str = "a1405560-c8d3-4b1a-877d-3f449ad95352";
+    const CHANNEL: &str = "614208aa-b153-4d5d-9989-2fddfc0ce4c3";
+    // Bird's message object (docs.bird.com/api/channels-api), as accepted and as later found.
+    const BIRD_ACCEPTED: &str = r#"{"id": "96a0b5fa-a986-453d-be5c-3117f989f025", "channelId": "614208aa-b153-4d5d-9989-2fddfc0ce4c3", "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": "+14155552671"}]}, "status": "accepted", "reason": "", "direction": "outgoing"}"#;
+    const BIRD_FAILED: &str = r#"{"id": "96a0b5fa-a986-453d-be5c-3117f989f025", "channelId": "614208aa-b153-4d5d-9989-2fddfc0ce4c3", "receiver": {"contacts": [{"identifierKey": "phonenumber", "identifierValue": "+14155552671"}]}, "status": "delivery_failed", "reason": "carrier rejected", "direction": "outgoing"}"#;
+    let bird = MockProvider::start(vec![
+        ("/messages", 202, BIRD_ACCEPTED),
+        (
+            "/messages/96a0b5fa-a986-453d-be5c-3117f989f025",
+            200,
+            BIRD_FAILED,
+        ),
+    ])
+    .await;
+    let app = app_with(vec![
+        ("SMS_PROVIDERS", "bird".to_owned()),
+        ("BIRD_BASE_URL", bird.base_url.clone()),
+        ("BIRD_ACCESS_KEY", "access-key".to_owned()),
+        ("BIRD_WORKSPACE_ID", WORKSPACE.to_owned()),
+        ("BIRD_CHANNEL_ID", CHANNEL.to_owned()),
+    ])
+    .await;
+    let client = signed_up_and_sent(&app).await;
+    let sent = bird.seen("/messages");
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].path,
+        format!("/workspaces/{WORKSPACE}/channels/{CHANNEL}/messages")
+    );
+    assert_eq!(
+        the_message(&app).await,
+        ("sent".to_owned(), None, None, false)
+    );
+
+    app.clock.advance(time::Duration::seconds(11));
+    assert_eq!(app.delivery_questions.ask_once().await.expect("asked"), 1);
+    let after = code_delivery(&app, &client).await;
+    assert_eq!(after["progress"], "failed");
+    assert_eq!(after["failed"], true);
+    assert_eq!(
+        the_message(&app).await.2.as_deref(),
+        Some("bird delivery_failed carrier rejected")
+    );
+}

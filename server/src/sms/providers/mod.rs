@@ -3,6 +3,7 @@
 //! mapping of transport failures.
 
 pub mod bandwidth;
+pub mod bird;
 pub mod messagebird;
 pub mod ringcentral;
 pub mod token;
