@@ -9,13 +9,21 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
+# A first build (a fresh clone, as in CI) has nothing for incremental compilation to reuse, and its
+# caches would double the disk the build takes.
+if [ ! -d target/debug ]; then
+  export CARGO_INCREMENTAL=0
+fi
+
 step "Formatting and clippy, warnings as errors (scripts/lint.sh)"
 scripts/lint.sh
 
-step "Building the site (server binary, wasm, CSS)"
-cargo leptos build
+# The server binary the browser tests run is built with the tests, by the same cargo command,
+# so that every dependency is compiled once.
+step "Building the site's wasm and CSS"
+cargo leptos build --frontend-only
 
-step "Unit and black-box tests"
+step "Unit and black-box tests (and the server binary)"
 cargo test -p app -p server -p bench --features app/ssr
 
 step "Black-box tests against PostgreSQL (a throwaway cluster on loopback)"
