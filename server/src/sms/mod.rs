@@ -98,6 +98,11 @@ pub trait SmsSender: Send + Sync + 'static {
     fn reports_when_asked(&self) -> bool {
         false
     }
+    /// Whether, of the providers that `reports_when_asked`, this one is asked about calls too
+    /// (otherwise only about texts).
+    fn reports_calls_when_asked(&self) -> bool {
+        true
+    }
     /// What became of a message this provider accepted, by its id for it: `None` while it is on
     /// its way. Only for providers that `reports_when_asked`.
     async fn delivery_outcome(

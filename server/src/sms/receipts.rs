@@ -226,7 +226,13 @@ impl DeliveryQuestions {
             let now = self.clock.now();
             let due = self
                 .store
-                .messages_to_ask_about(provider, now - ASK_FOR, now - ASK_AFTER, ASK_AT_MOST)
+                .messages_to_ask_about(
+                    provider,
+                    !sender.reports_calls_when_asked(),
+                    now - ASK_FOR,
+                    now - ASK_AFTER,
+                    ASK_AT_MOST,
+                )
                 .await?;
             for (id, provider_message_id) in due {
                 match sender.delivery_outcome(&provider_message_id).await {

@@ -525,16 +525,22 @@ impl Store {
     pub async fn messages_to_ask_about(
         &self,
         provider: &str,
+        texts_only: bool,
         sent_from: OffsetDateTime,
         quiet_since: OffsetDateTime,
         limit: u32,
     ) -> anyhow::Result<Vec<(i64, String)>> {
-        sqlx::query_as(
+        let texts_only = if texts_only {
+            " AND channel = 'sms'"
+        } else {
+            ""
+        };
+        sqlx::query_as(&format!(
             "SELECT id, provider_message_id FROM sms_messages WHERE provider = $1 \
              AND status = 'sent' AND delivered_at IS NULL AND provider_message_id IS NOT NULL \
-             AND sent_at >= $2 AND sent_at <= $3 \
+             AND sent_at >= $2 AND sent_at <= $3{texts_only} \
              AND (status_checked_at IS NULL OR status_checked_at < $3) ORDER BY sent_at LIMIT $4",
-        )
+        ))
         .bind(provider)
         .bind(unix_millis(sent_from))
         .bind(unix_millis(quiet_since))

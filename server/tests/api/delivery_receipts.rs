@@ -506,3 +506,34 @@ async fn bird_is_asked_what_became_of_a_message_and_its_answer_reaches_the_page(
         Some("bird delivery_failed carrier rejected")
     );
 }
+
+#[tokio::test]
+async fn messagebird_is_asked_what_became_of_a_text_and_its_answer_reaches_the_page() {
+    // The message object of MessageBird's Go SDK fixture, as created and as later found failed.
+    const CREATED: &str = r#"{"id": "6fe65f90454aa61536e6a88b88972670", "href": "https://rest.messagebird.com/messages/6fe65f90454aa61536e6a88b88972670", "direction": "mt", "type": "sms", "originator": "Latchkey", "recipients": {"items": [{"recipient": 14155552671, "status": "sent", "statusDatetime": "2026-11-30T10:02:59+00:00", "messagePartCount": 1}], "totalCount": 1, "totalSentCount": 1, "totalDeliveredCount": 0, "totalDeliveryFailedCount": 0}}"#;
+    const FAILED: &str = r#"{"id": "6fe65f90454aa61536e6a88b88972670", "href": "https://rest.messagebird.com/messages/6fe65f90454aa61536e6a88b88972670", "direction": "mt", "type": "sms", "originator": "Latchkey", "recipients": {"items": [{"recipient": 14155552671, "status": "delivery_failed", "statusReason": "unknown subscriber", "statusDatetime": "2026-11-30T10:03:09+00:00", "messagePartCount": 1}], "totalCount": 1, "totalSentCount": 1, "totalDeliveredCount": 0, "totalDeliveryFailedCount": 1}}"#;
+    let messagebird = MockProvider::start(vec![
+        ("/messages", 201, CREATED),
+        ("/messages/6fe65f90454aa61536e6a88b88972670", 200, FAILED),
+    ])
+    .await;
+    let app = app_with(vec![
+        ("SMS_PROVIDERS", "messagebird".to_owned()),
+        ("MESSAGEBIRD_BASE_URL", messagebird.base_url.clone()),
+        ("MESSAGEBIRD_ACCESS_KEY", "live_key".to_owned()),
+        ("MESSAGEBIRD_ORIGINATOR", "Latchkey".to_owned()),
+    ])
+    .await;
+    let client = signed_up_and_sent(&app).await;
+    assert_eq!(messagebird.seen("/messages").len(), 1);
+
+    app.clock.advance(time::Duration::seconds(11));
+    assert_eq!(app.delivery_questions.ask_once().await.expect("asked"), 1);
+    let after = code_delivery(&app, &client).await;
+    assert_eq!(after["progress"], "failed");
+    assert_eq!(after["failed"], true);
+    assert_eq!(
+        the_message(&app).await.2.as_deref(),
+        Some("messagebird delivery_failed unknown subscriber")
+    );
+}

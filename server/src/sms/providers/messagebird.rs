@@ -4,6 +4,10 @@
 //! `201 Created` with the message `id`. Calls that read a code aloud: `POST /voicemessages` with `recipients`, `body`
 //! and `language`, also `201 Created` with an `id`. Errors are
 //! `{"errors": [{code, description, parameter}]}`.
+//!
+//! Delivery is read from the message itself: `GET /messages/{id}` answers each recipient's
+//! `status` (`sent`, `buffered`, then `delivered`, or `expired` / `delivery_failed`), so Latchkey
+//! asks about each text (calls are not asked about).
 
 use super::http_client;
 use super::{retry_after, transport_error, Credential};
@@ -11,6 +15,7 @@ use crate::clock::Clock;
 use crate::setting::{required, ConfigError};
 use crate::sms::encoding::Encoding;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::store::{DeliveryOutcome, Failure};
 use async_trait::async_trait;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -35,6 +40,28 @@ pub struct MessageBirdSender {
 #[derive(Deserialize)]
 struct Created {
     id: String,
+}
+
+/// A text as `GET /messages/{id}` answers it: only its recipients matter here.
+#[derive(Deserialize)]
+struct Stored {
+    recipients: StoredRecipients,
+}
+
+#[derive(Deserialize)]
+struct StoredRecipients {
+    #[serde(default)]
+    items: Vec<StoredRecipient>,
+}
+
+#[derive(Deserialize)]
+struct StoredRecipient {
+    #[serde(default)]
+    status: String,
+    #[serde(default, rename = "statusReason")]
+    status_reason: Option<String>,
+    #[serde(default, rename = "statusErrorCode")]
+    status_error_code: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, Default)]
@@ -66,6 +93,31 @@ impl SmsSender for MessageBirdSender {
 
     fn supports_voice(&self) -> bool {
         true
+    }
+
+    fn reports_when_asked(&self) -> bool {
+        true
+    }
+
+    fn reports_calls_when_asked(&self) -> bool {
+        false
+    }
+
+    async fn delivery_outcome(
+        &self,
+        provider_message_id: &str,
+    ) -> Result<Option<DeliveryOutcome>, SendError> {
+        // MessageBird's ids are 32 hexadecimal digits; anything else is not put in a URL.
+        if provider_message_id.is_empty()
+            || !provider_message_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(SendError::Rejected(format!(
+                "messagebird: {provider_message_id:?} is not a message id"
+            )));
+        }
+        self.text_outcome(provider_message_id).await
     }
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
@@ -138,6 +190,66 @@ impl SmsSender for MessageBirdSender {
             400..=499 if about_recipients => SendError::InvalidRecipient(described),
             400..=499 => SendError::Rejected(described),
             _ => SendError::Transient(described),
+        })
+    }
+}
+
+impl MessageBirdSender {
+    /// What became of the text `id`, by its one recipient's status.
+    async fn text_outcome(&self, id: &str) -> Result<Option<DeliveryOutcome>, SendError> {
+        let base = self.config.base_url.trim_end_matches('/');
+        let response = self
+            .client
+            .get(format!("{base}/messages/{id}"))
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("AccessKey {}", self.config.access_key.expose()),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| transport_error("messagebird", &error))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                429 => SendError::RateLimited {
+                    retry_after: retry_after(&response),
+                },
+                400..=499 => SendError::Rejected(format!("messagebird {}", status.as_u16())),
+                _ => SendError::Transient(format!("messagebird {}", status.as_u16())),
+            });
+        }
+        let stored: Stored = response
+            .json()
+            .await
+            .map_err(|_| SendError::Transient("messagebird: unreadable message".to_owned()))?;
+        let Some(recipient) = stored.recipients.items.into_iter().next() else {
+            return Ok(None);
+        };
+        Ok(match recipient.status.as_str() {
+            "delivered" => Some(DeliveryOutcome::Delivered),
+            "delivery_failed" | "expired" => {
+                let code = match recipient.status_error_code {
+                    Some(serde_json::Value::Number(code)) => code.to_string(),
+                    Some(serde_json::Value::String(code)) => code,
+                    _ => String::new(),
+                };
+                let reason = [
+                    recipient.status.as_str(),
+                    recipient.status_reason.as_deref().unwrap_or_default(),
+                    code.as_str(),
+                ]
+                .iter()
+                .filter(|part| !part.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+                Some(DeliveryOutcome::Failed {
+                    failure: Failure::Undelivered,
+                    reason: format!("messagebird {reason}"),
+                })
+            }
+            _ => None,
         })
     }
 }
@@ -292,5 +404,67 @@ mod tests {
             sender(&throttled.base_url).send(&message()).await,
             Err(SendError::RateLimited { .. })
         ));
+    }
+
+    /// The message object of the official Go SDK's fixture (`sms/testdata/messageObject.json`),
+    /// with the recipient's status as later reported; `statusReason` and `statusErrorCode` as
+    /// developers.messagebird.com/api/sms-messaging lists them for a recipient.
+    fn stored(status: &str, extra: &str) -> String {
+        format!(
+            r#"{{"body": "Hello World", "createdDatetime": "2022-01-05T10:02:59+00:00", "datacoding": "plain", "direction": "mt", "gateway": 239, "href": "https://rest.messagebird.com/messages/6fe65f90454aa61536e6a88b88972670", "id": "6fe65f90454aa61536e6a88b88972670", "mclass": 1, "originator": "TestName", "recipients": {{"items": [{{"recipient": 31612345678, "status": "{status}", "statusDatetime": "2022-01-05T10:03:09+00:00", "messagePartCount": 1{extra}}}], "totalCount": 1, "totalDeliveredCount": 0, "totalDeliveryFailedCount": 0, "totalSentCount": 1}}, "reference": null, "scheduledDatetime": null, "type": "sms", "typeDetails": {{}}, "validity": null}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn delivery_is_read_from_the_recipients_status() {
+        let id = "6fe65f90454aa61536e6a88b88972670";
+        let delivered = MockProvider::start(200, vec![], &stored("delivered", "")).await;
+        assert_eq!(
+            sender(&delivered.base_url)
+                .delivery_outcome(id)
+                .await
+                .expect("asked"),
+            Some(DeliveryOutcome::Delivered)
+        );
+        let request = &delivered.requests()[0];
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path, format!("/messages/{id}"));
+        assert_eq!(
+            request.header("authorization"),
+            Some("AccessKey live_abcdef")
+        );
+        let failed = MockProvider::start(
+            200,
+            vec![],
+            &stored(
+                "delivery_failed",
+                r#", "statusReason": "unknown subscriber", "statusErrorCode": 1"#,
+            ),
+        )
+        .await;
+        assert_eq!(
+            sender(&failed.base_url)
+                .delivery_outcome(id)
+                .await
+                .expect("asked"),
+            Some(DeliveryOutcome::Failed {
+                failure: Failure::Undelivered,
+                reason: "messagebird delivery_failed unknown subscriber 1".to_owned()
+            })
+        );
+        let underway = MockProvider::start(200, vec![], &stored("buffered", "")).await;
+        assert_eq!(
+            sender(&underway.base_url)
+                .delivery_outcome(id)
+                .await
+                .expect("asked"),
+            None
+        );
+        assert!(sender(&underway.base_url)
+            .delivery_outcome("../voicemessages")
+            .await
+            .is_err());
+        assert!(sender(&underway.base_url).reports_when_asked());
+        assert!(!sender(&underway.base_url).reports_calls_when_asked());
     }
 }

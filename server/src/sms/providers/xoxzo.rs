@@ -9,6 +9,10 @@
 //! docs.xoxzo.com/en/sms.html): with `XOXZO_TEMPLATE_ID`, texts go to
 //! `POST /sms/templates/<id>/messages/` as JSON `{sender, recipient, variables: {code}}`, the code
 //! read back from the message's last line; the template holds the rest of the text.
+//!
+//! Delivery is read from the message: `GET /sms/messages/<msgid>/` answers its `status` (Xoxzo's
+//! help lists `QUEUED`, `DELIVERING`, `OK` for delivered and `FAILED`; its tutorial shows
+//! `DELIVERED`), so Latchkey asks about each text (calls are not asked about).
 
 use super::http_client;
 use super::{retry_after, transport_error, Credential};
@@ -16,6 +20,7 @@ use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
 use crate::sms::templates::MessageTemplates;
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
+use crate::store::{DeliveryOutcome, Failure};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -93,6 +98,72 @@ impl SmsSender for XoxzoSender {
 
     fn supports_voice(&self) -> bool {
         self.config.caller.is_some()
+    }
+
+    fn reports_when_asked(&self) -> bool {
+        true
+    }
+
+    fn reports_calls_when_asked(&self) -> bool {
+        false
+    }
+
+    async fn delivery_outcome(
+        &self,
+        provider_message_id: &str,
+    ) -> Result<Option<DeliveryOutcome>, SendError> {
+        // Xoxzo's message ids are letters and digits; anything else is not put in a URL.
+        if provider_message_id.is_empty()
+            || !provider_message_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(SendError::Rejected(format!(
+                "xoxzo: {provider_message_id:?} is not a message id"
+            )));
+        }
+        let base = self.config.base_url.trim_end_matches('/');
+        let response = self
+            .client
+            .get(format!("{base}/sms/messages/{provider_message_id}/"))
+            .basic_auth(&self.config.sid, Some(self.config.auth_token.expose()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| transport_error("xoxzo", &error))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(match status.as_u16() {
+                429 => SendError::RateLimited {
+                    retry_after: retry_after(&response),
+                },
+                400..=499 => SendError::Rejected(format!("xoxzo {}", status.as_u16())),
+                _ => SendError::Transient(format!("xoxzo {}", status.as_u16())),
+            });
+        }
+        let stored: Value = response
+            .json()
+            .await
+            .map_err(|_| SendError::Transient("xoxzo: unreadable message".to_owned()))?;
+        // One message, or a one-element list as the sending answers are.
+        let stored = match stored {
+            Value::Array(mut items) if !items.is_empty() => items.swap_remove(0),
+            other => other,
+        };
+        let delivery = stored
+            .get("status")
+            .or_else(|| stored.get("msgstatus"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        Ok(match delivery.as_str() {
+            "OK" | "DELIVERED" => Some(DeliveryOutcome::Delivered),
+            "FAILED" | "UNDELIVERED" | "UNDELIVERABLE" => Some(DeliveryOutcome::Failed {
+                failure: Failure::Undelivered,
+                reason: format!("xoxzo {delivery}"),
+            }),
+            _ => None,
+        })
     }
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
@@ -398,5 +469,54 @@ mod tests {
         );
         let error = XoxzoConfig::from_lookup(&settings("../messages")).expect_err("not an id");
         assert!(error.to_string().contains("XOXZO_TEMPLATE_ID"), "{error}");
+    }
+
+    /// `GET /sms/messages/<msgid>/` as Xoxzo's own tutorial shows it (xoxzo/blog.xoxzo.com,
+    /// `content/Tutorials/checking-your-sms-status-en.md`), with the statuses of its help page
+    /// "What does the delivery status mean?" (`FAILED`, `DELIVERING`, `OK`, `QUEUED`).
+    fn stored(status: &str) -> String {
+        format!(
+            r#"{{"status": "{status}", "sent_time": "2015-08-27 09:22:32", "cost": 10, "sender": "LATCHKEY", "recipient": "+818012345678", "url": "https://api.xoxzo.com/sms/messages/tHi5i5y0urMsGIdt3xT/", "msgid": "tHi5i5y0urMsGIdt3xT"}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn delivery_is_read_from_the_message_status() {
+        let id = "tHi5i5y0urMsGIdt3xT";
+        for (status, outcome) in [
+            ("DELIVERED", Some(DeliveryOutcome::Delivered)),
+            ("OK", Some(DeliveryOutcome::Delivered)),
+            (
+                "FAILED",
+                Some(DeliveryOutcome::Failed {
+                    failure: Failure::Undelivered,
+                    reason: "xoxzo FAILED".to_owned(),
+                }),
+            ),
+            ("DELIVERING", None),
+            ("QUEUED", None),
+        ] {
+            let mock = MockProvider::start(200, vec![], &stored(status)).await;
+            assert_eq!(
+                sender(&mock.base_url, None)
+                    .delivery_outcome(id)
+                    .await
+                    .expect("asked"),
+                outcome,
+                "{status}"
+            );
+            let request = &mock.requests()[0];
+            assert_eq!(request.method, "GET");
+            assert_eq!(request.path, format!("/sms/messages/{id}/"));
+            assert!(request
+                .header("authorization")
+                .is_some_and(|value| value.starts_with("Basic ")));
+        }
+        let mock = MockProvider::start(200, vec![], &stored("OK")).await;
+        assert!(sender(&mock.base_url, None)
+            .delivery_outcome("../voice/calls")
+            .await
+            .is_err());
+        assert!(mock.requests().is_empty());
     }
 }
