@@ -7,8 +7,12 @@
 //!
 //! Bird reports delivery on the message itself: `GET …/messages/{id}` answers its `status`
 //! (`accepted`, `processing`, `sent`, then `delivered`, or `sending_failed` / `delivery_failed`)
-//! and a `reason`, so Latchkey asks rather than taking webhooks. Codes go by text only: calls are
-//! Bird's separate Voice API, which this adapter does not place.
+//! and a `reason`, so Latchkey asks rather than taking webhooks (about texts only).
+//!
+//! Calls that read a code aloud, with `BIRD_VOICE_CHANNEL_ID` (a voice channel of the workspace):
+//! `POST /workspaces/{workspace}/channels/{voice channel}/calls` with `to` and a `callFlow` of one
+//! `say` command (`text`, `locale`, `voice`), `202 Accepted` with the call's `id`
+//! (docs.bird.com/api/voice-api: "Initiate an outbound call", "Say Text-To-Speech").
 
 use super::http_client;
 use super::{retry_after, transport_error, Credential};
@@ -31,7 +35,52 @@ pub struct BirdConfig {
     /// workspace (UUIDs, from Bird's dashboard).
     pub workspace_id: String,
     pub channel_id: String,
+    /// `BIRD_VOICE_CHANNEL_ID`: the voice channel that places calls; none, no calls.
+    pub voice_channel_id: Option<String>,
+    /// `BIRD_VOICE_LOCALE`: the language calls are read in, such as `en-US` (the default).
+    pub voice_locale: String,
 }
+
+/// The locales Bird's text-to-speech `say` command takes (its `locale` enumeration).
+const VOICE_LOCALES: &[&str] = &[
+    "arb",
+    "ar-AE",
+    "ca-ES",
+    "yue-CN",
+    "cmn-CN",
+    "da-DK",
+    "nl-BE",
+    "nl-NL",
+    "en-AU",
+    "en-GB",
+    "en-IN",
+    "en-NZ",
+    "en-ZA",
+    "en-US",
+    "en-GB-WLS",
+    "fi-FI",
+    "fr-FR",
+    "fr-CA",
+    "hi-IN",
+    "de-DE",
+    "de-AT",
+    "is-IS",
+    "it-IT",
+    "ja-JP",
+    "ko-KR",
+    "nb-NO",
+    "pl-PL",
+    "pt-BR",
+    "pt-PT",
+    "ro-RO",
+    "ru-RU",
+    "es-ES",
+    "es-MX",
+    "es-US",
+    "sv-SE",
+    "tr-TR",
+    "cy-GB",
+];
 
 pub struct BirdSender {
     client: reqwest::Client,
@@ -74,11 +123,14 @@ impl BirdSender {
     }
 
     fn messages_url(&self) -> String {
+        self.channel_url(&self.config.channel_id, "messages")
+    }
+
+    fn channel_url(&self, channel: &str, resource: &str) -> String {
         format!(
-            "{}/workspaces/{}/channels/{}/messages",
+            "{}/workspaces/{}/channels/{channel}/{resource}",
             self.config.base_url.trim_end_matches('/'),
             self.config.workspace_id,
-            self.config.channel_id
         )
     }
 
@@ -110,28 +162,55 @@ impl SmsSender for BirdSender {
         "bird"
     }
 
+    fn supports_voice(&self) -> bool {
+        self.config.voice_channel_id.is_some()
+    }
+
+    fn reports_calls_when_asked(&self) -> bool {
+        false
+    }
+
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
-        if message.channel != DeliveryChannel::Sms {
-            return Err(SendError::Rejected(
-                "bird: calls are not placed through Bird".to_owned(),
-            ));
-        }
-        let body = serde_json::json!({
-            "receiver": {
-                "contacts": [{
-                    "identifierKey": "phonenumber",
-                    "identifierValue": message.to,
-                }],
-            },
-            "body": {
-                "type": "text",
-                "text": { "text": message.body },
-            },
-            "reference": format!("latchkey-{}", message.id),
-        });
+        let (url, body) = match (message.channel, &self.config.voice_channel_id) {
+            (DeliveryChannel::Sms, _) => (
+                self.messages_url(),
+                serde_json::json!({
+                    "receiver": {
+                        "contacts": [{
+                            "identifierKey": "phonenumber",
+                            "identifierValue": message.to,
+                        }],
+                    },
+                    "body": {
+                        "type": "text",
+                        "text": { "text": message.body },
+                    },
+                    "reference": format!("latchkey-{}", message.id),
+                }),
+            ),
+            (DeliveryChannel::Voice, Some(voice_channel)) => (
+                self.channel_url(voice_channel, "calls"),
+                serde_json::json!({
+                    "to": message.to,
+                    "callFlow": [{
+                        "command": "say",
+                        "options": {
+                            "text": message.body,
+                            "locale": self.config.voice_locale,
+                            "voice": "female",
+                        },
+                    }],
+                }),
+            ),
+            (DeliveryChannel::Voice, None) => {
+                return Err(SendError::Rejected(
+                    "bird: no voice channel (BIRD_VOICE_CHANNEL_ID) to call from".to_owned(),
+                ))
+            }
+        };
         let response = self
             .client
-            .post(self.messages_url())
+            .post(url)
             .header(reqwest::header::AUTHORIZATION, self.authorization())
             .header(reqwest::header::ACCEPT, "application/json")
             .json(&body)
@@ -230,11 +309,26 @@ impl BirdConfig {
                 ))
             }
         };
+        let voice_channel_id = match get("BIRD_VOICE_CHANNEL_ID") {
+            Some(_) => Some(uuid("BIRD_VOICE_CHANNEL_ID")?),
+            None => None,
+        };
+        let voice_locale = get("BIRD_VOICE_LOCALE").unwrap_or_else(|| "en-US".to_owned());
+        if !VOICE_LOCALES.contains(&voice_locale.as_str()) {
+            return Err(invalid(
+                "BIRD_VOICE_LOCALE",
+                format!(
+                    "`{voice_locale}` is not a locale Bird reads text in, such as en-US or en-GB"
+                ),
+            ));
+        }
         Ok(Self {
             base_url: get("BIRD_BASE_URL").unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
             access_key: Credential::new(required(get, "bird", "BIRD_ACCESS_KEY")?),
             workspace_id: uuid("BIRD_WORKSPACE_ID")?,
             channel_id: uuid("BIRD_CHANNEL_ID")?,
+            voice_channel_id,
+            voice_locale,
         })
     }
 }
@@ -246,6 +340,7 @@ mod tests {
 
     const WORKSPACE: &str = "a1405560-c8d3-4b1a-877d-3f449ad95352";
     const CHANNEL: &str = "614208aa-b153-4d5d-9989-2fddfc0ce4c3";
+    const VOICE_CHANNEL: &str = "86cc4dc0-3dc0-41b7-ac43-8ec829ead56f";
 
     fn sender(base_url: &str) -> BirdSender {
         BirdSender::new(
@@ -255,6 +350,8 @@ mod tests {
                 access_key: Credential::new("AbCdEfGhIjKlMnOpQrStUvWxYz"),
                 workspace_id: WORKSPACE.to_owned(),
                 channel_id: CHANNEL.to_owned(),
+                voice_channel_id: Some(VOICE_CHANNEL.to_owned()),
+                voice_locale: "en-GB".to_owned(),
             },
         )
     }
@@ -373,18 +470,61 @@ mod tests {
         ));
     }
 
+    /// A call as "Initiate an outbound call" shows it: `to` and a `callFlow` of commands, here one
+    /// `say` (docs.bird.com/api/voice-api/voice-calls-api), answered `202` with the call.
     #[tokio::test]
-    async fn a_call_is_refused_without_a_request() {
-        let mock = MockProvider::start(202, vec![], ACCEPTED).await;
+    async fn a_code_by_call_is_said_on_the_voice_channel() {
+        let mock = MockProvider::start(
+            202,
+            vec![],
+            r#"{"id": "0374a740-390d-4395-a007-8ca87ce9f9c9", "status": "queued"}"#,
+        )
+        .await;
         let call = OutgoingSms {
             channel: DeliveryChannel::Voice,
+            body: "Your Latchkey code is 1. 2. 3. 4. 5. 6.".to_owned(),
             ..message()
         };
+        let bird = sender(&mock.base_url);
+        assert!(bird.supports_voice());
+        let receipt = bird.send(&call).await.expect("called");
+        assert_eq!(
+            receipt.provider_message_id.as_deref(),
+            Some("0374a740-390d-4395-a007-8ca87ce9f9c9")
+        );
+        let request = &mock.requests()[0];
+        assert_eq!(
+            request.path,
+            format!("/workspaces/{WORKSPACE}/channels/{VOICE_CHANNEL}/calls")
+        );
+        assert_eq!(
+            request.header("authorization"),
+            Some("AccessKey AbCdEfGhIjKlMnOpQrStUvWxYz")
+        );
+        let body = request.json();
+        assert_eq!(body["to"], "+31612345678");
+        assert_eq!(body["callFlow"][0]["command"], "say");
+        assert_eq!(
+            body["callFlow"][0]["options"]["text"],
+            "Your Latchkey code is 1. 2. 3. 4. 5. 6."
+        );
+        assert_eq!(body["callFlow"][0]["options"]["locale"], "en-GB");
+
+        // Without a voice channel there are no calls, and no request.
+        let texts_only = BirdSender::new(
+            reqwest::Client::new(),
+            BirdConfig {
+                voice_channel_id: None,
+                ..bird.config.clone()
+            },
+        );
+        assert!(!texts_only.supports_voice());
+        let before = mock.requests().len();
         assert!(matches!(
-            sender(&mock.base_url).send(&call).await,
+            texts_only.send(&call).await,
             Err(SendError::Rejected(_))
         ));
-        assert!(mock.requests().is_empty());
+        assert_eq!(mock.requests().len(), before);
     }
 
     #[tokio::test]
@@ -469,6 +609,16 @@ mod tests {
         ]))
         .expect("complete");
         assert_eq!(config.base_url, DEFAULT_BASE_URL);
+        assert_eq!(config.voice_channel_id, None);
+        assert_eq!(config.voice_locale, "en-US");
+        let error = BirdConfig::from_lookup(&settings(&[
+            ("BIRD_ACCESS_KEY", "k"),
+            ("BIRD_WORKSPACE_ID", WORKSPACE),
+            ("BIRD_CHANNEL_ID", CHANNEL),
+            ("BIRD_VOICE_LOCALE", "klingon"),
+        ]))
+        .expect_err("no such locale");
+        assert_eq!(error.variable, "BIRD_VOICE_LOCALE");
         assert!(!format!("{config:?}").contains("\"k\""));
     }
 }
