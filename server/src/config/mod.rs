@@ -5,7 +5,7 @@ mod codes;
 mod sms;
 
 pub use crate::setting::ConfigError;
-pub use sms::{SmsProviderKind, LONGEST_SEND_TIMEOUT};
+pub use sms::SmsProviderKind;
 
 use crate::auth::codes::ScopePolicies;
 use crate::auth::password_hasher::HashingPriority;

@@ -13,6 +13,7 @@ use crate::sms::providers::ringcentral::RingCentralConfig;
 use crate::sms::providers::twilio::TwilioConfig;
 use crate::sms::providers::vonage::VonageConfig;
 use crate::sms::providers::xoxzo::XoxzoConfig;
+use crate::sms::providers::LONGEST_SEND_TIMEOUT;
 use crate::sms::receipts::StatusCallbackReader;
 use crate::sms::worker::InFlightLimits;
 use crate::sms::SmsSender;
@@ -180,9 +181,6 @@ pub(super) fn providers(
     }
     Ok(providers)
 }
-
-/// The longest a provider may be given for one send: the HTTP client's own limit.
-pub const LONGEST_SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Each listed provider's `<PROVIDER>_TIMEOUT`, from 1 s to a minute; `DEFAULT_SEND_TIMEOUT` when
 /// unset.

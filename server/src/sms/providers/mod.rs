@@ -35,12 +35,16 @@ impl fmt::Debug for Credential {
     }
 }
 
+/// The longest a provider may be given for one send (`<PROVIDER>_TIMEOUT`): the HTTP client's
+/// own limit.
+pub const LONGEST_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The client every provider uses: rustls, 5 s to connect, a minute in all. A send is cut sooner,
 /// at its provider's own timeout (`<PROVIDER>_TIMEOUT`), by the delivery worker.
 pub fn http_client() -> anyhow::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
-        .timeout(crate::config::LONGEST_SEND_TIMEOUT)
+        .timeout(LONGEST_SEND_TIMEOUT)
         .build()
         .map_err(|error| anyhow::anyhow!("could not build the HTTP client: {error}"))
 }
