@@ -367,9 +367,17 @@ impl DeliveryWorker {
         let mut per_provider: HashMap<&'static str, Arc<Semaphore>> = HashMap::new();
         let mut sends = tokio::task::JoinSet::new();
         while !*shutdown.borrow() {
-            let Ok(permit) = Arc::clone(&in_flight).acquire_owned().await else {
-                break;
+            // Every send in flight: wait for one to end, or for the end.
+            let permit = tokio::select! {
+                permit = Arc::clone(&in_flight).acquire_owned() => permit,
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    continue;
+                }
             };
+            let Ok(permit) = permit else { break };
             match self.start_next(permit, &mut per_provider, &mut sends).await {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -383,7 +391,11 @@ impl DeliveryWorker {
                 _ = self.wake.notified() => {}
                 Some(_) = sends.join_next() => {}
                 _ = tokio::time::sleep(poll) => {}
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
             while sends.try_join_next().is_some() {}
         }
@@ -485,5 +497,101 @@ mod tests {
         let policy = RetryPolicy::default();
         assert_eq!(policy.backoff(2, 0.25), Duration::seconds(5));
         assert_eq!(policy.backoff(2, -0.9), Duration::seconds(3));
+    }
+
+    /// A provider that never answers.
+    struct Silent;
+
+    #[async_trait::async_trait]
+    impl SmsSender for Silent {
+        fn name(&self) -> &'static str {
+            "silent"
+        }
+        async fn send(&self, _: &OutgoingSms) -> Result<SentReceipt, SendError> {
+            std::future::pending().await
+        }
+    }
+
+    async fn queue_texts(store: &Store, count: usize) -> anyhow::Result<()> {
+        for n in 0..count {
+            let mut tx = store.begin_write().await?;
+            Store::enqueue_message(
+                &mut tx,
+                crate::store::NewMessage {
+                    account_id: None,
+                    to_phone: &format!("+1415555017{n}"),
+                    body: "code",
+                    purpose: "unlock",
+                    channel: DeliveryChannel::Sms,
+                    fallback_body: None,
+                    client_ip: None,
+                    client_network: None,
+                    allowance: "lock",
+                },
+                crate::clock::SystemClock.now(),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    async fn count(store: &Store, status: &str) -> anyhow::Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM sms_messages WHERE status = $1")
+                .bind(status)
+                .fetch_one(store.pool())
+                .await?,
+        )
+    }
+
+    #[tokio::test]
+    async fn once_stopping_no_message_is_taken_and_the_sends_in_flight_end_at_their_timeout(
+    ) -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = Store::connect(&format!("sqlite://{}/w.db", dir.path().display()), 2).await?;
+        let providers =
+            ProviderChain::new(vec![Arc::new(Silent)])?.with_timeouts(HashMap::from([(
+                "silent",
+                std::time::Duration::from_secs(1),
+            )]));
+        let worker = DeliveryWorker::new(
+            store.clone(),
+            providers,
+            Arc::new(crate::clock::SystemClock),
+            Arc::new(Notify::new()),
+            WorkerSettings {
+                limits: InFlightLimits {
+                    in_flight: 2,
+                    per_provider: 2,
+                },
+                instance: "test".to_owned(),
+                ..WorkerSettings::default()
+            },
+        );
+        queue_texts(&store, 3).await?;
+        let (stop, stopped) = watch::channel(false);
+        let running =
+            tokio::spawn(worker.run_until_stopped(stopped, std::time::Duration::from_millis(50)));
+        let started = std::time::Instant::now();
+        while count(&store, "sending").await? < 2 {
+            anyhow::ensure!(
+                started.elapsed() < std::time::Duration::from_secs(5),
+                "never sending"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // The bound holds: the third waits in the queue.
+        assert_eq!(count(&store, "queued").await?, 1);
+        stop.send(true)?;
+        tokio::time::timeout(std::time::Duration::from_secs(5), running).await??;
+        // The two in flight were cut at the provider's timeout and queued again; the third was
+        // never taken.
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sms_messages WHERE attempts > 0")
+            .fetch_one(store.pool())
+            .await?;
+        assert_eq!(taken, 2);
+        assert_eq!(count(&store, "queued").await?, 3);
+        Ok(())
     }
 }
