@@ -16,7 +16,14 @@ LEPTOS_SITE_ROOT=target/site-release LEPTOS_HASH_FILES=true \
   cargo leptos build --release --precompress
 
 printf '\033[1m==> %s\033[0m\n' "Running the benchmark"
-cargo run --release -p bench -- --server target/release/server --site target/site-release "$@"
+# With `--database postgres`, a throwaway cluster that syncs its writes to disk, as in service.
+case " $* " in
+  *" --database postgres "*)
+    LATCHKEY_POSTGRES_FSYNC=on scripts/with-postgres.sh \
+      cargo run --release -p bench -- --server target/release/server --site target/site-release "$@" ;;
+  *)
+    cargo run --release -p bench -- --server target/release/server --site target/site-release "$@" ;;
+esac
 
 printf '\033[1m==> %s\033[0m\n' "Measuring delivery while a provider hangs"
 cargo run --release -p bench --bin delivery

@@ -7,7 +7,9 @@
 #   scripts/with-postgres.sh cargo test -p server --test api
 #
 # PostgreSQL comes from Debian's packages (`scripts/setup.sh --tests` installs it). As root, the
-# cluster runs as the `postgres` user, since PostgreSQL refuses to run as root.
+# cluster runs as the `postgres` user, since PostgreSQL refuses to run as root. It does not sync
+# writes to disk (`fsync=off`: tests need no durability) unless LATCHKEY_POSTGRES_FSYNC=on (the
+# benchmark).
 set -euo pipefail
 
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -40,7 +42,7 @@ as_cluster_owner "$bindir/initdb" -D "$cluster/data" -U latchkey --auth=trust --
 
 # fsync off: the cluster is thrown away after the run, and nothing here survives a power cut.
 if ! as_cluster_owner "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c max_connections=400 -c fsync=off" \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c max_connections=400 -c fsync=${LATCHKEY_POSTGRES_FSYNC:-off}" \
   start >/dev/null; then
   cat "$cluster/server.log" >&2 || true
   fail "PostgreSQL did not start on 127.0.0.1:$port"

@@ -83,6 +83,29 @@ pub async fn wait_until_ready(base: &str) -> anyhow::Result<()> {
     anyhow::bail!("the server was not ready within 30 seconds")
 }
 
+/// The servers a run spreads its requests over, one after the other: one server, or several
+/// instances sharing one database.
+#[derive(Clone)]
+pub struct Servers(Arc<Vec<String>>);
+
+impl Servers {
+    /// `bases`: at least one base URL.
+    pub fn new(bases: Vec<String>) -> anyhow::Result<Self> {
+        anyhow::ensure!(!bases.is_empty(), "no server to measure");
+        Ok(Self(Arc::new(bases)))
+    }
+
+    /// The URL of `path` for request number `n`, on its server in turn.
+    pub fn url(&self, n: usize, path: &str) -> String {
+        format!("{}{path}", self.0[n % self.0.len()])
+    }
+
+    /// The first server's base URL.
+    pub fn first(&self) -> &str {
+        &self.0[0]
+    }
+}
+
 /// Runs `concurrency` clients, each calling `request(n)` with a shared counter `n`, until
 /// `duration` has passed or `request` returns `None` (nothing left to do).
 async fn drive<F, Fut>(concurrency: usize, duration: Duration, request: F) -> Run
@@ -158,17 +181,17 @@ async fn posted(
 
 /// Correct email and password, round-robin over the open accounts.
 pub async fn sign_ins(
-    base: &str,
+    servers: &Servers,
     seeded: &Seeded,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<Run> {
     let client = client()?;
-    let url = format!("{base}/api/login");
+    let servers = servers.clone();
     let emails = Arc::new(seeded.open.clone());
     Ok(drive(concurrency, duration, move |n| {
         let client = client.clone();
-        let url = url.clone();
+        let url = servers.url(n, "/api/login");
         let email = emails[n % emails.len()].clone();
         Some(async move {
             posted(
@@ -186,12 +209,12 @@ pub async fn sign_ins(
 /// `GET /login` and `GET /healthz`, one after the other every 20 ms, while `concurrency` clients
 /// sign in.
 pub async fn cheap_under_load(
-    base: &str,
+    servers: &Servers,
     seeded: &Seeded,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<CheapRun> {
-    let load = sign_ins(base, seeded, concurrency, duration);
+    let load = sign_ins(servers, seeded, concurrency, duration);
     let probe = async {
         let client = client()?;
         // Let the sign-ins fill every core first.
@@ -200,10 +223,12 @@ pub async fn cheap_under_load(
         let mut login_page = Run::default();
         let mut health = Run::default();
         let started = Instant::now();
+        let mut probe = 0;
         while Instant::now() < deadline {
+            probe += 1;
             for (path, run) in [("/login", &mut login_page), ("/healthz", &mut health)] {
                 let sent = Instant::now();
-                match client.get(format!("{base}{path}")).send().await {
+                match client.get(servers.url(probe, path)).send().await {
                     Ok(response) if response.status().is_success() => {
                         if response.bytes().await.is_ok() {
                             run.ok += 1;
@@ -255,7 +280,11 @@ const ROUND_LIMIT: Duration = Duration::from_secs(10);
 /// rounds of `VERIFICATION_ROUND` accounts chosen at random. Before each round, outside the
 /// measured time, its accounts are locked again, the server issues their codes (`fresh_codes`),
 /// and the round waits until the server has delivered every message.
-pub async fn verifications(base: &str, seeded: &Seeded, concurrency: usize) -> anyhow::Result<Run> {
+pub async fn verifications(
+    servers: &Servers,
+    seeded: &Seeded,
+    concurrency: usize,
+) -> anyhow::Result<Run> {
     use rand::seq::SliceRandom;
     let client = recovery_client()?;
     // The recovery cookie first, so that every code asked for below is bound to its one binding
@@ -267,13 +296,12 @@ pub async fn verifications(base: &str, seeded: &Seeded, concurrency: usize) -> a
         .email
         .clone();
     client
-        .post(format!("{base}/api/unlock-email"))
+        .post(servers.url(0, "/api/unlock-email"))
         .header("Accept", "application/json")
         .form(&[("email", email.as_str())])
         .send()
         .await
         .context("could not ask for the recovery cookie")?;
-    let url = format!("{base}/api/unlock");
     let half = seeded.locked.len() / 2;
     let mut accounts = seeded.locked[..half].to_vec();
     accounts.shuffle(&mut rand::thread_rng());
@@ -285,14 +313,14 @@ pub async fn verifications(base: &str, seeded: &Seeded, concurrency: usize) -> a
         .take(VERIFICATION_ROUNDS);
     let mut total = Run::default();
     for round in rounds {
-        let batch = Arc::new(fresh_codes(&client, base, seeded, round, concurrency).await?);
+        let batch = Arc::new(fresh_codes(&client, servers, seeded, round, concurrency).await?);
         until_delivered(seeded).await?;
-        let (client, url) = (client.clone(), url.clone());
+        let (client, servers) = (client.clone(), servers.clone());
         let run =
             drive(concurrency, ROUND_LIMIT, move |n| {
                 let (email, code) = batch.get(n)?.clone();
                 let client = client.clone();
-                let url = url.clone();
+                let url = servers.url(n, "/api/unlock");
                 Some(async move {
                     posted(&client, url, &[("email", &email), ("code", &code)], "").await
                 })
@@ -360,22 +388,25 @@ async fn outbox(client: &reqwest::Client, base: &str) -> anyhow::Result<Vec<Outb
 /// service sees it.
 async fn fresh_codes(
     client: &reqwest::Client,
-    base: &str,
+    servers: &Servers,
     seeded: &Seeded,
     round: &[LockedAccount],
     concurrency: usize,
 ) -> anyhow::Result<Vec<(String, String)>> {
     seeded.lock(round).await?;
+    // One database: any instance's outbox shows every instance's messages.
+    let base = servers.first();
     let seen = outbox(client, base)
         .await?
         .first()
         .map_or(0, |message| message.id);
     let emails: Arc<Vec<String>> =
         Arc::new(round.iter().map(|account| account.email.clone()).collect());
-    let (request_client, url) = (client.clone(), format!("{base}/api/resend-code"));
+    let (request_client, request_servers) = (client.clone(), servers.clone());
     let requests = drive(concurrency, ROUND_LIMIT, move |n| {
         let email = emails.get(n)?.clone();
-        let (client, url) = (request_client.clone(), url.clone());
+        let client = request_client.clone();
+        let url = request_servers.url(n, "/api/resend-code");
         Some(async move { posted(&client, url, &[("email", &email)], "phone_ending").await })
     })
     .await;
@@ -417,13 +448,13 @@ async fn fresh_codes(
 /// "Send me a new code" for the other half of the locked accounts, round-robin: each request
 /// issues a code and queues its message (to the development outbox).
 pub async fn code_requests(
-    base: &str,
+    servers: &Servers,
     seeded: &Seeded,
     concurrency: usize,
     duration: Duration,
 ) -> anyhow::Result<Run> {
     let client = client()?;
-    let url = format!("{base}/api/resend-code");
+    let servers = servers.clone();
     let half = seeded.locked.len() / 2;
     let emails: Arc<Vec<String>> = Arc::new(
         seeded.locked[half..]
@@ -433,7 +464,7 @@ pub async fn code_requests(
     );
     Ok(drive(concurrency, duration, move |n| {
         let client = client.clone();
-        let url = url.clone();
+        let url = servers.url(n, "/api/resend-code");
         let email = emails[n % emails.len()].clone();
         Some(async move { posted(&client, url, &[("email", &email)], "phone_ending").await })
     })
@@ -455,5 +486,17 @@ mod tests {
             time::Duration::hours(1),
         );
         assert_eq!(code_in(&body), "042917");
+    }
+
+    #[test]
+    fn requests_go_to_each_server_in_turn() -> anyhow::Result<()> {
+        let servers = Servers::new(vec!["http://a".to_owned(), "http://b".to_owned()])?;
+        let urls: Vec<String> = (0..4).map(|n| servers.url(n, "/x")).collect();
+        assert_eq!(
+            urls,
+            ["http://a/x", "http://b/x", "http://a/x", "http://b/x"]
+        );
+        assert!(Servers::new(Vec::new()).is_err());
+        Ok(())
     }
 }

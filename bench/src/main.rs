@@ -61,23 +61,101 @@ async fn main() -> ExitCode {
     }
 }
 
-/// One database size under test: its data, its server, and what was measured of it.
+/// One database size under test, on one deployment: its data, its servers, and what was
+/// measured of it.
 struct Scale {
     seeded: seed::Seeded,
-    server: process::ServerProcess,
+    /// One server on SQLite; one or more instances on PostgreSQL.
+    servers: Vec<process::ServerProcess>,
+    urls: load::Servers,
     report: ScaleReport,
-    /// Kept until the end: the server's database lives in it.
+    /// Kept until the end: a SQLite database lives in it.
     _data: tempfile::TempDir,
 }
 
 impl Scale {
-    fn base(&self) -> &str {
-        self.server.base_url()
+    fn name(&self) -> String {
+        self.report.name()
     }
 
-    fn name(&self) -> String {
-        format!("{} accounts", self.report.accounts)
+    /// The one server, for the measurements that confine it to a CPU; `None` with several.
+    fn only_server(&self) -> Option<&process::ServerProcess> {
+        match self.servers.as_slice() {
+            [server] => Some(server),
+            _ => None,
+        }
     }
+}
+
+/// The PostgreSQL database for `accounts` accounts: made afresh in the cluster at
+/// `LATCHKEY_TEST_POSTGRES` (as `scripts/with-postgres.sh` starts it), its URL returned.
+async fn fresh_postgres_database(accounts: usize) -> anyhow::Result<String> {
+    use sqlx::Connection;
+    let admin = std::env::var("LATCHKEY_TEST_POSTGRES").context(
+        "--database postgres needs a PostgreSQL cluster: run under scripts/with-postgres.sh, as \
+         scripts/bench.sh does",
+    )?;
+    let name = format!("latchkey_bench_{accounts}");
+    let mut connection = sqlx::PgConnection::connect(&admin)
+        .await
+        .context("could not reach the PostgreSQL cluster")?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut connection)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut connection)
+        .await?;
+    let (base, _) = admin
+        .rsplit_once('/')
+        .context("LATCHKEY_TEST_POSTGRES is not a postgres:// URL")?;
+    Ok(format!("{base}/{name}"))
+}
+
+/// Seeds `accounts` accounts and starts the deployment on them: one server on a SQLite file, or
+/// `instances` servers sharing a fresh PostgreSQL database.
+async fn start_scale(
+    options: &Options,
+    accounts: usize,
+    postgres_instances: Option<usize>,
+    report: ScaleReport,
+) -> anyhow::Result<Scale> {
+    let data = tempfile::tempdir().context("no temporary directory")?;
+    let url = match postgres_instances {
+        Some(_) => fresh_postgres_database(accounts).await?,
+        None => seed::sqlite_url(data.path()),
+    };
+    let seeded = seed::seed(&url, accounts).await?;
+    let mut servers = Vec::new();
+    for instance in 0..postgres_instances.unwrap_or(1) {
+        let name = format!("bench-{instance}");
+        servers.push(process::ServerProcess::start_on(
+            options,
+            data.path(),
+            &url,
+            // The hashing queue is not bounded, so that sign-ins beyond the limit queue (and
+            // measure the queue) instead of being refused.
+            &[
+                ("PASSWORD_HASHING_MAX_WAIT", "3600s"),
+                ("INSTANCE_ID", name.as_str()),
+            ],
+        )?);
+    }
+    for server in &servers {
+        load::wait_until_ready(server.base_url()).await?;
+    }
+    let urls = load::Servers::new(
+        servers
+            .iter()
+            .map(|server| server.base_url().to_owned())
+            .collect(),
+    )?;
+    Ok(Scale {
+        seeded,
+        servers,
+        urls,
+        report,
+        _data: data,
+    })
 }
 
 /// Seeds every size and starts a server on each, then takes each measurement on all of them in
@@ -95,20 +173,20 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
     let timer = seed::Argon2Timer::new().await?;
     let mut scales = Vec::new();
     for &accounts in &options.accounts {
-        eprintln!("seeding {accounts} accounts…");
-        let data = tempfile::tempdir().context("no temporary directory")?;
-        let seeded = seed::seed(data.path(), accounts).await?;
-        eprintln!("{accounts} accounts: timing argon2id verifications…");
-        let argon2 = timer.verification_time(ARGON2_SAMPLES).await?;
-        let argon2_all_cores = timer.parallel_rate(cores, options.duration).await?;
-        let server = process::ServerProcess::start(options, data.path())?;
-        load::wait_until_ready(server.base_url()).await?;
-        scales.push(Scale {
-            seeded,
-            server,
-            report: ScaleReport::new(accounts, cores, argon2, argon2_all_cores),
-            _data: data,
-        });
+        // SQLite always; PostgreSQL beside it when asked for.
+        let deployments = std::iter::once(None).chain(options.postgres_instances.map(Some));
+        for deployment in deployments {
+            let where_ = match deployment {
+                Some(instances) => format!("PostgreSQL, {instances} instances"),
+                None => "SQLite".to_owned(),
+            };
+            eprintln!("seeding {accounts} accounts ({where_})…");
+            let argon2 = timer.verification_time(ARGON2_SAMPLES).await?;
+            let argon2_all_cores = timer.parallel_rate(cores, options.duration).await?;
+            let report =
+                ScaleReport::new(accounts, cores, argon2, argon2_all_cores).on_postgres(deployment);
+            scales.push(start_scale(options, accounts, deployment, report).await?);
+        }
     }
 
     for &concurrency in &options.concurrency {
@@ -121,9 +199,8 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
                 // The limit is measured around the sign-ins it is compared with: on a shared
                 // machine one verification's time drifts by several per cent over minutes.
                 let before = timer.verification_time(ARGON2_SAMPLES).await?;
-                let run =
-                    load::sign_ins(scale.base(), &scale.seeded, concurrency, options.duration)
-                        .await?;
+                let run = load::sign_ins(&scale.urls, &scale.seeded, concurrency, options.duration)
+                    .await?;
                 let after = timer.verification_time(ARGON2_SAMPLES).await?;
                 scale.report.argon2_times.extend([before, after]);
                 scale.report.sign_ins.push(SignInRun {
@@ -140,8 +217,7 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
             scale.name()
         );
         scale.report.cheap =
-            load::cheap_under_load(scale.base(), &scale.seeded, cores * 4, options.duration)
-                .await?;
+            load::cheap_under_load(&scale.urls, &scale.seeded, cores * 4, options.duration).await?;
     }
     verification_runs(&mut scales, None).await?;
     if let Ok(split) = &one_cpu {
@@ -150,19 +226,25 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
     for scale in &mut scales {
         eprintln!("{}: unlock-code requests…", scale.name());
         scale.report.code_requests =
-            load::code_requests(scale.base(), &scale.seeded, 8, options.duration).await?;
+            load::code_requests(&scale.urls, &scale.seeded, 8, options.duration).await?;
     }
     if let Some(first) = scales.first() {
-        report.page_weight = Some(assets::first_load(first.base()).await?);
+        report.page_weight = Some(assets::first_load(first.urls.first()).await?);
     }
     let mut kept = None;
     for mut scale in scales {
-        scale.report.peak_memory_kib = scale.server.peak_memory_kib();
+        // With several instances, their peaks added up.
+        scale.report.peak_memory_kib = scale
+            .servers
+            .iter()
+            .map(process::ServerProcess::peak_memory_kib)
+            .sum();
         let limit = scale.report.sign_in_limit();
+        let sqlite = scale.report.postgres_instances.is_none();
         report.scales.push(scale.report);
-        // The smallest database serves the overload runs, with its own servers.
-        if kept.is_none() {
-            drop(scale.server);
+        // The smallest SQLite database serves the overload runs, with its own servers.
+        if kept.is_none() && sqlite {
+            drop(scale.servers);
             kept = Some((scale.seeded, scale._data, limit));
         }
     }
@@ -192,14 +274,16 @@ async fn verification_runs(
                 "{}: code verifications{place} ({round} of {VERIFICATION_RUNS})…",
                 scale.name()
             );
-            let confined = match split {
-                Some(split) => Some((
-                    split.confine(scale.server.id(), &split.server)?,
+            let confined = match (split, scale.only_server()) {
+                (Some(split), Some(server)) => Some((
+                    split.confine(server.id(), &split.server)?,
                     split.confine(std::process::id(), &split.load)?,
                 )),
-                None => None,
+                // Several instances are not confined to one CPU: not measured so.
+                (Some(_), None) => continue,
+                (None, _) => None,
             };
-            let run = load::verifications(scale.base(), &scale.seeded, 8).await?;
+            let run = load::verifications(&scale.urls, &scale.seeded, 8).await?;
             match confined {
                 Some(_) => scale.report.verifications_on_one_cpu.add(run),
                 None => scale.report.verifications.add(run),

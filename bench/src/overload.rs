@@ -401,8 +401,9 @@ pub async fn busy_host(
         eprintln!("sign-ins on a busy host, hashing priority {priority}…");
         let load = HostLoad::start(cores);
         let stop = AtomicBool::new(false);
+        let servers = load::Servers::new(vec![server.base_url().to_owned()])?;
         let sign_ins = async {
-            let run = load::sign_ins(server.base_url(), seeded, 8, options.duration).await;
+            let run = load::sign_ins(&servers, seeded, 8, options.duration).await;
             stop.store(true, Ordering::Relaxed);
             run
         };

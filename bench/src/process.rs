@@ -15,16 +15,22 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
-    /// The server with the benchmark's settings; the hashing queue is not bounded, so that
-    /// sign-ins beyond the limit queue (and measure the queue) instead of being refused.
-    pub fn start(options: &Options, data: &Path) -> anyhow::Result<Self> {
-        Self::start_with(options, data, &[("PASSWORD_HASHING_MAX_WAIT", "3600s")])
-    }
-
-    /// The server with the benchmark's settings, and `settings` on top.
+    /// The server with the benchmark's settings on the SQLite file in `data`, and `settings` on
+    /// top.
     pub fn start_with(
         options: &Options,
         data: &Path,
+        settings: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        Self::start_on(options, data, &crate::seed::sqlite_url(data), settings)
+    }
+
+    /// A server on `database_url` (with PostgreSQL, one of several instances: `settings` names
+    /// its `INSTANCE_ID`).
+    pub fn start_on(
+        options: &Options,
+        data: &Path,
+        database_url: &str,
         settings: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
         let server = std::fs::canonicalize(&options.server).with_context(|| {
@@ -43,10 +49,7 @@ impl ServerProcess {
             .env("LEPTOS_ENV", "PROD")
             .env("LEPTOS_HASH_FILES", hashed.to_string())
             .env("RUST_LOG", "warn,server::startup=info")
-            .env(
-                "DATABASE_URL",
-                format!("sqlite://{}/latchkey.db", data.display()),
-            )
+            .env("DATABASE_URL", database_url)
             .env("SERVER_SECRET", SERVER_SECRET_HEX)
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("SMS_PROVIDERS", "outbox")

@@ -32,6 +32,8 @@ fn sign_in_limit(cores: usize, argon2: Duration) -> f64 {
 
 pub struct ScaleReport {
     pub accounts: usize,
+    /// On PostgreSQL, with this many server instances; `None`: one server on SQLite.
+    pub postgres_instances: Option<usize>,
     pub cores: usize,
     /// Every timing of one argon2id verification made for this scale.
     pub argon2_times: Vec<Duration>,
@@ -53,6 +55,7 @@ impl ScaleReport {
     pub fn new(accounts: usize, cores: usize, argon2: Duration, argon2_all_cores: f64) -> Self {
         Self {
             accounts,
+            postgres_instances: None,
             cores,
             argon2_times: vec![argon2],
             argon2_all_cores,
@@ -62,6 +65,23 @@ impl ScaleReport {
             verifications_on_one_cpu: RunSeries::default(),
             code_requests: Run::default(),
             peak_memory_kib: None,
+        }
+    }
+
+    /// The same measurements on PostgreSQL with `instances` servers (`None`: SQLite).
+    pub fn on_postgres(self, instances: Option<usize>) -> Self {
+        Self {
+            postgres_instances: instances,
+            ..self
+        }
+    }
+
+    /// Its column's name: the size, and the deployment when it is not the one SQLite server.
+    pub fn name(&self) -> String {
+        let accounts = thousands(self.accounts);
+        match self.postgres_instances {
+            Some(instances) => format!("{accounts} accounts, PostgreSQL ×{instances}"),
+            None => format!("{accounts} accounts"),
         }
     }
 
@@ -274,7 +294,7 @@ impl Report {
             "| figure | {} |",
             self.scales
                 .iter()
-                .map(|s| format!("{} accounts", s.accounts))
+                .map(ScaleReport::name)
                 .collect::<Vec<_>>()
                 .join(" | ")
         );
@@ -447,6 +467,8 @@ impl Report {
             .map(|scale| {
                 json!({
                     "accounts": scale.accounts,
+                    "database": if scale.postgres_instances.is_some() { "postgres" } else { "sqlite" },
+                    "instances": scale.postgres_instances.unwrap_or(1),
                     "argon2_verification_ms": scale.argon2().as_secs_f64() * 1000.0,
                     "sign_in_limit_per_second": scale.sign_in_limit(),
                     "argon2_all_cores_per_second": scale.argon2_all_cores,
@@ -492,6 +514,19 @@ impl Report {
         let text = serde_json::to_string_pretty(&report).context("the JSON report")?;
         std::fs::write(path, text).with_context(|| format!("could not write {}", path.display()))
     }
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(number: usize) -> String {
+    let digits = number.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use server::auth::secret::ServerSecret;
 use server::clock::{Clock, SystemClock};
 use server::domain::{CodeScope, Email, Password, PersonName, PhoneNumber};
 use server::sms::DeliveryChannel;
-use server::store::{NewAccount, Store};
+use server::store::{Backend, NewAccount, Store};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -136,9 +136,13 @@ fn phone(index: usize) -> PhoneNumber {
     PhoneNumber::from_e164(format!("+1415{:07}", 2_000_000 + index))
 }
 
-pub async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<Seeded> {
-    let url = format!("sqlite://{}/latchkey.db", dir.display());
-    let store = Store::connect(&url, 4).await?;
+/// The SQLite database the benchmark's server for `dir` uses.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}/latchkey.db", dir.display())
+}
+
+pub async fn seed(url: &str, accounts: usize) -> anyhow::Result<Seeded> {
+    let store = Store::connect(url, 4).await?;
     let password = Password::parse_new(PASSWORD).context("the benchmark password")?;
     let hash = PasswordHasher::new(1, HashingPriority::Normal)?
         .hash(&password)
@@ -191,11 +195,16 @@ pub async fn seed(dir: &Path, accounts: usize) -> anyhow::Result<Seeded> {
         }
     }
     tx.commit().await.context("could not commit the seed")?;
-    // A database in service has its pages in the main file, not all in the write-ahead log.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+    // A database in service has its pages in the main file, not all in the write-ahead log;
+    // PostgreSQL's have their statistics.
+    let settle = match store.backend() {
+        Backend::Sqlite => "PRAGMA wal_checkpoint(TRUNCATE)",
+        Backend::Postgres => "VACUUM ANALYZE",
+    };
+    sqlx::query(settle)
         .execute(store.pool())
         .await
-        .context("could not checkpoint the seeded database")?;
+        .context("could not settle the seeded database")?;
     Ok(Seeded {
         open,
         locked,
