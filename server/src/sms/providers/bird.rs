@@ -15,7 +15,7 @@
 //! (docs.bird.com/api/voice-api: "Initiate an outbound call", "Say Text-To-Speech").
 
 use super::http_client;
-use super::{retry_after, transport_error, Credential};
+use super::{checked_message_id, retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
@@ -237,16 +237,10 @@ impl SmsSender for BirdSender {
         &self,
         provider_message_id: &str,
     ) -> Result<Option<DeliveryOutcome>, SendError> {
-        // Bird's ids are UUIDs; anything else is not put in a URL.
-        if provider_message_id.is_empty()
-            || !provider_message_id
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() || b == b'-')
-        {
-            return Err(SendError::Rejected(format!(
-                "bird: {provider_message_id:?} is not a message id"
-            )));
-        }
+        // Bird's ids are UUIDs.
+        let provider_message_id = checked_message_id("bird", provider_message_id, |b| {
+            b.is_ascii_hexdigit() || b == b'-'
+        })?;
         let response = self
             .client
             .get(format!("{}/{provider_message_id}", self.messages_url()))

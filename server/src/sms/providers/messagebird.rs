@@ -10,7 +10,7 @@
 //! asks about each text (calls are not asked about).
 
 use super::http_client;
-use super::{retry_after, transport_error, Credential};
+use super::{asking_error, checked_message_id, retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{required, ConfigError};
 use crate::sms::encoding::Encoding;
@@ -107,17 +107,11 @@ impl SmsSender for MessageBirdSender {
         &self,
         provider_message_id: &str,
     ) -> Result<Option<DeliveryOutcome>, SendError> {
-        // MessageBird's ids are 32 hexadecimal digits; anything else is not put in a URL.
-        if provider_message_id.is_empty()
-            || !provider_message_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(SendError::Rejected(format!(
-                "messagebird: {provider_message_id:?} is not a message id"
-            )));
-        }
-        self.text_outcome(provider_message_id).await
+        // MessageBird's ids are 32 hexadecimal digits.
+        let id = checked_message_id("messagebird", provider_message_id, |b| {
+            b.is_ascii_alphanumeric()
+        })?;
+        self.text_outcome(id).await
     }
 
     async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
@@ -209,15 +203,8 @@ impl MessageBirdSender {
             .send()
             .await
             .map_err(|error| transport_error("messagebird", &error))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(match status.as_u16() {
-                429 => SendError::RateLimited {
-                    retry_after: retry_after(&response),
-                },
-                400..=499 => SendError::Rejected(format!("messagebird {}", status.as_u16())),
-                _ => SendError::Transient(format!("messagebird {}", status.as_u16())),
-            });
+        if !response.status().is_success() {
+            return Err(asking_error("messagebird", &response));
         }
         let stored: Stored = response
             .json()

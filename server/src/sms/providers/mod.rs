@@ -62,6 +62,34 @@ fn transport_error(provider: &str, error: &reqwest::Error) -> SendError {
     }
 }
 
+/// A provider's own message id, checked before it goes into a URL: not empty, and every byte one
+/// that `allowed` lets through.
+fn checked_message_id<'a>(
+    provider: &str,
+    id: &'a str,
+    allowed: impl Fn(u8) -> bool,
+) -> Result<&'a str, SendError> {
+    if id.is_empty() || !id.bytes().all(allowed) {
+        return Err(SendError::Rejected(format!(
+            "{provider}: {id:?} is not a message id"
+        )));
+    }
+    Ok(id)
+}
+
+/// The error a non-success answer to a question about a message stands for: rate limited (with
+/// the provider's wait), refused (4xx: asking again will not help), or a passing failure.
+fn asking_error(provider: &str, response: &reqwest::Response) -> SendError {
+    let status = response.status().as_u16();
+    match status {
+        429 => SendError::RateLimited {
+            retry_after: retry_after(response),
+        },
+        400..=499 => SendError::Rejected(format!("{provider} {status}")),
+        _ => SendError::Transient(format!("{provider} {status}")),
+    }
+}
+
 /// The `Retry-After` header in seconds, if the provider sent one.
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     response

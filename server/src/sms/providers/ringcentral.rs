@@ -18,7 +18,7 @@
 
 use super::http_client;
 use super::token::{TokenCache, TokenRequest};
-use super::{retry_after, transport_error, Credential};
+use super::{checked_message_id, retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{required, ConfigError};
 use crate::sms::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
@@ -329,14 +329,9 @@ impl SmsSender for RingCentralSender {
         &self,
         provider_message_id: &str,
     ) -> Result<Option<DeliveryOutcome>, SendError> {
-        // The id is RingCentral's own, digits only; anything else is not asked about.
-        if provider_message_id.is_empty()
-            || !provider_message_id.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(SendError::Rejected(format!(
-                "ringcentral: {provider_message_id:?} is not a message id"
-            )));
-        }
+        // The id is RingCentral's own, digits only.
+        let provider_message_id =
+            checked_message_id("ringcentral", provider_message_id, |b| b.is_ascii_digit())?;
         let stored: StoredMessage = self
             .read_json(
                 &format!("message-store/{provider_message_id}"),

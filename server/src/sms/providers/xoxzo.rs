@@ -15,7 +15,7 @@
 //! `DELIVERED`), so Latchkey asks about each text (calls are not asked about).
 
 use super::http_client;
-use super::{retry_after, transport_error, Credential};
+use super::{asking_error, checked_message_id, retry_after, transport_error, Credential};
 use crate::clock::Clock;
 use crate::setting::{invalid, required, ConfigError};
 use crate::sms::templates::MessageTemplates;
@@ -112,16 +112,9 @@ impl SmsSender for XoxzoSender {
         &self,
         provider_message_id: &str,
     ) -> Result<Option<DeliveryOutcome>, SendError> {
-        // Xoxzo's message ids are letters and digits; anything else is not put in a URL.
-        if provider_message_id.is_empty()
-            || !provider_message_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(SendError::Rejected(format!(
-                "xoxzo: {provider_message_id:?} is not a message id"
-            )));
-        }
+        // Xoxzo's message ids are letters and digits.
+        let provider_message_id =
+            checked_message_id("xoxzo", provider_message_id, |b| b.is_ascii_alphanumeric())?;
         let base = self.config.base_url.trim_end_matches('/');
         let response = self
             .client
@@ -131,15 +124,8 @@ impl SmsSender for XoxzoSender {
             .send()
             .await
             .map_err(|error| transport_error("xoxzo", &error))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(match status.as_u16() {
-                429 => SendError::RateLimited {
-                    retry_after: retry_after(&response),
-                },
-                400..=499 => SendError::Rejected(format!("xoxzo {}", status.as_u16())),
-                _ => SendError::Transient(format!("xoxzo {}", status.as_u16())),
-            });
+        if !response.status().is_success() {
+            return Err(asking_error("xoxzo", &response));
         }
         let stored: Value = response
             .json()
