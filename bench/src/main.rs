@@ -267,6 +267,10 @@ async fn verification_runs(
 ) -> anyhow::Result<()> {
     for round in 1..=VERIFICATION_RUNS {
         for scale in scales.iter_mut() {
+            // Several instances are not confined to one CPU: not measured so.
+            if split.is_some() && scale.only_server().is_none() {
+                continue;
+            }
             let place = split
                 .map(|split| format!(", the server on CPU {}", split.server))
                 .unwrap_or_default();
@@ -279,9 +283,7 @@ async fn verification_runs(
                     split.confine(server.id(), &split.server)?,
                     split.confine(std::process::id(), &split.load)?,
                 )),
-                // Several instances are not confined to one CPU: not measured so.
-                (Some(_), None) => continue,
-                (None, _) => None,
+                _ => None,
             };
             let run = load::verifications(&scale.urls, &scale.seeded, 8).await?;
             match confined {
