@@ -48,9 +48,11 @@ impl ProviderChain {
     }
 
     /// The stages at which a message is sent by the provider named `name`, on each channel: what
-    /// the queue skips while that provider has all the sends it may have in flight. Test numbers
-    /// are captured whatever their stage, so a busy provider holds theirs back too.
+    /// the queue skips while that provider has all the sends it may have in flight. Messages to
+    /// test numbers are captured whatever their stage: never skipped.
     pub fn stages_of(&self, name: &str) -> Vec<StageFilter> {
+        let mut except_to: Vec<String> = self.test_numbers.iter().cloned().collect();
+        except_to.sort();
         let mut filters = Vec::new();
         for &channel in DeliveryChannel::ALL {
             let count = self.stage_count(channel);
@@ -61,6 +63,7 @@ impl ProviderChain {
                         stage,
                         // A stage past the end is sent by the last provider.
                         and_later: stage + 1 == count,
+                        except_to: except_to.clone(),
                     });
                 }
             }
@@ -208,9 +211,9 @@ mod tests {
 
     #[test]
     fn a_provider_owns_its_stages_on_each_channel_and_the_last_owns_what_lies_past_the_end() {
-        let chain = chain();
+        let providers = chain();
         let stages = |name| {
-            chain
+            providers
                 .stages_of(name)
                 .into_iter()
                 .map(|filter| (filter.channel, filter.stage, filter.and_later))
@@ -232,6 +235,12 @@ mod tests {
             ]
         );
         assert!(stages("xoxzo").is_empty());
+        let with_tests =
+            chain().with_test_numbers(["+15555550100".to_owned()], Arc::new(Named("outbox", true)));
+        assert_eq!(
+            with_tests.stages_of("vonage")[0].except_to,
+            vec!["+15555550100".to_owned()]
+        );
     }
 
     #[test]

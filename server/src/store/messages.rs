@@ -112,22 +112,40 @@ fn window(row: sqlx::any::AnyRow) -> anyhow::Result<RecentSends> {
     })
 }
 
-/// The messages at one stage of one channel (and, with `and_later`, at every later stage): those
-/// one provider sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The messages at one stage of one channel (and, with `and_later`, at every later stage), but
+/// for those to `except_to`: those one provider sends (messages to test numbers are captured,
+/// whatever their stage).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageFilter {
     pub channel: DeliveryChannel,
     pub stage: usize,
     pub and_later: bool,
+    /// E.164 numbers.
+    pub except_to: Vec<String>,
 }
 
 impl StageFilter {
-    /// ` AND NOT (…)`, leaving these messages out of a query. Built from an enum's own name and a
-    /// number, never from input.
+    /// ` AND NOT (…)`, leaving these messages out of a query. Built from an enum's own name, a
+    /// number, and E.164 numbers (a `+` and digits; anything else is left out), never from input.
     fn excluding_clause(&self) -> String {
         let comparison = if self.and_later { ">=" } else { "=" };
+        let numbers: Vec<String> = self
+            .except_to
+            .iter()
+            .filter(|number| {
+                number.len() > 1
+                    && number.starts_with('+')
+                    && number[1..].bytes().all(|b| b.is_ascii_digit())
+            })
+            .map(|number| format!("'{number}'"))
+            .collect();
+        let except = if numbers.is_empty() {
+            String::new()
+        } else {
+            format!(" AND to_phone NOT IN ({})", numbers.join(", "))
+        };
         format!(
-            " AND NOT (channel = '{}' AND stage {comparison} {})",
+            " AND NOT (channel = '{}' AND stage {comparison} {}{except})",
             self.channel.as_str(),
             self.stage
         )

@@ -581,6 +581,9 @@ async fn count_in(app: &TestApp, channel: &str, status: &str) -> i64 {
         .expect("a count")
 }
 
+/// A number whose messages stay in the outbox (`SMS_TEST_NUMBERS`).
+const TEST_NUMBER: &str = "+14155550199";
+
 #[tokio::test]
 async fn a_hanging_provider_holds_its_share_of_sends_and_never_another_providers_message() {
     let twilio = MockProvider::start(vec![("/Calls.json", 201, TWILIO_CALLED)]).await;
@@ -590,6 +593,7 @@ async fn a_hanging_provider_holds_its_share_of_sends_and_never_another_providers
             ("SMS_MAX_IN_FLIGHT", "4"),
             ("SMS_MAX_IN_FLIGHT_PER_PROVIDER", "2"),
             ("VONAGE_TIMEOUT", "60s"),
+            ("SMS_TEST_NUMBERS", TEST_NUMBER),
         ],
     )
     .await;
@@ -624,6 +628,18 @@ async fn a_hanging_provider_holds_its_share_of_sends_and_never_another_providers
     assert_eq!(twilio.seen("/Calls.json")[0].field("To"), PHONE);
     // Vonage never held more than its share: the other texts wait in the queue.
     assert_eq!(count_in(&app, "sms", "sending").await, 2);
+    assert_eq!(count_in(&app, "sms", "queued").await, 3);
+    // A test number's text is captured, though Vonage's turn would be next.
+    app.start_sign_up_with(&new_client(), "tester@example.com", TEST_NUMBER)
+        .await;
+    let started = std::time::Instant::now();
+    while app.count("SELECT COUNT(*) FROM dev_outbox").await == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the test number's text waited behind the hanging provider"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(count_in(&app, "sms", "queued").await, 3);
 }
 
