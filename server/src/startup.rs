@@ -391,6 +391,22 @@ fn provider_chain(
     if config.sms.providers.len() > 1 {
         tracing::info!(providers = ?chain.names(), "SMS providers in failover order");
     }
+    let mut timeouts: Vec<String> = config
+        .sms
+        .send_timeouts
+        .iter()
+        .map(|(name, timeout)| format!("{name} {}s", timeout.as_secs()))
+        .collect();
+    timeouts.sort();
+    if timeouts.is_empty() {
+        timeouts.push("none (no provider over the network)".to_owned());
+    }
+    tracing::info!(
+        in_flight = config.sms.in_flight.in_flight,
+        per_provider = config.sms.in_flight.per_provider,
+        timeouts = %timeouts.join(", "),
+        "messages sent at once, at most (SMS_MAX_IN_FLIGHT, SMS_MAX_IN_FLIGHT_PER_PROVIDER), and each provider's timeout"
+    );
     if !config.sms.test_numbers.is_empty() {
         let numbers: Vec<String> = config
             .sms
