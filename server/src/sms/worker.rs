@@ -185,17 +185,27 @@ impl DeliveryWorker {
 
     /// Sends at most one due message, whatever its provider.
     pub async fn try_execute_task(&self) -> anyhow::Result<ExecutionOutcome> {
-        let Some(message) = self.claim(&[]).await? else {
+        let Some(message) = self.claim(&[], &[]).await? else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
         self.deliver(message).await?;
         Ok(ExecutionOutcome::TaskCompleted)
     }
 
-    /// The next due message, if there is one outside `skip`.
-    async fn claim(&self, skip: &[StageFilter]) -> anyhow::Result<Option<ClaimedMessage>> {
+    /// The next due message, if there is one outside the `busy` stages (or to one of `captured`).
+    async fn claim(
+        &self,
+        busy: &[StageFilter],
+        captured: &[String],
+    ) -> anyhow::Result<Option<ClaimedMessage>> {
         self.store
-            .claim_next_message(self.clock.now(), self.policy.lease, &self.instance, skip)
+            .claim_next_message(
+                self.clock.now(),
+                self.policy.lease,
+                &self.instance,
+                busy,
+                captured,
+            )
             .await
     }
 
@@ -365,6 +375,7 @@ impl DeliveryWorker {
     ) {
         let in_flight = Arc::new(Semaphore::new(self.limits.in_flight.max(1)));
         let mut per_provider: HashMap<&'static str, Arc<Semaphore>> = HashMap::new();
+        let captured = self.providers.test_numbers();
         let mut sends = tokio::task::JoinSet::new();
         while !*shutdown.borrow() {
             // Every send in flight: wait for one to end, or for the end.
@@ -378,7 +389,10 @@ impl DeliveryWorker {
                 }
             };
             let Ok(permit) = permit else { break };
-            match self.start_next(permit, &mut per_provider, &mut sends).await {
+            match self
+                .start_next(permit, &mut per_provider, &captured, &mut sends)
+                .await
+            {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(error) => tracing::error!(
@@ -408,6 +422,7 @@ impl DeliveryWorker {
         &self,
         permit: OwnedSemaphorePermit,
         per_provider: &mut HashMap<&'static str, Arc<Semaphore>>,
+        captured: &[String],
         sends: &mut tokio::task::JoinSet<()>,
     ) -> anyhow::Result<bool> {
         let busy: Vec<StageFilter> = per_provider
@@ -415,7 +430,7 @@ impl DeliveryWorker {
             .filter(|(_, permits)| permits.available_permits() == 0)
             .flat_map(|(name, _)| self.providers.stages_of(name))
             .collect();
-        let Some(message) = self.claim(&busy).await? else {
+        let Some(message) = self.claim(&busy, captured).await? else {
             return Ok(false);
         };
         let provider = self

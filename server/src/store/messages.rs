@@ -112,44 +112,50 @@ fn window(row: sqlx::any::AnyRow) -> anyhow::Result<RecentSends> {
     })
 }
 
-/// The messages at one stage of one channel (and, with `and_later`, at every later stage), but
-/// for those to `except_to`: those one provider sends (messages to test numbers are captured,
-/// whatever their stage).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The messages at one stage of one channel (and, with `and_later`, at every later stage): those
+/// one provider sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StageFilter {
     pub channel: DeliveryChannel,
     pub stage: usize,
     pub and_later: bool,
-    /// E.164 numbers.
-    pub except_to: Vec<String>,
 }
 
 impl StageFilter {
-    /// ` AND NOT (…)`, leaving these messages out of a query. Built from an enum's own name, a
-    /// number, and E.164 numbers (a `+` and digits; anything else is left out), never from input.
-    fn excluding_clause(&self) -> String {
+    /// The SQL condition these messages meet, built from an enum's own name and a number.
+    fn condition(&self) -> String {
         let comparison = if self.and_later { ">=" } else { "=" };
-        let numbers: Vec<String> = self
-            .except_to
-            .iter()
-            .filter(|number| {
-                number.len() > 1
-                    && number.starts_with('+')
-                    && number[1..].bytes().all(|b| b.is_ascii_digit())
-            })
-            .map(|number| format!("'{number}'"))
-            .collect();
-        let except = if numbers.is_empty() {
-            String::new()
-        } else {
-            format!(" AND to_phone NOT IN ({})", numbers.join(", "))
-        };
         format!(
-            " AND NOT (channel = '{}' AND stage {comparison} {}{except})",
+            "(channel = '{}' AND stage {comparison} {})",
             self.channel.as_str(),
             self.stage
         )
     }
+}
+
+/// ` AND …`, leaving the messages at the stages in `busy` out of a query, but for those to one of
+/// `captured` (E.164 numbers, a `+` and digits; anything else is dropped, so that only such numbers
+/// ever reach the SQL). Empty when nothing is busy.
+fn leaving_out(busy: &[StageFilter], captured: &[String]) -> String {
+    if busy.is_empty() {
+        return String::new();
+    }
+    let conditions: Vec<String> = busy.iter().map(StageFilter::condition).collect();
+    let numbers: Vec<String> = captured
+        .iter()
+        .filter(|number| {
+            number.len() > 1
+                && number.starts_with('+')
+                && number[1..].bytes().all(|b| b.is_ascii_digit())
+        })
+        .map(|number| format!("'{number}'"))
+        .collect();
+    let captured = if numbers.is_empty() {
+        String::new()
+    } else {
+        format!(" OR to_phone IN ({})", numbers.join(", "))
+    };
+    format!(" AND (NOT ({}){captured})", conditions.join(" OR "))
 }
 
 impl Store {
@@ -266,14 +272,16 @@ impl Store {
 
     /// Atomically takes the next due message for `instance`: a queued one whose time has come, or
     /// a `sending` one whose lease ran out (its worker died), which is then ambiguous from when
-    /// that worker took it; none at the stages in `skip` (those of providers with all the sends
-    /// they may have in flight). One statement, so two workers never take the same.
+    /// that worker took it; none at the stages in `busy` (those of providers with all the sends
+    /// they may have in flight) unless it is to one of `captured` (test numbers, whose messages
+    /// no provider sends). One statement, so two workers never take the same.
     pub async fn claim_next_message(
         &self,
         now: OffsetDateTime,
         lease: Duration,
         instance: &str,
-        skip: &[StageFilter],
+        busy: &[StageFilter],
+        captured: &[String],
     ) -> anyhow::Result<Option<ClaimedMessage>> {
         // PostgreSQL: a second worker skips the row the first one has locked, instead of
         // waiting for it and then claiming it again.
@@ -281,7 +289,7 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let skip: String = skip.iter().map(StageFilter::excluding_clause).collect();
+        let skip = leaving_out(busy, captured);
         let row = sqlx::query(&format!(
             "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
              next_attempt_at = $1, updated_at = $2, claimed_by = $4, \
@@ -711,4 +719,37 @@ pub struct MessageSummary {
     pub status: String,
     pub failure: Option<String>,
     pub to_phone: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_stages_are_left_out_but_for_captured_numbers_and_only_numbers_reach_the_sql() {
+        assert_eq!(leaving_out(&[], &["+15555550100".to_owned()]), "");
+        let busy = [
+            StageFilter {
+                channel: DeliveryChannel::Sms,
+                stage: 0,
+                and_later: false,
+            },
+            StageFilter {
+                channel: DeliveryChannel::Voice,
+                stage: 1,
+                and_later: true,
+            },
+        ];
+        assert_eq!(
+            leaving_out(&busy, &[]),
+            " AND (NOT ((channel = 'sms' AND stage = 0) OR (channel = 'voice' AND stage >= 1)))"
+        );
+        assert_eq!(
+            leaving_out(
+                &busy[..1],
+                &["+15555550100".to_owned(), "+1'); DROP".to_owned()]
+            ),
+            " AND (NOT ((channel = 'sms' AND stage = 0)) OR to_phone IN ('+15555550100'))"
+        );
+    }
 }
