@@ -83,6 +83,10 @@ impl MessageBirdSender {
     pub fn new(client: reqwest::Client, config: MessageBirdConfig) -> Self {
         Self { client, config }
     }
+
+    fn authorization(&self) -> String {
+        format!("AccessKey {}", self.config.access_key.expose())
+    }
 }
 
 #[async_trait]
@@ -107,98 +111,15 @@ impl SmsSender for MessageBirdSender {
         &self,
         provider_message_id: &str,
     ) -> Result<Option<DeliveryOutcome>, SendError> {
-        // MessageBird's ids are 32 hexadecimal digits.
+        // MessageBird's ids are 32 hexadecimal digits; the text's one recipient tells.
         let id = checked_message_id("messagebird", provider_message_id, |b| {
             b.is_ascii_alphanumeric()
         })?;
-        self.text_outcome(id).await
-    }
-
-    async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
-        let base = self.config.base_url.trim_end_matches('/');
-        let recipient = message.to.trim_start_matches('+');
-        let (url, body) = match message.channel {
-            DeliveryChannel::Sms => (
-                format!("{base}/messages"),
-                serde_json::json!({
-                    "originator": self.config.originator,
-                    "recipients": [recipient],
-                    "body": message.body,
-                    "datacoding": match Encoding::of(&message.body) {
-                        Encoding::Gsm7 => "plain",
-                        Encoding::Ucs2 => "unicode",
-                    },
-                }),
-            ),
-            DeliveryChannel::Voice => (
-                format!("{base}/voicemessages"),
-                serde_json::json!({
-                    "originator": self.config.originator,
-                    "recipients": [recipient],
-                    "body": message.body,
-                    "language": self.config.voice_language,
-                    "voice": "female",
-                }),
-            ),
-        };
-        let response = self
-            .client
-            .post(url)
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("AccessKey {}", self.config.access_key.expose()),
-            )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|error| transport_error("messagebird", &error))?;
-        let status = response.status();
-        if status.is_success() {
-            let created: Created = response.json().await.map_err(|_| {
-                SendError::Transient("messagebird: unreadable success response".to_owned())
-            })?;
-            return Ok(SentReceipt {
-                provider_message_id: Some(created.id),
-            });
-        }
-        let wait = retry_after(&response);
-        let errors: Errors = response.json().await.unwrap_or_default();
-        let first = errors.errors.first();
-        let described = format!(
-            "messagebird {}: {} {}",
-            status.as_u16(),
-            first
-                .map(|error| error.code.to_string())
-                .unwrap_or_default(),
-            first
-                .and_then(|error| error.description.clone())
-                .unwrap_or_default()
-        );
-        let about_recipients = first.is_some_and(|error| {
-            matches!(error.code, 9 | 10) && error.parameter.as_deref() == Some("recipients")
-        });
-        Err(match status.as_u16() {
-            429 => SendError::RateLimited { retry_after: wait },
-            _ if first.is_some_and(|error| error.code == 99) => SendError::Transient(described),
-            400..=499 if about_recipients => SendError::InvalidRecipient(described),
-            400..=499 => SendError::Rejected(described),
-            _ => SendError::Transient(described),
-        })
-    }
-}
-
-impl MessageBirdSender {
-    /// What became of the text `id`, by its one recipient's status.
-    async fn text_outcome(&self, id: &str) -> Result<Option<DeliveryOutcome>, SendError> {
         let base = self.config.base_url.trim_end_matches('/');
         let response = self
             .client
             .get(format!("{base}/messages/{id}"))
-            .header(
-                reqwest::header::AUTHORIZATION,
-                format!("AccessKey {}", self.config.access_key.expose()),
-            )
+            .header(reqwest::header::AUTHORIZATION, self.authorization())
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
@@ -237,6 +158,76 @@ impl MessageBirdSender {
                 })
             }
             _ => None,
+        })
+    }
+
+    async fn send(&self, message: &OutgoingSms) -> Result<SentReceipt, SendError> {
+        let base = self.config.base_url.trim_end_matches('/');
+        let recipient = message.to.trim_start_matches('+');
+        let (url, body) = match message.channel {
+            DeliveryChannel::Sms => (
+                format!("{base}/messages"),
+                serde_json::json!({
+                    "originator": self.config.originator,
+                    "recipients": [recipient],
+                    "body": message.body,
+                    "datacoding": match Encoding::of(&message.body) {
+                        Encoding::Gsm7 => "plain",
+                        Encoding::Ucs2 => "unicode",
+                    },
+                }),
+            ),
+            DeliveryChannel::Voice => (
+                format!("{base}/voicemessages"),
+                serde_json::json!({
+                    "originator": self.config.originator,
+                    "recipients": [recipient],
+                    "body": message.body,
+                    "language": self.config.voice_language,
+                    "voice": "female",
+                }),
+            ),
+        };
+        let response = self
+            .client
+            .post(url)
+            .header(reqwest::header::AUTHORIZATION, self.authorization())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| transport_error("messagebird", &error))?;
+        let status = response.status();
+        if status.is_success() {
+            let created: Created = response.json().await.map_err(|_| {
+                SendError::Transient("messagebird: unreadable success response".to_owned())
+            })?;
+            return Ok(SentReceipt {
+                provider_message_id: Some(created.id),
+            });
+        }
+        let wait = retry_after(&response);
+        let errors: Errors = response.json().await.unwrap_or_default();
+        let first = errors.errors.first();
+        let described = format!(
+            "messagebird {}: {} {}",
+            status.as_u16(),
+            first
+                .map(|error| error.code.to_string())
+                .unwrap_or_default(),
+            first
+                .and_then(|error| error.description.clone())
+                .unwrap_or_default()
+        );
+        let about_recipients = first.is_some_and(|error| {
+            matches!(error.code, 9 | 10) && error.parameter.as_deref() == Some("recipients")
+        });
+        Err(match status.as_u16() {
+            429 => SendError::RateLimited { retry_after: wait },
+            _ if first.is_some_and(|error| error.code == 99) => SendError::Transient(described),
+            400..=499 if about_recipients => SendError::InvalidRecipient(described),
+            400..=499 => SendError::Rejected(described),
+            _ => SendError::Transient(described),
         })
     }
 }
