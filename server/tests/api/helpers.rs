@@ -165,6 +165,20 @@ pub async fn test_database_url(dir: &std::path::Path) -> String {
 
 /// A client with its own cookie jar (a second browser). A request that stalls fails the test after
 /// a minute instead of hanging the suite.
+/// Waits until `done` answers true, asking every 20 ms; fails, saying `what` did not happen, after
+/// `limit`.
+pub async fn eventually<F, Fut>(limit: std::time::Duration, what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !done().await {
+        assert!(started.elapsed() < limit, "{what} within {limit:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub fn new_client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)

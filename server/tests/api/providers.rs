@@ -606,25 +606,21 @@ async fn a_hanging_provider_holds_its_share_of_sends_and_never_another_providers
         )
         .await;
     }
-    let started = std::time::Instant::now();
-    while count_in(&app, "sms", "sending").await < 2 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "never sending"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually(
+        std::time::Duration::from_secs(10),
+        "two texts sending",
+        || async { count_in(&app, "sms", "sending").await == 2 },
+    )
+    .await;
     // A code by call goes to Twilio while Vonage holds its share.
     let response = app.post("/api/signup", &SIGNUP_BY_CALL).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let started = std::time::Instant::now();
-    while twilio.seen("/Calls.json").is_empty() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "the call waited behind the hanging texts"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the call past the hanging texts",
+        || async { !twilio.seen("/Calls.json").is_empty() },
+    )
+    .await;
     assert_eq!(twilio.seen("/Calls.json")[0].field("To"), PHONE);
     // Vonage never held more than its share: the other texts wait in the queue.
     assert_eq!(count_in(&app, "sms", "sending").await, 2);
@@ -632,14 +628,12 @@ async fn a_hanging_provider_holds_its_share_of_sends_and_never_another_providers
     // A test number's text is captured, though Vonage's turn would be next.
     app.start_sign_up_with(&new_client(), "tester@example.com", TEST_NUMBER)
         .await;
-    let started = std::time::Instant::now();
-    while app.count("SELECT COUNT(*) FROM dev_outbox").await == 0 {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "the test number's text waited behind the hanging provider"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the test number's text captured",
+        || async { app.count("SELECT COUNT(*) FROM dev_outbox").await > 0 },
+    )
+    .await;
     assert_eq!(count_in(&app, "sms", "queued").await, 3);
 }
 
@@ -649,30 +643,25 @@ async fn a_provider_silent_past_its_timeout_is_asked_again_later() {
     let app = app_with_hanging_vonage(&twilio, &[("VONAGE_TIMEOUT", "1s")]).await;
     app.start_sign_up_with(&new_client(), "late@example.com", PHONE)
         .await;
-    let started = std::time::Instant::now();
-    loop {
-        let row: Option<(String, Option<String>, Option<i64>)> = sqlx::query_as(
-            "SELECT status, last_error, ambiguous_since FROM sms_messages \
-             WHERE status = 'queued' AND last_error IS NOT NULL",
-        )
-        .fetch_optional(app.store.pool())
-        .await
-        .expect("the message");
-        if let Some((_, error, ambiguous_since)) = row {
-            assert_eq!(
-                error.as_deref(),
-                Some("no answer: vonage: timed out after 1 s")
-            );
-            assert!(
-                ambiguous_since.is_some(),
-                "Vonage may have taken it: not known to be unsent"
-            );
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(10),
-            "the send was never cut short"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let queued_again = "SELECT COUNT(*) FROM sms_messages WHERE status = 'queued' \
+                        AND last_error IS NOT NULL";
+    eventually(
+        std::time::Duration::from_secs(10),
+        "the send cut short",
+        || async { app.count(queued_again).await == 1 },
+    )
+    .await;
+    let (error, ambiguous_since): (Option<String>, Option<i64>) =
+        sqlx::query_as("SELECT last_error, ambiguous_since FROM sms_messages")
+            .fetch_one(app.store.pool())
+            .await
+            .expect("the message");
+    assert_eq!(
+        error.as_deref(),
+        Some("no answer: vonage: timed out after 1 s")
+    );
+    assert!(
+        ambiguous_since.is_some(),
+        "Vonage may have taken it: not known to be unsent"
+    );
 }
