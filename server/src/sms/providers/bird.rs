@@ -134,8 +134,25 @@ impl BirdSender {
         )
     }
 
-    fn authorization(&self) -> String {
-        format!("AccessKey {}", self.config.access_key.expose())
+    /// Sends `request` with the access key: the answer when it is a success, else its error.
+    async fn exchange(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SendError> {
+        let response = request
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("AccessKey {}", self.config.access_key.expose()),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|error| transport_error("bird", &error))?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(Self::error_of(response).await)
+        }
     }
 
     /// The error a non-success answer stands for.
@@ -208,18 +225,7 @@ impl SmsSender for BirdSender {
                 ))
             }
         };
-        let response = self
-            .client
-            .post(url)
-            .header(reqwest::header::AUTHORIZATION, self.authorization())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .json(&body)
-            .send()
-            .await
-            .map_err(|error| transport_error("bird", &error))?;
-        if !response.status().is_success() {
-            return Err(Self::error_of(response).await);
-        }
+        let response = self.exchange(self.client.post(url).json(&body)).await?;
         let created: Message = response
             .json()
             .await
@@ -241,17 +247,8 @@ impl SmsSender for BirdSender {
         let provider_message_id = checked_message_id("bird", provider_message_id, |b| {
             b.is_ascii_hexdigit() || b == b'-'
         })?;
-        let response = self
-            .client
-            .get(format!("{}/{provider_message_id}", self.messages_url()))
-            .header(reqwest::header::AUTHORIZATION, self.authorization())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|error| transport_error("bird", &error))?;
-        if !response.status().is_success() {
-            return Err(Self::error_of(response).await);
-        }
+        let url = format!("{}/{provider_message_id}", self.messages_url());
+        let response = self.exchange(self.client.get(url)).await?;
         let stored: Message = response
             .json()
             .await
