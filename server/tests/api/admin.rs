@@ -250,16 +250,8 @@ async fn an_admin_sees_an_account_and_every_action_is_audited_with_the_admin() {
     app.wait_out_cooldown().await;
     app.fail_logins(USER, 3).await;
     elevated_admin(&app).await;
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
-        .bind(USER)
-        .fetch_one(app.store.pool())
-        .await
-        .expect("the user");
-    let admin_id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
-        .bind(ADMIN)
-        .fetch_one(app.store.pool())
-        .await
-        .expect("the admin");
+    let user_id = account_id(&app, USER).await;
+    let admin_id = account_id(&app, ADMIN).await;
 
     let (status, view) = get_json(&app, &format!("/api/admin/account?id={user_id}")).await;
     assert_eq!(status, StatusCode::OK, "{view}");
@@ -472,11 +464,7 @@ async fn a_message_a_receipt_reported_delivered_shows_so_in_the_delivery_log() {
         .expect("recorded");
     assert!(recorded);
     elevated_admin(&app).await;
-    let user_id: i64 = sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
-        .bind(USER)
-        .fetch_one(app.store.pool())
-        .await
-        .expect("the user");
+    let user_id = account_id(&app, USER).await;
     let (status, view) = get_json(&app, &format!("/api/admin/account?id={user_id}")).await;
     assert_eq!(status, StatusCode::OK, "{view}");
     assert_eq!(view["messages"][0]["status"], "delivered");
@@ -493,4 +481,13 @@ async fn a_message_a_receipt_reported_delivered_shows_so_in_the_delivery_log() {
             .take(900)
             .collect::<String>()
     );
+}
+
+/// The id of the account with `email`.
+async fn account_id(app: &TestApp, email: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM accounts WHERE email = $1")
+        .bind(email)
+        .fetch_one(app.store.pool())
+        .await
+        .expect("the account")
 }
