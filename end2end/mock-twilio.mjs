@@ -6,6 +6,12 @@
 // moment later reported undelivered (30006, a landline) to the message's StatusCallback, signed
 // as Twilio signs its webhooks (X-Twilio-Signature: HMAC-SHA1 of the URL and the sorted
 // parameters, with the auth token).
+//
+// It also plays Twilio Verify v2 (Verify Service VAe2e…): POST …/Verifications makes a 6-digit code
+// for To (listed at GET /verify-codes?to=<E.164>, newest last, as the phone would show it);
+// POST …/Verifications/<To> with Status=canceled cancels that number's pending one (404 if none);
+// POST …/VerificationCheck answers "approved" once for the right code, "pending" for a wrong one,
+// and 404 for a verification no longer pending.
 import { createHmac } from "node:crypto";
 import http from "node:http";
 
@@ -14,6 +20,8 @@ const accountSid = "ACe2e";
 const authToken = "e2e-token";
 const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString("base64")}`;
 const calls = [];
+const verifyService = "VAe2e00000000000000000000000000000";
+const verifications = [];
 const lateFailures = new Set();
 let messages = 0;
 
@@ -51,6 +59,40 @@ function answer(response, status, body) {
   response.end(JSON.stringify(body));
 }
 
+const notFound = { code: 20404, message: "The requested resource was not found", status: 404 };
+
+/** Twilio Verify: start, cancel and check a verification (see the top of this file). */
+function verify(request, response, path, form) {
+  if (request.headers.authorization !== expectedAuth) {
+    return answer(response, 401, { code: 20003, message: "Authentication Error", status: 401 });
+  }
+  if (path === "Verifications") {
+    const to = form.get("To") ?? "";
+    if (!/^\+[1-9]\d{1,14}$/.test(to) || !["sms", "call"].includes(form.get("Channel"))) {
+      return answer(response, 400, { code: 60200, message: "Invalid parameter", status: 400 });
+    }
+    const sid = `VE${String(verifications.length + 1).padStart(32, "0")}`;
+    const code = String(Math.floor(Math.random() * 1_000_000)).padStart(6, "0");
+    verifications.push({ sid, to, code, channel: form.get("Channel"), status: "pending" });
+    return answer(response, 201, { sid, service_sid: verifyService, to, channel: form.get("Channel"), status: "pending", valid: false });
+  }
+  if (path.startsWith("Verifications/")) {
+    const to = decodeURIComponent(path.slice("Verifications/".length));
+    const pending = verifications.find((v) => v.to === to && v.status === "pending");
+    if (!pending || form.get("Status") !== "canceled") return answer(response, 404, notFound);
+    pending.status = "canceled";
+    return answer(response, 200, { sid: pending.sid, status: "canceled", valid: false });
+  }
+  if (path === "VerificationCheck") {
+    const found = verifications.find((v) => v.sid === form.get("VerificationSid"));
+    if (!found || found.status !== "pending") return answer(response, 404, notFound);
+    const right = found.code === form.get("Code");
+    if (right) found.status = "approved";
+    return answer(response, 200, { sid: found.sid, to: found.to, status: right ? "approved" : "pending", valid: right });
+  }
+  return answer(response, 404, notFound);
+}
+
 const server = http.createServer((request, response) => {
   const url = new URL(request.url, `http://127.0.0.1:${port}`);
   if (request.method === "GET" && url.pathname === "/healthz") {
@@ -60,6 +102,10 @@ const server = http.createServer((request, response) => {
     lateFailures.add(url.searchParams.get("to"));
     return answer(response, 200, { ok: true });
   }
+  if (request.method === "GET" && url.pathname === "/verify-codes") {
+    const to = url.searchParams.get("to");
+    return answer(response, 200, verifications.filter((v) => v.to === to).map((v) => ({ sid: v.sid, code: v.code, channel: v.channel })));
+  }
   if (request.method === "GET" && url.pathname === "/calls") {
     return answer(response, 200, calls.filter((call) => call.to === url.searchParams.get("to")));
   }
@@ -67,6 +113,9 @@ const server = http.createServer((request, response) => {
   request.on("data", (chunk) => (raw += chunk));
   request.on("end", () => {
     const base = `/2010-04-01/Accounts/${accountSid}`;
+    if (request.method === "POST" && url.pathname.startsWith(`/v2/Services/${verifyService}/`)) {
+      return verify(request, response, url.pathname.slice(`/v2/Services/${verifyService}/`.length), new URLSearchParams(raw));
+    }
     if (request.method !== "POST" || !url.pathname.startsWith(base)) {
       return answer(response, 404, { code: 20404, message: "The requested resource was not found", status: 404 });
     }

@@ -5,7 +5,8 @@ import * as path from "node:path";
 // file: the main one without the send cooldown (tests resend at once); one whose codes expire
 // after 5 seconds and whose cooldown is 2 seconds, for the expired-code and send-limit paths; one
 // whose admin step-up lasts 3 seconds; and one that sends through Twilio, played by `mock-twilio.mjs`, which refuses every text message, for
-// the failed-delivery path. Playwright starts them, waits for /healthz, and stops them afterwards.
+// the failed-delivery path; and one whose unlock and reset codes Twilio Verify (the same mock) issues.
+// Playwright starts them, waits for /healthz, and stops them afterwards.
 const root = path.resolve(__dirname, "..");
 const runDir = path.join(root, "target", "e2e");
 
@@ -13,6 +14,7 @@ export const MAIN_URL = "http://127.0.0.1:3100";
 export const SHORT_TTL_URL = "http://127.0.0.1:3101";
 export const TWILIO_URL = "http://127.0.0.1:3102";
 export const ADMIN_URL = "http://127.0.0.1:3103";
+export const VERIFY_URL = "http://127.0.0.1:3104";
 export const MOCK_TWILIO_URL = "http://127.0.0.1:3199";
 
 function server(name: string, url: string, env: Record<string, string>) {
@@ -100,6 +102,15 @@ export default defineConfig({
       TWILIO_ACCOUNT_SID: "ACe2e",
       TWILIO_AUTH_TOKEN: "e2e-token",
       TWILIO_FROM: "+14155550000",
+    }),
+    server("verify", VERIFY_URL, {
+      SEND_COOLDOWN: "0",
+      CODE_ISSUER_UNLOCK: "twilio_verify",
+      CODE_ISSUER_PASSWORD_RESET: "twilio_verify",
+      TWILIO_VERIFY_BASE_URL: MOCK_TWILIO_URL,
+      TWILIO_ACCOUNT_SID: "ACe2e",
+      TWILIO_AUTH_TOKEN: "e2e-token",
+      TWILIO_VERIFY_SERVICE_SID: "VAe2e00000000000000000000000000000",
     }),
   ],
 });

@@ -108,6 +108,9 @@ pub enum AppError {
     /// The database cannot work right now (a full disk, an I/O error, unreachable): nothing was
     /// changed; try again after the wait.
     StorageUnavailable { retry_after_secs: u64 },
+    /// The verification service that issued the code (`CODE_ISSUER`) cannot say now whether it
+    /// is right: nothing was counted; try again after the wait.
+    CodeServiceUnavailable { retry_after_secs: u64 },
     /// Something failed on the server; the details are in the server log.
     Internal,
 }
@@ -169,6 +172,9 @@ impl TryFrom<ErrorWire> for AppError {
                 retry_after_secs: retry_after_secs()?,
             },
             "storage_unavailable" => Self::StorageUnavailable {
+                retry_after_secs: retry_after_secs()?,
+            },
+            "code_service_unavailable" => Self::CodeServiceUnavailable {
                 retry_after_secs: retry_after_secs()?,
             },
             "internal" => Self::Internal,
@@ -269,6 +275,10 @@ impl AppError {
                 "We can't save anything right now. Nothing was changed: try again in {}.",
                 describe_wait(*retry_after_secs)
             ),
+            Self::CodeServiceUnavailable { retry_after_secs } => format!(
+                "We can't check codes right now. Your code was not used up: try again in {}.",
+                describe_wait(*retry_after_secs)
+            ),
             Self::Internal => {
                 "Something went wrong on our side. Please try again in a moment.".to_owned()
             }
@@ -290,7 +300,9 @@ impl AppError {
             Self::EmailTaken => 409,
             Self::TooManyCodes { .. } | Self::RateLimited { .. } => 429,
             Self::CrossOrigin => 403,
-            Self::Busy { .. } | Self::StorageUnavailable { .. } => 503,
+            Self::Busy { .. }
+            | Self::StorageUnavailable { .. }
+            | Self::CodeServiceUnavailable { .. } => 503,
             Self::Internal => 500,
         }
     }
@@ -303,7 +315,8 @@ impl AppError {
             Self::TooManyCodes { retry_after_secs }
             | Self::RateLimited { retry_after_secs }
             | Self::Busy { retry_after_secs }
-            | Self::StorageUnavailable { retry_after_secs } => Some(*retry_after_secs),
+            | Self::StorageUnavailable { retry_after_secs }
+            | Self::CodeServiceUnavailable { retry_after_secs } => Some(*retry_after_secs),
             _ => None,
         }
     }
@@ -411,6 +424,9 @@ mod tests {
             },
             AppError::StorageUnavailable {
                 retry_after_secs: 5,
+            },
+            AppError::CodeServiceUnavailable {
+                retry_after_secs: 30,
             },
             AppError::Internal,
         ];

@@ -186,7 +186,7 @@ pub async fn seed(url: &str, accounts: usize) -> anyhow::Result<Seeded> {
         } else {
             Store::save_lock_state(&mut tx, id, LockState::Locked { since: now }).await?;
             let issued = POLICY.issue(&hasher, id, CodeScope::Unlock, now);
-            Store::replace_code(&mut tx, id, CodeScope::Unlock, "", &issued, now).await?;
+            Store::replace_code(&mut tx, (id, CodeScope::Unlock, ""), &issued, None, now).await?;
             locked.push(LockedAccount {
                 id,
                 email: address,

@@ -149,7 +149,11 @@ impl Application {
             .unwrap_or(2);
         let delivery = Arc::new(Notify::new());
         let providers = provider_chain(&config, &store, &clock)?;
-        let voice_available = providers.voice_available();
+        let issuers = config
+            .code_issuers
+            .clone()
+            .into_issuers(config.code_policies)?;
+        let voice_available = providers.voice_available() || issuers.every_scope_calls();
         let voice_fallback = config.sms.voice_fallback && voice_available;
         if config.sms.voice_fallback && !voice_fallback {
             tracing::warn!("SMS_VOICE_FALLBACK is on, but no provider in SMS_PROVIDERS places calls: it has no effect");
@@ -209,6 +213,7 @@ impl Application {
             delivery: Arc::clone(&delivery),
             voice_available,
             voice_fallback,
+            issuers: issuers.clone(),
         };
 
         let dev_outbox = config.sms.providers.iter().any(SmsProviderKind::is_outbox)
@@ -228,6 +233,7 @@ impl Application {
                 limits: config.sms.in_flight,
                 voice_fallback,
                 instance: instance_id.clone(),
+                issuers,
             },
         );
         worker.release_in_flight().await?;

@@ -230,6 +230,7 @@ async fn enqueue(
             client_ip: None,
             client_network: None,
             allowance: "lock",
+            code_service: None,
         },
         clock.now(),
     )

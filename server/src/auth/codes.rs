@@ -1,5 +1,6 @@
 //! One-time code rules: how codes are made, stored (only as a keyed hash bound to the account and
-//! the purpose), and judged (expiry at exactly the lifetime, limited tries, single use).
+//! the purpose), and judged (expiry at exactly the lifetime, limited tries, single use), whether
+//! Latchkey compares the code itself or a managed verification service answers for it.
 //! Pure apart from drawing random digits; time is passed in.
 
 use super::secret::ServerSecret;
@@ -93,6 +94,19 @@ pub enum CodeVerdict {
     Wrong { tries_left: u32 },
 }
 
+/// What a managed verification service answered when asked whether a code is right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceAnswer {
+    /// The right code, within the service's lifetime.
+    Approved,
+    /// Not the code the service sent.
+    Wrong,
+    /// The service's lifetime for the code is over, or it no longer knows the verification.
+    Expired,
+    /// The service refuses further tries for this verification.
+    NoTriesLeft,
+}
+
 /// Hashes codes with the server secret.
 #[derive(Debug, Clone)]
 pub struct CodeHasher {
@@ -134,6 +148,34 @@ impl CodePolicy {
             code,
             expires_at: now + self.lifetime,
             tries_left: self.max_tries.max(1),
+        }
+    }
+
+    /// Judges a code issued by a managed verification service, from the service's `answer`,
+    /// by the same rules as `judge`: Latchkey's lifetime and tries hold whatever the service
+    /// says, so that a code the service would still take is refused once Latchkey's time or
+    /// tries are up.
+    pub fn judge_answer(
+        active: &ActiveCode,
+        answer: ServiceAnswer,
+        now: OffsetDateTime,
+    ) -> CodeVerdict {
+        if now >= active.expires_at {
+            return if answer == ServiceAnswer::Approved {
+                CodeVerdict::Expired
+            } else {
+                CodeVerdict::WrongAfterExpiry
+            };
+        }
+        match answer {
+            ServiceAnswer::Approved => CodeVerdict::Accepted,
+            ServiceAnswer::Expired => CodeVerdict::Expired,
+            // The service will take no more tries for this code: it is spent here too.
+            ServiceAnswer::NoTriesLeft => CodeVerdict::WrongAndSpent,
+            ServiceAnswer::Wrong => match active.tries_left.saturating_sub(1) {
+                0 => CodeVerdict::WrongAndSpent,
+                tries_left => CodeVerdict::Wrong { tries_left },
+            },
         }
     }
 
@@ -182,6 +224,42 @@ mod tests {
             expires_at: issued.expires_at,
             tries_left: issued.tries_left,
         }
+    }
+
+    #[test]
+    fn a_service_answer_is_held_to_latchkeys_lifetime_and_tries() {
+        let issued = policy(2).issue(&hasher(), 1, CodeScope::Unlock, T0);
+        let active = stored(&issued);
+        let during = T0 + Duration::minutes(5);
+        let judge = |answer, now| CodePolicy::judge_answer(&active, answer, now);
+        assert_eq!(
+            judge(ServiceAnswer::Approved, during),
+            CodeVerdict::Accepted
+        );
+        assert_eq!(
+            judge(ServiceAnswer::Wrong, during),
+            CodeVerdict::Wrong { tries_left: 1 }
+        );
+        assert_eq!(judge(ServiceAnswer::Expired, during), CodeVerdict::Expired);
+        assert_eq!(
+            judge(ServiceAnswer::NoTriesLeft, during),
+            CodeVerdict::WrongAndSpent
+        );
+        // Past Latchkey's lifetime an approval is too late, whatever the service says.
+        let late = issued.expires_at;
+        assert_eq!(judge(ServiceAnswer::Approved, late), CodeVerdict::Expired);
+        assert_eq!(
+            judge(ServiceAnswer::Wrong, late),
+            CodeVerdict::WrongAfterExpiry
+        );
+        let last_try = ActiveCode {
+            tries_left: 1,
+            ..active
+        };
+        assert_eq!(
+            CodePolicy::judge_answer(&last_try, ServiceAnswer::Wrong, during),
+            CodeVerdict::WrongAndSpent
+        );
     }
 
     #[test]

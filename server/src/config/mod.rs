@@ -1,10 +1,12 @@
 //! Configuration from environment variables (and a `.env` file, loaded by `main`). Every knob has
 //! a default; a bad value stops startup with a message naming the variable.
 
+mod code_issuers;
 mod codes;
 mod sms;
 
 pub use crate::setting::ConfigError;
+pub use code_issuers::{CodeIssuerSettings, CodeServiceKind};
 pub use sms::SmsProviderKind;
 
 use crate::auth::codes::ScopePolicies;
@@ -45,6 +47,9 @@ pub struct Config {
     /// `CODE_MAX_TRIES` for every scope, overridden per scope by the same name with the scope
     /// appended (`CODE_TTL_ADMIN_STEP_UP`, …). `admin_step_up` codes live 10 minutes by default.
     pub code_policies: ScopePolicies,
+    /// `CODE_ISSUER` and `CODE_ISSUER_<SCOPE>`: the scopes whose codes a managed verification
+    /// service issues and checks, and each service's settings.
+    pub code_issuers: CodeIssuerSettings,
     /// `SIGN_IN_CODE`: `off` (accounts may opt in), `on` (asked unless an account opts out), or
     /// `required` (every sign-in).
     pub sign_in_code: SignInCodePolicy,
@@ -191,6 +196,8 @@ impl Config {
             ));
         }
 
+        let mut code_policies = codes::policies(&get)?;
+        let code_issuers = code_issuers::issuers(&get, &mut code_policies)?;
         let sms_providers = sms::providers(&get)?;
         let sms_send_timeouts = sms::send_timeouts(&get, &sms_providers)?;
         let sms_in_flight = sms::in_flight_limits(&get)?;
@@ -348,7 +355,8 @@ impl Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("data/server-secret")),
             lockout_threshold: number(&get, "LOCKOUT_THRESHOLD", 3, 1..=100)?,
-            code_policies: codes::policies(&get)?,
+            code_policies,
+            code_issuers,
             sign_in_code: choice(
                 &get,
                 "SIGN_IN_CODE",

@@ -1,19 +1,21 @@
 //! Codes: issuing one (after the send limits), queueing its message, and redeeming one; and the
-//! notices texted after a password or phone change.
+//! notices texted after a password or phone change. Where a managed verification service issues
+//! a scope's codes (`CODE_ISSUER`), its message is handed to the service, and a code entered is
+//! put to the service before the write transaction that redeems it.
 
 use super::recovery::recovery_binding;
-use super::{FlowResult, LatchkeyService, Step};
+use super::{FlowError, FlowResult, LatchkeyService, Step};
 use crate::auth::audit::AuditKind;
-use crate::auth::codes::{ActiveCode, CodePolicy, CodeVerdict};
+use crate::auth::codes::{CodePolicy, CodeVerdict, ServiceAnswer};
 use crate::auth::send_limits::{LimitKind, SendDecision, SendPriority, WINDOW};
 use crate::domain::{CodeScope, PhoneNumber, VerificationCode};
+use crate::sms::code_service::VerificationCheck;
 use crate::sms::DeliveryChannel;
-use crate::store::{AccountRecord, NewMessage, Store, WriteTx};
+use crate::store::{AccountRecord, NewMessage, Store, StoredCode, WriteTx};
 use app::error::{AppError, Field};
 use app::types::{CodeSent, PhoneEnding};
 use time::OffsetDateTime;
 
-/// What counting a wrong password did.
 /// What a submitted code turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum CodeCheck {
@@ -23,6 +25,16 @@ pub(super) enum CodeCheck {
     /// Wrong, spent, or there was none.
     Wrong,
 }
+
+/// What a verification service answered for one of its verifications.
+#[derive(Debug, Clone)]
+pub(super) struct ServiceAnswerFor {
+    pub(super) verification_id: String,
+    pub(super) answer: ServiceAnswer,
+}
+
+/// The wait suggested when a verification service cannot check a code.
+const ISSUER_RETRY_AFTER_SECS: u64 = 30;
 
 /// A code to issue: for which account, to which number (the account's own, or a new one being
 /// confirmed), in which scope, and by which channel.
@@ -187,15 +199,6 @@ impl LatchkeyService {
         }
         let policy = self.code_policies.get(purpose);
         let issued = policy.issue(&self.code_hasher, account.id, purpose, step.now);
-        Store::replace_code(
-            &mut step.tx,
-            account.id,
-            purpose,
-            binding,
-            &issued,
-            step.now,
-        )
-        .await?;
         let spoken = self
             .templates
             .voice_message(purpose, &issued.code, policy.lifetime);
@@ -207,7 +210,13 @@ impl LatchkeyService {
             ),
             DeliveryChannel::Voice => (spoken.clone(), None),
         };
-        Store::enqueue_message(
+        // With a verification service, the service sends a code of its own; this one goes out
+        // only if the service cannot (see `sms::worker`).
+        let code_service = self
+            .issuers
+            .for_scope(purpose)
+            .map(|service| service.name());
+        let message_id = Store::enqueue_message(
             &mut step.tx,
             NewMessage {
                 account_id: Some(account.id),
@@ -219,7 +228,16 @@ impl LatchkeyService {
                 client_ip: step.ctx.client_ip,
                 client_network: step.ctx.client_network,
                 allowance: priority.allowance(),
+                code_service,
             },
+            step.now,
+        )
+        .await?;
+        Store::replace_code(
+            &mut step.tx,
+            (account.id, purpose, binding),
+            &issued,
+            Some(message_id),
             step.now,
         )
         .await?;
@@ -241,15 +259,15 @@ impl LatchkeyService {
         account: Option<AccountRecord>,
         purpose: CodeScope,
         code: &VerificationCode,
+        answers: &[ServiceAnswerFor],
     ) -> FlowResult<Result<AccountRecord, AppError>> {
         let check = match &account {
             Some(account) => {
                 self.consume_code(
                     &mut step.tx,
-                    account.id,
-                    purpose,
-                    recovery_binding(purpose, step.ctx),
+                    (account.id, purpose, recovery_binding(purpose, step.ctx)),
                     code,
+                    answers,
                     step.now,
                 )
                 .await?
@@ -286,21 +304,110 @@ impl LatchkeyService {
 
     /// `redeem_code` for a known account: the transaction and the account when the code is
     /// accepted; otherwise the rejection (and the spent try) is committed and the answer is
-    /// `InvalidCode`, or `ExpiredCode` for the right code too late.
+    /// `InvalidCode`, or `ExpiredCode` for the right code too late. For a scope a verification
+    /// service issues, the service is asked first, outside the transaction: `step` is given up
+    /// while it answers, and the account read again in the transaction that follows.
     pub(super) async fn redeem_or_refuse<'a>(
         &self,
-        mut step: Step<'a>,
+        step: Step<'a>,
         account: Option<AccountRecord>,
         scope: CodeScope,
         code: &VerificationCode,
     ) -> FlowResult<(Step<'a>, AccountRecord)> {
-        match self.redeem_code(&mut step, account, scope, code).await? {
+        let (mut step, account, answers) = self.ask_issuer(step, account, scope, code).await?;
+        match self
+            .redeem_code(&mut step, account, scope, code, &answers)
+            .await?
+        {
             Ok(account) => Ok((step, account)),
             Err(refusal) => {
                 step.commit().await?;
                 Err(refusal.into())
             }
         }
+    }
+
+    /// For a scope a verification service issues: the service's answers for the account's live
+    /// codes it sent that this browser may use, asked with no transaction open. A check that has
+    /// no code to ask about (an unknown email, no live code) waits as long as checks lately took,
+    /// so that its timing tells nothing. A service that cannot answer refuses the request, with
+    /// nothing spent.
+    async fn ask_issuer<'a>(
+        &self,
+        mut step: Step<'a>,
+        account: Option<AccountRecord>,
+        scope: CodeScope,
+        code: &VerificationCode,
+    ) -> FlowResult<(Step<'a>, Option<AccountRecord>, Vec<ServiceAnswerFor>)> {
+        if self.issuers.for_scope(scope).is_none() {
+            return Ok((step, account, Vec::new()));
+        }
+        let to_check = match &account {
+            Some(account) => {
+                let binding = recovery_binding(scope, step.ctx);
+                Store::codes_to_check(&mut step.tx, account.id, scope, binding, step.now).await?
+            }
+            None => Vec::new(),
+        };
+        let ctx = step.ctx;
+        // The write lock is not held while a service answers.
+        drop(step);
+        let mut answers = Vec::new();
+        if to_check.is_empty() {
+            tokio::time::sleep(self.issuers.usual_check_time(scope)).await;
+        }
+        for candidate in &to_check {
+            let Some(service) = self.issuers.by_name(&candidate.verification.service) else {
+                continue;
+            };
+            let request = VerificationCheck {
+                to: &candidate.to_phone,
+                verification_id: &candidate.verification.verification_id,
+                code: code.expose(),
+                age: (self.clock.now() - candidate.created_at)
+                    .try_into()
+                    .unwrap_or_default(),
+            };
+            let started = std::time::Instant::now();
+            let limit = self.issuers.timeout_of(service.name());
+            let answer = tokio::time::timeout(limit, service.check(&request)).await;
+            self.issuers.record_check(service.name(), started.elapsed());
+            let answer = match answer {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(error)) => return Err(self.issuer_unavailable(service.name(), &error)),
+                Err(_) => {
+                    let error = crate::sms::SendError::Ambiguous(format!(
+                        "no answer within {} s",
+                        limit.as_secs()
+                    ));
+                    return Err(self.issuer_unavailable(service.name(), &error));
+                }
+            };
+            answers.push(ServiceAnswerFor {
+                verification_id: candidate.verification.verification_id.clone(),
+                answer,
+            });
+            if answer == ServiceAnswer::Approved {
+                break;
+            }
+        }
+        let mut step = self.step(ctx).await?;
+        let account = match account {
+            Some(account) => Store::account_by_id(&mut step.tx, account.id).await?,
+            None => None,
+        };
+        Ok((step, account, answers))
+    }
+
+    fn issuer_unavailable(&self, service: &str, error: &crate::sms::SendError) -> FlowError {
+        tracing::warn!(service, %error, "the verification service could not check a code: nothing was counted");
+        let retry_after_secs = match error {
+            crate::sms::SendError::RateLimited {
+                retry_after: Some(wait),
+            } => wait.as_secs().clamp(1, 300),
+            _ => ISSUER_RETRY_AFTER_SECS,
+        };
+        AppError::CodeServiceUnavailable { retry_after_secs }.into()
     }
 
     /// Applies the send limits to a message for `account_id` at `to_phone` (see `SendCheck`).
@@ -359,14 +466,14 @@ impl LatchkeyService {
     /// Judges `code` against the account's live codes for `purpose` that this browser may use:
     /// the one bound to `binding` (if not `""`) and the unbound one. Accepted if it matches
     /// either (that one is consumed, the other left as it was); a wrong code spends a try of the
-    /// browser's own code if it has one, else of the unbound one.
+    /// browser's own code if it has one, else of the unbound one. A code a verification service
+    /// sent is judged by the service's answer in `answers`.
     pub(super) async fn consume_code(
         &self,
         tx: &mut WriteTx,
-        account_id: i64,
-        purpose: CodeScope,
-        binding: &str,
+        (account_id, purpose, binding): (i64, CodeScope, &str),
         code: &VerificationCode,
+        answers: &[ServiceAnswerFor],
         now: OffsetDateTime,
     ) -> FlowResult<CodeCheck> {
         // Taken out of the table at once; put back unless spent or used.
@@ -377,15 +484,25 @@ impl LatchkeyService {
         };
         let unbound = Store::take_code(tx, account_id, purpose, "").await?;
         let submitted = self.code_hasher.hash(account_id, purpose, code);
-        let verdicts: Vec<(&str, ActiveCode, OffsetDateTime, CodeVerdict)> = [
-            own.map(|(active, at)| (binding, active, at)),
-            unbound.map(|(active, at)| ("", active, at)),
+        let verdicts: Vec<(&str, StoredCode, CodeVerdict)> = [
+            own.map(|stored| (binding, stored)),
+            unbound.map(|stored| ("", stored)),
         ]
         .into_iter()
         .flatten()
-        .map(|(binding, active, at)| {
-            let verdict = CodePolicy::judge(&active, &submitted, now);
-            (binding, active, at, verdict)
+        .map(|(binding, stored)| {
+            let verdict = match &stored.service {
+                None => CodePolicy::judge(&stored.active, &submitted, now),
+                Some(verification) => {
+                    // Not asked (the service was asked about the other code, or is gone): wrong.
+                    let answer = answers
+                        .iter()
+                        .find(|answer| answer.verification_id == verification.verification_id)
+                        .map_or(ServiceAnswer::Wrong, |answer| answer.answer);
+                    CodePolicy::judge_answer(&stored.active, answer, now)
+                }
+            };
+            (binding, stored, verdict)
         })
         .collect();
         if verdicts.is_empty() {
@@ -409,7 +526,7 @@ impl LatchkeyService {
             CodeCheck::Wrong => verdicts.first().map(|(binding, ..)| *binding),
             _ => None,
         };
-        for (code_binding, active, created_at, verdict) in &verdicts {
+        for (code_binding, stored, verdict) in &verdicts {
             let tries_left = match verdict {
                 // Used, or past its lifetime: gone either way.
                 CodeVerdict::Accepted | CodeVerdict::Expired | CodeVerdict::WrongAfterExpiry => {
@@ -418,18 +535,10 @@ impl LatchkeyService {
                 CodeVerdict::WrongAndSpent if spender == Some(*code_binding) => continue,
                 CodeVerdict::Wrong { tries_left } if spender == Some(*code_binding) => *tries_left,
                 // Not the one judged: back as it was.
-                CodeVerdict::Wrong { .. } | CodeVerdict::WrongAndSpent => active.tries_left,
+                CodeVerdict::Wrong { .. } | CodeVerdict::WrongAndSpent => stored.active.tries_left,
             };
-            Store::restore_code(
-                tx,
-                account_id,
-                purpose,
-                code_binding,
-                active,
-                tries_left,
-                *created_at,
-            )
-            .await?;
+            Store::restore_code(tx, (account_id, purpose, code_binding), stored, tries_left)
+                .await?;
         }
         Ok(outcome)
     }
@@ -466,6 +575,7 @@ impl LatchkeyService {
                 client_ip: step.ctx.client_ip,
                 client_network: step.ctx.client_network,
                 allowance: SendPriority::Normal.allowance(),
+                code_service: None,
             },
             step.now,
         )

@@ -26,6 +26,7 @@ use crate::auth::sessions::SessionPolicy;
 use crate::auth::trusted_devices::DevicePolicy;
 use crate::clock::Clock;
 use crate::domain::{Email, PhoneRegion};
+use crate::sms::code_service::CodeIssuers;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::templates::MessageTemplates;
 use crate::store::{AccountRecord, NewAuditEvent, Store, WriteTx};
@@ -72,6 +73,8 @@ pub struct LatchkeyService {
     /// `SMS_VOICE_FALLBACK`: each text message carries the spoken form of its code, for a call if
     /// the text fails for good.
     pub voice_fallback: bool,
+    /// `CODE_ISSUER`: the scopes whose codes a managed verification service issues and checks.
+    pub issuers: CodeIssuers,
 }
 
 /// A sign-in refused before hashing because the queue is too long. Logged at most once a

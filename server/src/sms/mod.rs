@@ -3,6 +3,7 @@
 //! queue through them; `outbox` and `log` are development senders that need no account.
 
 pub mod chain;
+pub mod code_service;
 pub mod destinations;
 pub mod encoding;
 pub mod log;

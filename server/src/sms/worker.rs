@@ -7,11 +7,18 @@
 //! Sends run concurrently, bounded by `InFlightLimits`: at most `in_flight` at once, of which one
 //! provider holds at most `per_provider`. A provider at its bound has its messages left in the
 //! queue, so a provider that hangs holds back its own messages only, never another's.
+//!
+//! A code whose scope a managed verification service issues (`CODE_ISSUER`) is first handed to
+//! that service, which sends a code of its own; if the service refuses it, or fails twice, the
+//! message goes on as Latchkey's own code through the providers (when they are a fallback), or
+//! fails.
 
 use super::chain::ProviderChain;
+use super::code_service::CodeIssuers;
 use super::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use crate::clock::Clock;
-use crate::store::{ClaimedMessage, Failure, StageFilter, Store};
+use crate::domain::CodeScope;
+use crate::store::{ClaimedMessage, Failure, ServiceVerification, StageFilter, Store};
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -132,7 +139,12 @@ pub struct DeliveryWorker {
     /// `INSTANCE_ID`: recorded on each claim, so that this instance, restarted, takes back what
     /// it held at once.
     instance: Arc<str>,
+    /// The managed verification services that send some scopes' codes.
+    issuers: CodeIssuers,
 }
+
+/// Attempts a verification service gets at a code before it goes out as Latchkey's own.
+const SERVICE_ATTEMPTS: u32 = 2;
 
 /// What the worker needs besides the store, the providers and the clock.
 #[derive(Debug, Clone, Default)]
@@ -143,6 +155,8 @@ pub struct WorkerSettings {
     pub voice_fallback: bool,
     /// `INSTANCE_ID`.
     pub instance: String,
+    /// `CODE_ISSUER`: the services that send some scopes' codes.
+    pub issuers: CodeIssuers,
 }
 
 impl DeliveryWorker {
@@ -162,6 +176,7 @@ impl DeliveryWorker {
             wake,
             voice_fallback: settings.voice_fallback,
             instance: Arc::from(settings.instance),
+            issuers: settings.issuers,
         }
     }
 
@@ -185,17 +200,19 @@ impl DeliveryWorker {
 
     /// Sends at most one due message, whatever its provider.
     pub async fn try_execute_task(&self) -> anyhow::Result<ExecutionOutcome> {
-        let Some(message) = self.claim(&[], &[]).await? else {
+        let Some(message) = self.claim(&[], &[], &[]).await? else {
             return Ok(ExecutionOutcome::EmptyQueue);
         };
         self.deliver(message).await?;
         Ok(ExecutionOutcome::TaskCompleted)
     }
 
-    /// The next due message, if there is one outside the `busy` stages (or to one of `captured`).
+    /// The next due message, if there is one outside the `busy` stages and not for one of the
+    /// `busy_services` (or to one of `captured`).
     async fn claim(
         &self,
         busy: &[StageFilter],
+        busy_services: &[&str],
         captured: &[String],
     ) -> anyhow::Result<Option<ClaimedMessage>> {
         self.store
@@ -204,13 +221,124 @@ impl DeliveryWorker {
                 self.policy.lease,
                 &self.instance,
                 busy,
+                busy_services,
                 captured,
             )
             .await
     }
 
+    /// The verification service that is to send `message`: none for a test number's, whose
+    /// messages stay on the server.
+    fn service_for<'a>(&self, message: &'a ClaimedMessage) -> Option<&'a str> {
+        message
+            .code_service
+            .as_deref()
+            .filter(|_| !self.providers.is_test_number(&message.to_phone))
+    }
+
+    /// Hands a code to its verification service; records the outcome: sent (the code row now
+    /// answers through the service), retried, handed to the providers, or failed.
+    async fn deliver_by_service(&self, message: &ClaimedMessage, name: &str) -> anyhow::Result<()> {
+        let now = self.clock.now();
+        let service = self.issuers.by_name(name).cloned();
+        let request = CodeScope::from_name(&message.purpose).and_then(|scope| {
+            self.issuers
+                .start_request(&message.to_phone, scope, message.channel, message.id)
+        });
+        let (Some(service), Some(request)) = (service, request) else {
+            // The service is not configured any more (a restart with other settings).
+            tracing::warn!(
+                message_id = message.id,
+                service = name,
+                "the code's service is not configured: it goes out as Latchkey's own"
+            );
+            return self
+                .store
+                .hand_to_providers(message.id, name, "service not configured", now)
+                .await;
+        };
+        let limit = self.issuers.timeout_of(name);
+        let result = tokio::time::timeout(limit, service.start(&request))
+            .await
+            .unwrap_or_else(|_| {
+                Err(SendError::Ambiguous(format!(
+                    "{name}: timed out after {} s",
+                    limit.as_secs_f64()
+                )))
+            });
+        let now = self.clock.now();
+        let error = match result {
+            Ok(verification_id) => {
+                let verification = ServiceVerification {
+                    service: name.to_owned(),
+                    verification_id,
+                };
+                self.store
+                    .attach_verification(message.id, &verification)
+                    .await?;
+                return self
+                    .store
+                    .mark_message_sent(
+                        message.id,
+                        service.name(),
+                        Some(&verification.verification_id),
+                        now,
+                    )
+                    .await;
+            }
+            Err(error) => error,
+        };
+        if matches!(error, SendError::Rejected(_)) {
+            tracing::error!(message_id = message.id, service = name, %error, "the verification service rejected our credentials or configuration");
+        }
+        let policy = RetryPolicy {
+            max_attempts: SERVICE_ATTEMPTS,
+            ..self.policy
+        };
+        let jitter = rand::thread_rng().gen_range(-0.25..=0.25);
+        match policy.next_step(&error, message.attempts, 0, 1, jitter) {
+            NextStep::Retry(delay) => {
+                tracing::warn!(message_id = message.id, service = name, %error, attempts = message.attempts, retry_in = %delay, "the verification service will be asked again");
+                self.store
+                    .schedule_message_retry(
+                        message.id,
+                        name,
+                        &error.to_string(),
+                        now + delay,
+                        None,
+                        now,
+                    )
+                    .await
+            }
+            NextStep::FailOver(_) | NextStep::Fail => {
+                let unreachable = matches!(error, SendError::InvalidRecipient(_));
+                if self.issuers.falls_back() && !unreachable {
+                    tracing::warn!(message_id = message.id, service = name, %error, "the verification service did not send the code: Latchkey's own goes out through the SMS providers");
+                    return self
+                        .store
+                        .hand_to_providers(message.id, name, &error.to_string(), now)
+                        .await;
+                }
+                tracing::warn!(message_id = message.id, service = name, %error, "the verification service did not send the code, and there is no fallback");
+                let failure = if unreachable {
+                    Failure::Unreachable
+                } else {
+                    Failure::Undelivered
+                };
+                self.store
+                    .mark_message_failed(message.id, name, &error.to_string(), failure, false, now)
+                    .await
+                    .map(|_| ())
+            }
+        }
+    }
+
     /// Sends a claimed message and records the outcome.
     async fn deliver(&self, message: ClaimedMessage) -> anyhow::Result<()> {
+        if let Some(name) = self.service_for(&message) {
+            let name = name.to_owned();
+            return self.deliver_by_service(&message, &name).await;
+        }
         let now = self.clock.now();
         let stages = self.providers.stage_count(message.channel);
         let Some(sender) = self
@@ -425,18 +553,33 @@ impl DeliveryWorker {
         captured: &[String],
         sends: &mut tokio::task::JoinSet<()>,
     ) -> anyhow::Result<bool> {
-        let busy: Vec<StageFilter> = per_provider
+        let full: Vec<&'static str> = per_provider
             .iter()
             .filter(|(_, permits)| permits.available_permits() == 0)
-            .flat_map(|(name, _)| self.providers.stages_of(name))
+            .map(|(name, _)| *name)
             .collect();
-        let Some(message) = self.claim(&busy, captured).await? else {
+        let busy: Vec<StageFilter> = full
+            .iter()
+            .flat_map(|name| self.providers.stages_of(name))
+            .collect();
+        let busy_services: Vec<&str> = full
+            .iter()
+            .copied()
+            .filter(|name| self.issuers.by_name(name).is_some())
+            .collect();
+        let Some(message) = self.claim(&busy, &busy_services, captured).await? else {
             return Ok(false);
         };
-        let provider = self
-            .providers
-            .sender(&message.to_phone, message.channel, message.stage)
-            .map_or("none", |sender| sender.name());
+        let provider = match self.service_for(&message) {
+            Some(name) => self
+                .issuers
+                .by_name(name)
+                .map_or("none", |service| service.name()),
+            None => self
+                .providers
+                .sender(&message.to_phone, message.channel, message.stage)
+                .map_or("none", |sender| sender.name()),
+        };
         let permits = per_provider
             .entry(provider)
             .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_provider.max(1))));
@@ -542,6 +685,7 @@ mod tests {
                     client_ip: None,
                     client_network: None,
                     allowance: "lock",
+                    code_service: None,
                 },
                 crate::clock::SystemClock.now(),
             )

@@ -23,6 +23,9 @@ pub struct NewMessage<'a> {
     pub client_network: Option<IpAddr>,
     /// The target's allowance it comes out of (`SendPriority::allowance`).
     pub allowance: &'static str,
+    /// The managed verification service that is to send a code of its own instead of `body`
+    /// (`CODE_ISSUER`); `body` goes out through the SMS providers if the service cannot.
+    pub code_service: Option<&'static str>,
 }
 
 /// A message the worker has claimed (status `sending`, leased until `lease` runs out).
@@ -41,6 +44,8 @@ pub struct ClaimedMessage {
     /// Since when an earlier attempt's outcome is unknown (it got no answer, or its worker died):
     /// the provider may already have it.
     pub ambiguous_since: Option<OffsetDateTime>,
+    /// The managed verification service that is to send its own code first (see `NewMessage`).
+    pub code_service: Option<String>,
 }
 
 /// Why a message failed for good.
@@ -122,25 +127,35 @@ pub struct StageFilter {
 }
 
 impl StageFilter {
-    /// The SQL condition these messages meet, built from an enum's own name and a number.
+    /// The SQL condition these messages meet, built from an enum's own name and a number. A
+    /// message a verification service is to send is not at any provider's stage yet.
     fn condition(&self) -> String {
         let comparison = if self.and_later { ">=" } else { "=" };
         format!(
-            "(channel = '{}' AND stage {comparison} {})",
+            "(code_service IS NULL AND channel = '{}' AND stage {comparison} {})",
             self.channel.as_str(),
             self.stage
         )
     }
 }
 
-/// ` AND …`, leaving the messages at the stages in `busy` out of a query, but for those to one of
-/// `captured` (E.164 numbers, a `+` and digits; anything else is dropped, so that only such numbers
-/// ever reach the SQL). Empty when nothing is busy.
-fn leaving_out(busy: &[StageFilter], captured: &[String]) -> String {
-    if busy.is_empty() {
+/// ` AND …`, leaving out of a query the messages at the stages in `busy` and those the
+/// verification services in `busy_services` are to send, but for those to one of `captured` (E.164
+/// numbers, a `+` and digits; anything else is dropped, so that only such numbers ever reach the
+/// SQL; service names likewise must be lowercase letters and `_`). Empty when nothing is busy.
+fn leaving_out(busy: &[StageFilter], busy_services: &[&str], captured: &[String]) -> String {
+    let mut conditions: Vec<String> = busy.iter().map(StageFilter::condition).collect();
+    conditions.extend(
+        busy_services
+            .iter()
+            .filter(|name| {
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .map(|name| format!("(code_service = '{name}')")),
+    );
+    if conditions.is_empty() {
         return String::new();
     }
-    let conditions: Vec<String> = busy.iter().map(StageFilter::condition).collect();
     let numbers: Vec<String> = captured
         .iter()
         .filter(|number| {
@@ -168,7 +183,8 @@ impl Store {
         let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO sms_messages (account_id, to_phone, body, purpose, channel, fallback_body, \
              client_ip, client_network, allowance, status, created_at, updated_at, \
-             next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12) \
+             next_attempt_at, code_service) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10, $11, $12, $13) \
              RETURNING id",
         )
         .bind(message.account_id)
@@ -183,6 +199,7 @@ impl Store {
         .bind(unix_millis(now))
         .bind(unix_millis(now))
         .bind(unix_millis(now))
+        .bind(message.code_service)
         .fetch_one(&mut *conn)
         .await
         .context("could not queue the message")?;
@@ -281,6 +298,7 @@ impl Store {
         lease: Duration,
         instance: &str,
         busy: &[StageFilter],
+        busy_services: &[&str],
         captured: &[String],
     ) -> anyhow::Result<Option<ClaimedMessage>> {
         // PostgreSQL: a second worker skips the row the first one has locked, instead of
@@ -289,7 +307,7 @@ impl Store {
             Backend::Sqlite => "",
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         };
-        let skip = leaving_out(busy, captured);
+        let skip = leaving_out(busy, busy_services, captured);
         let row = sqlx::query(&format!(
             "UPDATE sms_messages SET status = 'sending', attempts = attempts + 1, \
              next_attempt_at = $1, updated_at = $2, claimed_by = $4, \
@@ -299,7 +317,7 @@ impl Store {
                          WHERE status IN ('queued', 'sending') AND next_attempt_at <= $3{skip} \
                          ORDER BY next_attempt_at, id LIMIT 1{lock}) \
              RETURNING id, to_phone, body, purpose, channel, stage, attempts, fallback_body, \
-             ambiguous_since"
+             ambiguous_since, code_service"
         ))
         .bind(unix_millis(now + lease))
         .bind(unix_millis(now))
@@ -326,6 +344,7 @@ impl Store {
             ambiguous_since: row
                 .try_get::<Option<i64>, _>("ambiguous_since")?
                 .map(from_unix_millis),
+            code_service: row.try_get("code_service")?,
         }))
     }
 
@@ -396,6 +415,31 @@ impl Store {
         .execute(self.writer())
         .await
         .context("could not reschedule the message")?;
+        Ok(())
+    }
+
+    /// Hands a message a verification service could not send to the SMS providers, with
+    /// Latchkey's own code: queued again at once, at the first provider, attempts restarted.
+    pub async fn hand_to_providers(
+        &self,
+        id: i64,
+        service: &str,
+        error: &str,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE sms_messages SET status = 'queued', code_service = NULL, stage = 0, \
+             attempts = 0, provider = $1, last_error = $2, ambiguous_since = NULL, \
+             next_attempt_at = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(service)
+        .bind(error)
+        .bind(unix_millis(now))
+        .bind(unix_millis(now))
+        .bind(id)
+        .execute(self.writer())
+        .await
+        .context("could not hand the message to the SMS providers")?;
         Ok(())
     }
 
@@ -727,7 +771,7 @@ mod tests {
 
     #[test]
     fn busy_stages_are_left_out_but_for_captured_numbers_and_only_numbers_reach_the_sql() {
-        assert_eq!(leaving_out(&[], &["+15555550100".to_owned()]), "");
+        assert_eq!(leaving_out(&[], &[], &["+15555550100".to_owned()]), "");
         let busy = [
             StageFilter {
                 channel: DeliveryChannel::Sms,
@@ -741,15 +785,22 @@ mod tests {
             },
         ];
         assert_eq!(
-            leaving_out(&busy, &[]),
-            " AND (NOT ((channel = 'sms' AND stage = 0) OR (channel = 'voice' AND stage >= 1)))"
+            leaving_out(&busy, &[], &[]),
+            " AND (NOT ((code_service IS NULL AND channel = 'sms' AND stage = 0) \
+             OR (code_service IS NULL AND channel = 'voice' AND stage >= 1)))"
         );
         assert_eq!(
             leaving_out(
                 &busy[..1],
+                &[],
                 &["+15555550100".to_owned(), "+1'); DROP".to_owned()]
             ),
-            " AND (NOT ((channel = 'sms' AND stage = 0)) OR to_phone IN ('+15555550100'))"
+            " AND (NOT ((code_service IS NULL AND channel = 'sms' AND stage = 0)) \
+             OR to_phone IN ('+15555550100'))"
+        );
+        assert_eq!(
+            leaving_out(&[], &["twilio_verify", "x'); DROP"], &[]),
+            " AND (NOT ((code_service = 'twilio_verify')))"
         );
     }
 }

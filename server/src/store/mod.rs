@@ -35,6 +35,7 @@ mod unknown_logins;
 
 pub use accounts::{AccountRecord, AccountSearch, NewAccount, Role};
 pub use audit::{AuditEvent, NewAuditEvent};
+pub use codes::{CodeToCheck, ServiceVerification, StoredCode};
 pub use failure::is_unavailable;
 pub use messages::{
     ClaimedMessage, DeliveryOutcome, DeliveryState, Failure, MessageSummary, NewMessage,

@@ -8,6 +8,7 @@ mod ambiguous_sends;
 mod audit;
 mod bad_input;
 mod browser_security;
+mod code_issuers;
 mod code_scopes;
 mod code_status;
 mod concurrency;

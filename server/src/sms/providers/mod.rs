@@ -1,14 +1,19 @@
-//! Real SMS and voice providers, one module each, behind `SmsSender`. They share an HTTP client with
+//! Real SMS and voice providers, one module each, behind `SmsSender`, and the managed verification
+//! services (`*_verify`, `bandwidth_mfa`) behind `CodeService`. They share an HTTP client with
 //! connect and total timeouts, a redacting `Credential` type, the OAuth token cache, and the
 //! mapping of transport failures.
 
 pub mod bandwidth;
+pub mod bandwidth_mfa;
 pub mod bird;
 pub mod messagebird;
+pub mod messagebird_verify;
 pub mod ringcentral;
 pub mod token;
 pub mod twilio;
+pub mod twilio_verify;
 pub mod vonage;
+pub mod vonage_verify;
 pub mod xoxzo;
 
 use super::SendError;
