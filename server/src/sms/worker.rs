@@ -254,7 +254,7 @@ impl DeliveryWorker {
             );
             return self
                 .store
-                .hand_to_providers(message.id, name, "service not configured", now)
+                .fail_over_message(message.id, name, "service not configured", 0, now)
                 .await;
         };
         let limit = self.issuers.timeout_of(name);
@@ -316,7 +316,7 @@ impl DeliveryWorker {
                     tracing::warn!(message_id = message.id, service = name, %error, "the verification service did not send the code: Latchkey's own goes out through the SMS providers");
                     return self
                         .store
-                        .hand_to_providers(message.id, name, &error.to_string(), now)
+                        .fail_over_message(message.id, name, &error.to_string(), 0, now)
                         .await;
                 }
                 tracing::warn!(message_id = message.id, service = name, %error, "the verification service did not send the code, and there is no fallback");

@@ -418,32 +418,9 @@ impl Store {
         Ok(())
     }
 
-    /// Hands a message a verification service could not send to the SMS providers, with
-    /// Latchkey's own code: queued again at once, at the first provider, attempts restarted.
-    pub async fn hand_to_providers(
-        &self,
-        id: i64,
-        service: &str,
-        error: &str,
-        now: OffsetDateTime,
-    ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE sms_messages SET status = 'queued', code_service = NULL, stage = 0, \
-             attempts = 0, provider = $1, last_error = $2, ambiguous_since = NULL, \
-             next_attempt_at = $3, updated_at = $4 WHERE id = $5",
-        )
-        .bind(service)
-        .bind(error)
-        .bind(unix_millis(now))
-        .bind(unix_millis(now))
-        .bind(id)
-        .execute(self.writer())
-        .await
-        .context("could not hand the message to the SMS providers")?;
-        Ok(())
-    }
-
-    /// Moves a message to the next provider in the list: queued again at once, attempts restarted.
+    /// Moves a message to the provider at `next_stage`: queued again at once, attempts restarted.
+    /// A code a verification service could not send moves to the first provider (stage 0) with
+    /// Latchkey's own code; no provider there has had the message, so none is asked for it.
     pub async fn fail_over_message(
         &self,
         id: i64,
@@ -454,7 +431,8 @@ impl Store {
     ) -> anyhow::Result<()> {
         sqlx::query(
             "UPDATE sms_messages SET status = 'queued', stage = $1, attempts = 0, provider = $2, \
-             last_error = $3, next_attempt_at = $4, updated_at = $5 WHERE id = $6",
+             last_error = $3, next_attempt_at = $4, updated_at = $5, code_service = NULL, \
+             ambiguous_since = NULL WHERE id = $6",
         )
         .bind(i64::try_from(next_stage).unwrap_or(i64::MAX))
         .bind(provider)
