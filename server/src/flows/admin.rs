@@ -10,7 +10,7 @@ use crate::auth::second_factor::ElevationPolicy;
 use crate::auth::sessions::TokenHash;
 use crate::domain::{CodeScope, PhoneNumber};
 use crate::store::{
-    AccountRecord, AccountSearch, NewAuditEvent, Role, SessionRecord, Store, WriteTx,
+    AccountRecord, AccountSearch, NewAuditEvent, Role, SessionRecord, Store, WriteScope, WriteTx,
 };
 use app::error::{AppError, Field};
 use app::ssr::RequestContext;
@@ -121,7 +121,7 @@ pub(super) async fn admin_step_up(
 ) -> FlowResult<()> {
     let code = service.parse_code(CodeScope::AdminStepUp, code)?;
     let (admin, _, hash) = service.admin_session(ctx).await?;
-    let step = service.step(ctx).await?;
+    let step = service.step_in(ctx, WriteScope::Account(admin.id)).await?;
     let (mut step, admin) = service
         .redeem_or_refuse(step, Some(admin), CodeScope::AdminStepUp, &code)
         .await?;

@@ -11,7 +11,7 @@ use crate::auth::send_limits::{LimitKind, SendDecision, SendPriority, WINDOW};
 use crate::domain::{CodeScope, PhoneNumber, VerificationCode};
 use crate::sms::code_service::VerificationCheck;
 use crate::sms::DeliveryChannel;
-use crate::store::{AccountRecord, NewMessage, Store, StoredCode, WriteTx};
+use crate::store::{AccountRecord, NewMessage, Store, StoredCode, WriteScope, WriteTx};
 use app::error::{AppError, Field};
 use app::types::{CodeSent, PhoneEnding};
 use time::OffsetDateTime;
@@ -349,7 +349,7 @@ impl LatchkeyService {
             }
             None => Vec::new(),
         };
-        let ctx = step.ctx;
+        let (ctx, write_scope) = (step.ctx, step.tx.scope());
         // The write lock is not held while a service answers.
         drop(step);
         let mut answers = Vec::new();
@@ -391,7 +391,7 @@ impl LatchkeyService {
                 break;
             }
         }
-        let mut step = self.step(ctx).await?;
+        let mut step = self.step_in(ctx, write_scope).await?;
         let account = match account {
             Some(account) => Store::account_by_id(&mut step.tx, account.id).await?,
             None => None,
@@ -421,6 +421,11 @@ impl LatchkeyService {
             anonymous,
         }: SendTerms,
     ) -> FlowResult<SendCheck> {
+        // The limits count every account's messages: only a step that keeps out every other
+        // write may judge them.
+        if step.tx.scope() != WriteScope::Everything {
+            return Err(FlowError::NeedsEverything);
+        }
         // Row ids start at 1: 0 matches no account.
         let recent = Store::recent_sends(
             &mut step.tx,

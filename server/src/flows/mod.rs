@@ -29,7 +29,7 @@ use crate::domain::{Email, PhoneRegion};
 use crate::sms::code_service::CodeIssuers;
 use crate::sms::destinations::DestinationPolicy;
 use crate::sms::templates::MessageTemplates;
-use crate::store::{AccountRecord, NewAuditEvent, Store, WriteTx};
+use crate::store::{email_lock_key, AccountRecord, NewAuditEvent, Store, WriteScope, WriteTx};
 use app::error::{AppError, Field, FieldError};
 use app::ssr::AccountService;
 use app::ssr::{
@@ -107,6 +107,10 @@ pub(super) fn busy(overloaded: Overloaded, now: OffsetDateTime) -> AppError {
 pub(super) enum FlowError {
     Refused(AppError),
     Internal(anyhow::Error),
+    /// The step reached a rule that spans accounts (the send limits) in a transaction that
+    /// keeps out only one account's writes: nothing was kept; the flow runs again in a
+    /// transaction of `WriteScope::Everything` (see `LatchkeyService::widening`).
+    NeedsEverything,
 }
 
 pub(super) type FlowResult<T> = Result<T, FlowError>;
@@ -134,6 +138,9 @@ impl From<FlowError> for AppError {
         match error {
             FlowError::Refused(error) => error,
             FlowError::Internal(error) => internal(error),
+            FlowError::NeedsEverything => internal(anyhow::anyhow!(
+                "a step needed a wider write lock and was not run again"
+            )),
         }
     }
 }
@@ -265,12 +272,71 @@ impl LatchkeyService {
 
     /// Opens the write of request `ctx`, at the time now (read before the write lock is taken).
     pub(super) async fn step<'a>(&self, ctx: &'a RequestContext) -> FlowResult<Step<'a>> {
+        self.step_in(ctx, WriteScope::Everything).await
+    }
+
+    /// A step that keeps out only the writes of `scope` (see `store::WriteScope`).
+    pub(super) async fn step_in<'a>(
+        &self,
+        ctx: &'a RequestContext,
+        scope: WriteScope,
+    ) -> FlowResult<Step<'a>> {
+        let tx = self
+            .store
+            .begin_write_in(scope)
+            .await
+            .map_err(FlowError::from)?;
         let now = self.clock.now();
-        Ok(Step {
-            tx: self.begin().await?,
-            ctx,
-            now,
-        })
+        Ok(Step { tx, ctx, now })
+    }
+
+    /// A step for the account with `email`, keeping out only that account's writes (or, for an
+    /// email with no account, that email's), and the account as read inside it. The account is
+    /// looked up first without a lock; should it have appeared or gone meanwhile, the step is
+    /// taken again for `Everything`.
+    pub(super) async fn step_for_email<'a>(
+        &self,
+        ctx: &'a RequestContext,
+        email: &Email,
+    ) -> FlowResult<(Step<'a>, Option<AccountRecord>)> {
+        let before = self.account_outside_tx(email).await?;
+        let scope = self.scope_of(email, before.as_ref());
+        let mut step = self.step_in(ctx, scope).await?;
+        let account = self.account_for(&mut step.tx, email).await?;
+        if self.scope_of(email, account.as_ref()) == scope {
+            return Ok((step, account));
+        }
+        drop(step);
+        let mut step = self.step(ctx).await?;
+        let account = self.account_for(&mut step.tx, email).await?;
+        Ok((step, account))
+    }
+
+    /// The write scope of a step about `email`, whose account is `account`.
+    fn scope_of(&self, email: &Email, account: Option<&AccountRecord>) -> WriteScope {
+        match account {
+            Some(account) => WriteScope::Account(account.id),
+            None => WriteScope::Email(email_lock_key(&self.email_key(email))),
+        }
+    }
+
+    /// Runs `run` in the write scope `first`, and once more in `Everything` if it reached a rule
+    /// that spans accounts.
+    pub(super) async fn widening<'a, T, F, Fut>(
+        &self,
+        first: WriteScope,
+        mut run: F,
+    ) -> FlowResult<T>
+    where
+        F: FnMut(WriteScope) -> Fut,
+        Fut: std::future::Future<Output = FlowResult<T>> + 'a,
+    {
+        match run(first).await {
+            Err(FlowError::NeedsEverything) if first != WriteScope::Everything => {
+                run(WriteScope::Everything).await
+            }
+            other => other,
+        }
     }
 
     pub(super) async fn begin(&self) -> FlowResult<WriteTx> {

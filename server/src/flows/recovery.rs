@@ -34,8 +34,8 @@ pub(super) async fn unlock(
 ) -> FlowResult<()> {
     let email = parse_email(email)?;
     let code = service.parse_code(CodeScope::Unlock, code)?;
-    let mut step = service.step(ctx).await?;
-    let account = service.account_for(&mut step.tx, &email).await?;
+    // Only this account's writes are kept out: redeeming a code touches no other account.
+    let (step, account) = service.step_for_email(ctx, &email).await?;
     let (mut step, account) = service
         .redeem_or_refuse(step, account, CodeScope::Unlock, &code)
         .await?;
@@ -148,8 +148,7 @@ pub(super) async fn reset_password(
 
     // Hash before taking the write lock; the hash is thrown away if the code is refused.
     let password_hash = service.passwords.hash(&password).await?;
-    let mut step = service.step(ctx).await?;
-    let account = service.account_for(&mut step.tx, &email).await?;
+    let (step, account) = service.step_for_email(ctx, &email).await?;
     let (mut step, account) = service
         .redeem_or_refuse(step, account, CodeScope::PasswordReset, &code)
         .await?;

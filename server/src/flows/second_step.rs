@@ -11,7 +11,7 @@ use crate::auth::send_limits::SendPriority;
 use crate::auth::sessions::{hash_token, SessionToken};
 use crate::domain::{CodeScope, Password, PhoneNumber};
 use crate::sms::DeliveryChannel;
-use crate::store::{AccountRecord, Store};
+use crate::store::{AccountRecord, Store, WriteScope};
 use app::error::{AppError, Field};
 use app::ssr::{OpenedSession, PendingStep, PhoneVerified, RequestContext};
 use app::types::CodeSent;
@@ -66,10 +66,23 @@ pub(super) async fn finish_sign_in(
     code: &str,
 ) -> FlowResult<OpenedSession> {
     let code = service.parse_code(CodeScope::SignIn, code)?;
-    let mut step = service.step(ctx).await?;
+    // Whose sign-in it is, read first without a lock, so that the step keeps out only that
+    // account's writes; then read again inside it.
+    let pending = {
+        let mut conn = service.store.reader().await?;
+        let now = service.clock.now();
+        service
+            .pending_account(&mut conn, ctx, CodeScope::SignIn, now)
+            .await?
+            .ok_or(AppError::NoPendingSignIn)?
+    };
+    let mut step = service
+        .step_in(ctx, WriteScope::Account(pending.id))
+        .await?;
     let account = service
         .pending_account(&mut step.tx, ctx, CodeScope::SignIn, step.now)
         .await?
+        .filter(|account| account.id == pending.id)
         .ok_or(AppError::NoPendingSignIn)?;
     let (mut step, account) = service
         .redeem_or_refuse(step, Some(account), CodeScope::SignIn, &code)
@@ -202,7 +215,9 @@ pub(super) async fn confirm_phone_change(
 ) -> FlowResult<()> {
     let code = service.parse_code(CodeScope::PhoneChange, code)?;
     let account = service.signed_in_account(ctx).await?;
-    let mut step = service.step(ctx).await?;
+    let mut step = service
+        .step_in(ctx, WriteScope::Account(account.id))
+        .await?;
     // Re-read inside the write lock: the pending number is the one the live code went to.
     let Some(account) = Store::account_by_id(&mut step.tx, account.id).await? else {
         return Err(AppError::NotSignedIn.into());

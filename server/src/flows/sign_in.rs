@@ -9,7 +9,7 @@ use crate::auth::send_limits::SendPriority;
 use crate::auth::sessions::{hash_token, SessionToken};
 use crate::auth::trusted_devices::DeviceFailure;
 use crate::domain::{CodeScope, Email, Password};
-use crate::store::{AccountRecord, Store, TrustedDevice, WriteTx};
+use crate::store::{AccountRecord, Store, TrustedDevice, WriteScope, WriteTx};
 use app::error::{AppError, Field};
 use app::ssr::{LoginResult, OpenedSession, RequestContext};
 use sqlx::AnyConnection;
@@ -115,15 +115,54 @@ pub(super) async fn log_in(
         });
     }
 
-    let Some((tx, current, matches)) = service
-        .verify_then_lock_in(lane, &account, &password)
-        .await?
-    else {
+    let matches = service
+        .passwords
+        .verify_in(lane, &password, &account.password_hash)
+        .await?;
+    // Most sign-ins touch this account alone. One that sends a code (a second step, or the
+    // failure that locks) reaches the send limits, which span accounts: it runs with every write
+    // kept out, from the start when that is foreseeable, else again when it gets there.
+    let sends_code = if matches {
+        account.phone_verified_at.is_none() || service.sign_in_code.applies(account.sign_in_code)
+    } else {
+        device.is_none()
+            && service
+                .lockout
+                .after_failure(account.lock, service.clock.now())
+                .1
+                == FailureOutcome::JustLocked
+    };
+    let first = if sends_code {
+        WriteScope::Everything
+    } else {
+        WriteScope::Account(account.id)
+    };
+    let device = device.as_ref();
+    service
+        .widening(first, |scope| {
+            finish_log_in(service, ctx, &account, (matches, device), scope)
+        })
+        .await
+}
+
+/// The write of a sign-in whose password was checked (`matches`) against `account` as read
+/// before: in a step of `scope`, the account is read again (another request may have locked it
+/// or changed the password meanwhile) and the sign-in, its second step or its failure recorded.
+async fn finish_log_in(
+    service: &LatchkeyService,
+    ctx: &RequestContext,
+    account: &AccountRecord,
+    (matches, device): (bool, Option<&TrustedDevice>),
+    scope: WriteScope,
+) -> FlowResult<LoginResult> {
+    let mut tx = service.store.begin_write_in(scope).await?;
+    let Some(current) = Store::account_by_id(&mut tx, account.id).await? else {
         return Err(AppError::InvalidCredentials {
             attempts_left: None,
         }
         .into());
     };
+    let matches = matches && current.password_hash == account.password_hash;
     let now = service.clock.now();
     let mut step = Step { tx, ctx, now };
     if current.lock.is_locked() && device.is_none() {
@@ -199,7 +238,7 @@ pub(super) async fn log_in(
         return Ok(LoginResult::SignedIn(session));
     }
 
-    if let Some(device) = &device {
+    if let Some(device) = device {
         return Err(service
             .count_device_failure(step, &current, device)
             .await?

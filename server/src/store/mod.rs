@@ -3,13 +3,19 @@
 //! accept; the few statements that differ are chosen by `Backend`, and each backend has its own
 //! migrations (`migrations/sqlite`, `migrations/postgres`, version for version).
 //!
-//! Every rule that must hold under concurrency runs inside one write transaction
-//! (`begin_write`), and write transactions never overlap, in any instance: SQLite has one writer
-//! (`BEGIN IMMEDIATE`), and in PostgreSQL each write transaction first takes one
-//! transaction-scoped advisory lock. So a rule reads the state every earlier write left, and a
-//! message that carries a code is queued in the same transaction that stores the code. Single
-//! statements outside a transaction are atomic on their own (claiming a queued message uses
-//! `FOR UPDATE SKIP LOCKED` in PostgreSQL).
+//! Every rule that must hold under concurrency runs inside one write transaction, and the write
+//! transactions a rule could see each other in never overlap, in any instance. SQLite has one
+//! writer (`BEGIN IMMEDIATE`): no two write transactions overlap. In PostgreSQL each write
+//! transaction first takes transaction-scoped advisory locks for its `WriteScope`: a transaction
+//! whose rules span accounts (send limits, the SMS budget, unknown-email lockouts, signups, admin
+//! actions) takes the cluster lock exclusively (`begin_write`), and overlaps nothing; one that
+//! touches one account's rows only (its lockout, codes, sessions, second steps) takes the
+//! cluster lock shared and that account's lock (`begin_write_in`), and overlaps only the
+//! transactions of other accounts. Counters shared by those (`send_counters`) are atomic
+//! upserts. So a rule reads the state every earlier write it depends on left, and a message that
+//! carries a code is queued in the same transaction that stores the code. Single statements
+//! outside a transaction are atomic on their own (claiming a queued message uses `FOR UPDATE SKIP
+//! LOCKED` in PostgreSQL).
 //!
 //! SQLite only: every write goes through one connection, the writer (a pool of one), so writers
 //! queue for it in this process, asynchronously, instead of in SQLite's busy handler, which
@@ -99,14 +105,54 @@ impl Backend {
     }
 }
 
+/// What a write transaction keeps others out of (in PostgreSQL; SQLite's writes never overlap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteScope {
+    /// Every other write transaction: for rules that span accounts.
+    Everything,
+    /// The write transactions of one account (by id), and those of `Everything`.
+    Account(i64),
+    /// The write transactions about one email with no account (its key: `email_lock_key`), and
+    /// those of `Everything`.
+    Email(i64),
+}
+
+impl WriteScope {
+    /// The advisory lock key of one account or email; `None` for `Everything`. Accounts take
+    /// positive keys (their ids), emails negative ones, the cluster lock a fixed one far above
+    /// any id.
+    fn key(self) -> Option<i64> {
+        match self {
+            Self::Everything => None,
+            Self::Account(id) => Some(id),
+            Self::Email(key) => Some(key),
+        }
+    }
+}
+
+/// The lock key of an email with no account, from a keyed hash of it: always negative.
+pub fn email_lock_key(hashed_email: &[u8]) -> i64 {
+    let mut bytes = [0u8; 8];
+    for (slot, byte) in bytes.iter_mut().zip(hashed_email) {
+        *slot = *byte;
+    }
+    i64::from_be_bytes(bytes) | i64::MIN
+}
+
 /// A write transaction; in SQLite it holds the writer until it is committed or dropped.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    scope: WriteScope,
 }
 
 impl WriteTx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
+    }
+
+    /// What this transaction keeps others out of.
+    pub fn scope(&self) -> WriteScope {
+        self.scope
     }
 }
 
@@ -205,18 +251,40 @@ impl Store {
 
     /// Starts a transaction that no other write transaction overlaps (see the module comment).
     pub async fn begin_write(&self) -> anyhow::Result<WriteTx> {
+        self.begin_write_in(WriteScope::Everything).await
+    }
+
+    /// Starts a transaction that no other write transaction of `scope` overlaps, nor any of
+    /// `Everything` (see the module comment).
+    pub async fn begin_write_in(&self, scope: WriteScope) -> anyhow::Result<WriteTx> {
         let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.writer.begin().await,
         }
         .context("could not start a write transaction")?;
-        let mut tx = WriteTx { tx };
+        let mut tx = WriteTx { tx, scope };
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(POSTGRES_WRITE_LOCK)
-                .execute(&mut *tx)
-                .await
-                .context("could not take the write lock")?;
+            // The cluster lock first, then the scope's own: always in this order, so that no two
+            // transactions wait for each other.
+            let locked =
+                match scope.key() {
+                    None => {
+                        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                            .bind(POSTGRES_WRITE_LOCK)
+                            .execute(&mut *tx)
+                            .await
+                    }
+                    // One round trip; the materialised CTE is taken before the outer lock.
+                    Some(key) => sqlx::query(
+                        "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)) \
+                     SELECT pg_advisory_xact_lock($2) FROM cluster",
+                    )
+                    .bind(POSTGRES_WRITE_LOCK)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await,
+                };
+            locked.context("could not take the write lock")?;
         }
         Ok(tx)
     }

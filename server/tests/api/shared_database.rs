@@ -319,3 +319,158 @@ async fn the_per_client_sign_in_limit_is_shared_by_the_instances_on_postgresql()
         assert_eq!(limited, 2, "4 allowed by each of the two instances");
     }
 }
+
+#[tokio::test]
+async fn on_postgresql_two_accounts_write_at_once_while_one_account_or_everything_waits() {
+    use server::store::{Store, WriteScope};
+    use std::time::Duration;
+
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let url = test_database_url(data.path()).await;
+    if !url.starts_with("postgres") {
+        // SQLite has one writer: no two write transactions overlap (the test above).
+        return;
+    }
+    let first = Store::connect(&url, 4)
+        .await
+        .expect("the first instance's store");
+    let second = Store::connect(&url, 4)
+        .await
+        .expect("the second instance's store");
+    let holder = first
+        .begin_write_in(WriteScope::Account(1))
+        .await
+        .expect("a write transaction");
+
+    // Another account's write begins at once.
+    let other = tokio::time::timeout(
+        Duration::from_secs(5),
+        second.begin_write_in(WriteScope::Account(2)),
+    )
+    .await
+    .expect("another account's write is not held back")
+    .expect("a write transaction");
+    drop(other);
+
+    // The same account's write, and a write of everything, wait for the holder.
+    let waiting = |scope| {
+        let store = second.clone();
+        tokio::spawn(async move {
+            let tx = store
+                .begin_write_in(scope)
+                .await
+                .expect("a write transaction");
+            drop(tx);
+        })
+    };
+    let same = waiting(WriteScope::Account(1));
+    let everything = waiting(WriteScope::Everything);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !same.is_finished(),
+        "the same account's write began while the first was open"
+    );
+    assert!(
+        !everything.is_finished(),
+        "a write of everything began while an account's was open"
+    );
+    holder.commit().await.expect("committed");
+    tokio::time::timeout(Duration::from_secs(5), same)
+        .await
+        .expect("the same account's write began after the commit")
+        .expect("it ran");
+    tokio::time::timeout(Duration::from_secs(5), everything)
+        .await
+        .expect("the write of everything began after the commit")
+        .expect("it ran");
+}
+
+#[tokio::test]
+async fn under_load_on_many_accounts_each_locks_once_and_each_code_has_one_winner() {
+    const ACCOUNTS: usize = 8;
+    let (a, b, _data) = spawn_two_instances().await;
+    let people: Vec<(String, String)> = (0..ACCOUNTS)
+        .map(|n| {
+            (
+                format!("person{n}@example.com"),
+                format!("+1415555{:04}", 2600 + n),
+            )
+        })
+        .collect();
+    for (email, phone) in &people {
+        a.seed_account(email, phone, "sms").await;
+    }
+    // Six wrong passwords for every account at once, split across the instances.
+    let (first, second) = (&a, &b);
+    let failures = people.iter().flat_map(|(email, _)| {
+        (0..6).map(move |i| {
+            let app = if i % 2 == 0 { first } else { second };
+            async move {
+                let response = app
+                    .post_with(
+                        &new_client(),
+                        "/api/login",
+                        &[("email", email.as_str()), ("password", "wrong password")],
+                    )
+                    .await;
+                (email.clone(), response.status())
+            }
+        })
+    });
+    let statuses = join_all(failures).await;
+    for (email, _) in &people {
+        let counted = statuses
+            .iter()
+            .filter(|(who, status)| who == email && *status == StatusCode::UNAUTHORIZED)
+            .count();
+        assert_eq!(counted, 2, "{email}: two failures count before the lock");
+    }
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL")
+            .await,
+        ACCOUNTS as i64
+    );
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM sms_messages WHERE purpose = 'unlock'")
+            .await,
+        ACCOUNTS as i64,
+        "one unlock code per account"
+    );
+
+    // Every account's code at both instances at once: one winner each.
+    let mut codes = Vec::new();
+    for (email, phone) in &people {
+        codes.push((email.clone(), a.latest_code(phone, "unlock").await));
+    }
+    let submissions = codes.iter().flat_map(|(email, code)| {
+        [first, second].map(|app| async move {
+            let response = app
+                .post_with(
+                    &new_client(),
+                    "/api/unlock",
+                    &[("email", email.as_str()), ("code", code.as_str())],
+                )
+                .await;
+            (email.clone(), response.status())
+        })
+    });
+    let outcomes = join_all(submissions).await;
+    for (email, _) in &people {
+        let mut statuses: Vec<StatusCode> = outcomes
+            .iter()
+            .filter(|(who, _)| who == email)
+            .map(|(_, status)| *status)
+            .collect();
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::BAD_REQUEST],
+            "{email}"
+        );
+    }
+    assert_eq!(
+        a.count("SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL")
+            .await,
+        0
+    );
+}
