@@ -482,12 +482,7 @@ impl LatchkeyService {
         now: OffsetDateTime,
     ) -> FlowResult<CodeCheck> {
         // Taken out of the table at once; put back unless spent or used.
-        let own = if binding.is_empty() {
-            None
-        } else {
-            Store::take_code(tx, account_id, purpose, binding).await?
-        };
-        let unbound = Store::take_code(tx, account_id, purpose, "").await?;
+        let (own, unbound) = Store::take_codes(tx, account_id, purpose, binding).await?;
         let submitted = self.code_hasher.hash(account_id, purpose, code);
         let verdicts: Vec<(&str, StoredCode, CodeVerdict)> = [
             own.map(|stored| (binding, stored)),

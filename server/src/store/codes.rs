@@ -155,29 +155,40 @@ impl Store {
             .collect()
     }
 
-    /// Removes the live code for the account, purpose and binding and returns it (with its
-    /// creation time), in one statement: every verdict but "wrong, tries left" ends the code, so
-    /// the check usually needs nothing more. `restore_code` puts it back for the exception.
-    pub async fn take_code(
+    /// Removes the live codes for the account and purpose that a browser with `binding` may use
+    /// (its own, if `binding` is not `""`, and the unbound one) and returns them, own first, in
+    /// one statement: every verdict but "wrong, tries left" ends a code, so the check usually
+    /// needs nothing more. `restore_code` puts one back for the exception.
+    pub async fn take_codes(
         conn: &mut AnyConnection,
         account_id: i64,
         purpose: CodeScope,
         binding: &str,
-    ) -> anyhow::Result<Option<StoredCode>> {
-        let row = sqlx::query(&format!(
+    ) -> anyhow::Result<(Option<StoredCode>, Option<StoredCode>)> {
+        let rows = sqlx::query(&format!(
             "DELETE FROM verification_codes WHERE account_id = $1 AND purpose = $2 \
-             AND binding = $3 RETURNING {CODE_COLUMNS}"
+             AND binding IN ($3, '') RETURNING binding, {CODE_COLUMNS}"
         ))
         .bind(account_id)
         .bind(purpose.as_str())
         .bind(binding)
-        .fetch_optional(conn)
+        .fetch_all(conn)
         .await
         .context("could not read the code")?;
-        row.as_ref().map(stored_code).transpose()
+        let (mut own, mut unbound) = (None, None);
+        for row in &rows {
+            let code_binding: String = row.try_get("binding")?;
+            let code = Some(stored_code(row)?);
+            if code_binding.is_empty() {
+                unbound = code;
+            } else {
+                own = code;
+            }
+        }
+        Ok((own, unbound))
     }
 
-    /// Puts back a code taken by `take_code`, with `tries_left` tries.
+    /// Puts back a code taken by `take_codes`, with `tries_left` tries.
     pub async fn restore_code(
         conn: &mut AnyConnection,
         (account_id, purpose, binding): (i64, CodeScope, &str),
