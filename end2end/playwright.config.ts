@@ -1,7 +1,7 @@
 import { defineConfig, devices } from "@playwright/test";
 import * as path from "node:path";
 
-// Four servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
+// Five servers from the debug build (`cargo leptos build`), each with its own throwaway SQLite
 // file: the main one without the send cooldown (tests resend at once); one whose codes expire
 // after 5 seconds and whose cooldown is 2 seconds, for the expired-code and send-limit paths; one
 // whose admin step-up lasts 3 seconds; and one that sends through Twilio, played by `mock-twilio.mjs`, which refuses every text message, for
