@@ -117,6 +117,26 @@ pub(crate) fn duration(
     }
 }
 
+/// How long something outside may take to answer (`TWILIO_TIMEOUT`, …): a duration from 1 s to
+/// `longest`; `default` when unset.
+pub(crate) fn timeout(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: std::time::Duration,
+    longest: std::time::Duration,
+) -> Result<std::time::Duration, ConfigError> {
+    let fallback = Duration::try_from(default).unwrap_or(Duration::ZERO);
+    let timeout =
+        std::time::Duration::try_from(duration(get, variable, fallback)?).unwrap_or(default);
+    if timeout > longest {
+        return Err(invalid(
+            variable,
+            format!("at most {} s may be given to answer", longest.as_secs()),
+        ));
+    }
+    Ok(timeout)
+}
+
 /// Like `duration`, but `0` is allowed and turns the cooldown off (for QA environments).
 pub(crate) fn cooldown(
     get: &impl Fn(&str) -> Option<String>,

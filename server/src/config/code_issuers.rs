@@ -222,20 +222,12 @@ pub(super) fn issuers(
             }
         }
         if !settings.timeouts.contains_key(kind.name()) {
-            let variable = kind.timeout_variable();
-            let default =
-                time::Duration::try_from(DEFAULT_SERVICE_TIMEOUT).unwrap_or(time::Duration::ZERO);
-            let timeout = crate::setting::duration(get, variable, default)?;
-            let timeout = std::time::Duration::try_from(timeout).unwrap_or(DEFAULT_SERVICE_TIMEOUT);
-            if timeout > LONGEST_SEND_TIMEOUT {
-                return Err(invalid(
-                    variable,
-                    format!(
-                        "a service may be given at most {} s to answer",
-                        LONGEST_SEND_TIMEOUT.as_secs()
-                    ),
-                ));
-            }
+            let timeout = crate::setting::timeout(
+                get,
+                kind.timeout_variable(),
+                DEFAULT_SERVICE_TIMEOUT,
+                LONGEST_SEND_TIMEOUT,
+            )?;
             settings.timeouts.insert(kind.name(), timeout);
         }
         settings.by_scope.push((scope, kind));

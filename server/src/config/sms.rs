@@ -193,19 +193,8 @@ pub(super) fn send_timeouts(
         let Some(variable) = provider.timeout_variable() else {
             continue;
         };
-        let default =
-            time::Duration::try_from(DEFAULT_SEND_TIMEOUT).unwrap_or(time::Duration::ZERO);
-        let timeout = crate::setting::duration(get, variable, default)?;
-        let timeout = std::time::Duration::try_from(timeout).unwrap_or(DEFAULT_SEND_TIMEOUT);
-        if timeout > LONGEST_SEND_TIMEOUT {
-            return Err(invalid(
-                variable,
-                format!(
-                    "a provider may be given at most {} s to answer",
-                    LONGEST_SEND_TIMEOUT.as_secs()
-                ),
-            ));
-        }
+        let timeout =
+            crate::setting::timeout(get, variable, DEFAULT_SEND_TIMEOUT, LONGEST_SEND_TIMEOUT)?;
         timeouts.insert(provider.name(), timeout);
     }
     Ok(timeouts)
