@@ -28,7 +28,7 @@ pub(super) async fn verify_phone(
     code: &str,
 ) -> FlowResult<PhoneVerified> {
     let code = service.parse_code(CodeScope::PhoneVerification, code)?;
-    let (step, account, signing_in) = service.verification_account(ctx).await?;
+    let (step, account, signing_in) = service.verification_account(ctx, true).await?;
     let (mut step, account) = service
         .redeem_or_refuse(step, Some(account), CodeScope::PhoneVerification, &code)
         .await?;
@@ -54,7 +54,7 @@ pub(super) async fn send_phone_verification(
     channel: Option<&str>,
 ) -> FlowResult<CodeSent> {
     let requested = service.requested_channel(channel)?;
-    let (step, account, _) = service.verification_account(ctx).await?;
+    let (step, account, _) = service.verification_account(ctx, false).await?;
     let channel = requested.unwrap_or(service.preferred_channel(&account));
     let request = CodeRequest::to_account(&account, CodeScope::PhoneVerification, channel);
     service.send_code_now(step, request).await
@@ -332,20 +332,39 @@ impl LatchkeyService {
 
     /// Whose phone a verification code is for: the pending signup in this browser first (the
     /// browser may be signed in as someone else), else the signed-in account. Also whether the
-    /// code finishes a sign-in, and the write transaction to carry on in.
+    /// code finishes a sign-in, and the write transaction to carry on in: one that keeps out only
+    /// that account's writes when `one_account` (checking a code), else every other write
+    /// (sending one, which the send limits count).
     async fn verification_account<'a>(
         &self,
         ctx: &'a RequestContext,
+        one_account: bool,
     ) -> FlowResult<(Step<'a>, AccountRecord, bool)> {
-        let mut step = self.step(ctx).await?;
-        if let Some(account) = self
-            .pending_account(&mut step.tx, ctx, CodeScope::PhoneVerification, step.now)
-            .await?
-        {
-            return Ok((step, account, true));
+        let scope_of = |account: &AccountRecord| {
+            if one_account {
+                WriteScope::Account(account.id)
+            } else {
+                WriteScope::Everything
+            }
+        };
+        let pending = {
+            let mut conn = self.store.reader().await?;
+            let now = self.clock.now();
+            self.pending_account(&mut conn, ctx, CodeScope::PhoneVerification, now)
+                .await?
+        };
+        if let Some(pending) = pending {
+            // Read again inside the step: the signup may have ended meanwhile.
+            let mut step = self.step_in(ctx, scope_of(&pending)).await?;
+            if let Some(account) = self
+                .pending_account(&mut step.tx, ctx, CodeScope::PhoneVerification, step.now)
+                .await?
+                .filter(|account| account.id == pending.id)
+            {
+                return Ok((step, account, true));
+            }
         }
-        // Checking the session may refresh it, a write of its own: not inside this transaction.
-        drop(step);
+        // Checking the session may refresh it, a write of its own: not inside a transaction.
         let account = self
             .signed_in_account(ctx)
             .await
@@ -353,6 +372,6 @@ impl LatchkeyService {
                 FlowError::Refused(AppError::NotSignedIn) => AppError::NoPendingSignIn.into(),
                 other => other,
             })?;
-        Ok((self.step(ctx).await?, account, false))
+        Ok((self.step_in(ctx, scope_of(&account)).await?, account, false))
     }
 }
