@@ -10,7 +10,7 @@ use crate::auth::codes::{CodePolicy, CodeVerdict, ServiceAnswer};
 use crate::auth::send_limits::{LimitKind, SendDecision, SendPriority, WINDOW};
 use crate::domain::{CodeScope, PhoneNumber, VerificationCode};
 use crate::sms::code_service::VerificationCheck;
-use crate::sms::DeliveryChannel;
+use crate::sms::{within, DeliveryChannel, SendError};
 use crate::store::{AccountRecord, NewMessage, Store, StoredCode, WriteScope, WriteTx};
 use app::error::{AppError, Field};
 use app::types::{CodeSent, PhoneEnding};
@@ -370,19 +370,9 @@ impl LatchkeyService {
             };
             let started = std::time::Instant::now();
             let limit = self.issuers.timeout_of(service.name());
-            let answer = tokio::time::timeout(limit, service.check(&request)).await;
+            let answer = within(service.name(), limit, service.check(&request)).await;
             self.issuers.record_check(service.name(), started.elapsed());
-            let answer = match answer {
-                Ok(Ok(answer)) => answer,
-                Ok(Err(error)) => return Err(self.issuer_unavailable(service.name(), &error)),
-                Err(_) => {
-                    let error = crate::sms::SendError::Ambiguous(format!(
-                        "no answer within {} s",
-                        limit.as_secs()
-                    ));
-                    return Err(self.issuer_unavailable(service.name(), &error));
-                }
-            };
+            let answer = answer.map_err(|error| self.issuer_unavailable(service.name(), &error))?;
             answers.push(ServiceAnswerFor {
                 verification_id: candidate.verification.verification_id.clone(),
                 answer,
@@ -399,10 +389,10 @@ impl LatchkeyService {
         Ok((step, account, answers))
     }
 
-    fn issuer_unavailable(&self, service: &str, error: &crate::sms::SendError) -> FlowError {
+    fn issuer_unavailable(&self, service: &str, error: &SendError) -> FlowError {
         tracing::warn!(service, %error, "the verification service could not check a code: nothing was counted");
         let retry_after_secs = match error {
-            crate::sms::SendError::RateLimited {
+            SendError::RateLimited {
                 retry_after: Some(wait),
             } => wait.as_secs().clamp(1, 300),
             _ => ISSUER_RETRY_AFTER_SECS,

@@ -73,6 +73,21 @@ impl SendError {
     }
 }
 
+/// `work` done by `name` within `limit`; past it, `SendError::Ambiguous` (the request may have
+/// reached the provider or service).
+pub async fn within<T>(
+    name: &str,
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, SendError>>,
+) -> Result<T, SendError> {
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+        Err(SendError::Ambiguous(format!(
+            "{name}: timed out after {} s",
+            limit.as_secs_f64()
+        )))
+    })
+}
+
 #[async_trait]
 pub trait SmsSender: Send + Sync + 'static {
     /// The provider's name as configured (`outbox`, `twilio`, …); recorded on each message.

@@ -15,7 +15,7 @@
 
 use super::chain::ProviderChain;
 use super::code_service::CodeIssuers;
-use super::{DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
+use super::{within, DeliveryChannel, OutgoingSms, SendError, SentReceipt, SmsSender};
 use crate::clock::Clock;
 use crate::domain::CodeScope;
 use crate::store::{ClaimedMessage, Failure, ServiceVerification, StageFilter, Store};
@@ -258,14 +258,7 @@ impl DeliveryWorker {
                 .await;
         };
         let limit = self.issuers.timeout_of(name);
-        let result = tokio::time::timeout(limit, service.start(&request))
-            .await
-            .unwrap_or_else(|_| {
-                Err(SendError::Ambiguous(format!(
-                    "{name}: timed out after {} s",
-                    limit.as_secs_f64()
-                )))
-            });
+        let result = within(name, limit, service.start(&request)).await;
         let now = self.clock.now();
         let error = match result {
             Ok(verification_id) => {
@@ -371,14 +364,12 @@ impl DeliveryWorker {
         let provider = sender.name();
         let started = now;
         let limit = self.providers.timeout_of(sender.as_ref());
-        let result = tokio::time::timeout(limit, self.send(sender.as_ref(), &message, &outgoing))
-            .await
-            .unwrap_or_else(|_| {
-                Err(SendError::Ambiguous(format!(
-                    "{provider}: timed out after {} s",
-                    limit.as_secs_f64()
-                )))
-            });
+        let result = within(
+            provider,
+            limit,
+            self.send(sender.as_ref(), &message, &outgoing),
+        )
+        .await;
         let now = self.clock.now();
         let error = match result {
             Ok(receipt) => {
