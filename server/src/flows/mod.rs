@@ -338,10 +338,6 @@ impl LatchkeyService {
             other => other,
         }
     }
-
-    pub(super) async fn begin(&self) -> FlowResult<WriteTx> {
-        self.store.begin_write().await.map_err(FlowError::from)
-    }
 }
 
 /// The table of contents: each flow is a function in the file its line names.

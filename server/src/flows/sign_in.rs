@@ -146,8 +146,8 @@ pub(super) async fn log_in(
 }
 
 /// The write of a sign-in whose password was checked (`matches`) against `account` as read
-/// before: in a step of `scope`, the account is read again (another request may have locked it
-/// or changed the password meanwhile) and the sign-in, its second step or its failure recorded.
+/// before: in a step of `scope`, the account is read again (`lock_again`) and the sign-in, its
+/// second step or its failure recorded.
 async fn finish_log_in(
     service: &LatchkeyService,
     ctx: &RequestContext,
@@ -155,14 +155,12 @@ async fn finish_log_in(
     (matches, device): (bool, Option<&TrustedDevice>),
     scope: WriteScope,
 ) -> FlowResult<LoginResult> {
-    let mut tx = service.store.begin_write_in(scope).await?;
-    let Some(current) = Store::account_by_id(&mut tx, account.id).await? else {
+    let Some((tx, current, matches)) = service.lock_again(account, matches, scope).await? else {
         return Err(AppError::InvalidCredentials {
             attempts_left: None,
         }
         .into());
     };
-    let matches = matches && current.password_hash == account.password_hash;
     let now = service.clock.now();
     let mut step = Step { tx, ctx, now };
     if current.lock.is_locked() && device.is_none() {
@@ -280,30 +278,31 @@ pub(super) async fn log_out(service: &LatchkeyService, ctx: &RequestContext) -> 
 
 impl LatchkeyService {
     /// Verifies `password` against `account` (before the write lock: hashing is slow), then opens
-    /// the write transaction and reads the account again inside it, since another request may
-    /// have locked it or changed the password meanwhile. Returns the transaction, the account as
-    /// it is now, and whether the password matches the one it still has; `None` if it is gone.
+    /// the write transaction and reads the account again inside it (`lock_again`).
     pub(super) async fn verify_then_lock(
         &self,
         account: &AccountRecord,
         password: &Password,
     ) -> FlowResult<Option<(WriteTx, AccountRecord, bool)>> {
-        self.verify_then_lock_in(HashLane::Anyone, account, password)
+        let matches = self
+            .passwords
+            .verify_in(HashLane::Anyone, password, &account.password_hash)
+            .await?;
+        self.lock_again(account, matches, WriteScope::Everything)
             .await
     }
 
-    /// `verify_then_lock`, the hash waiting in `lane`.
-    pub(super) async fn verify_then_lock_in(
+    /// Opens a write transaction of `scope` and reads `account` again inside it, since another
+    /// request may have locked it or changed the password since `matches` was found by checking
+    /// a password against it. Returns the transaction, the account as it is now, and whether the
+    /// password matches the one it still has; `None` if it is gone.
+    pub(super) async fn lock_again(
         &self,
-        lane: HashLane,
         account: &AccountRecord,
-        password: &Password,
+        matches: bool,
+        scope: WriteScope,
     ) -> FlowResult<Option<(WriteTx, AccountRecord, bool)>> {
-        let matches = self
-            .passwords
-            .verify_in(lane, password, &account.password_hash)
-            .await?;
-        let mut tx = self.begin().await?;
+        let mut tx = self.store.begin_write_in(scope).await?;
         let current = Store::account_by_id(&mut tx, account.id).await?;
         Ok(current.map(|current| {
             let still_matches = matches && current.password_hash == account.password_hash;
