@@ -121,21 +121,6 @@ impl CodeIssuers {
             .find(|service| service.name() == name)
     }
 
-    /// Each configured service once.
-    pub fn services(&self) -> Vec<Arc<dyn CodeService>> {
-        let mut services: Vec<Arc<dyn CodeService>> = Vec::new();
-        for (_, service) in &self.by_scope {
-            if !services.iter().any(|known| known.name() == service.name()) {
-                services.push(Arc::clone(service));
-            }
-        }
-        services
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_scope.is_empty()
-    }
-
     /// Whether every scope's codes come from a service that places calls: then codes can go by
     /// voice even without a calling SMS provider.
     pub fn every_scope_calls(&self) -> bool {
@@ -267,12 +252,9 @@ mod tests {
         assert_eq!(name(CodeScope::Unlock), Some("twilio_verify"));
         assert_eq!(name(CodeScope::SignIn), Some("vonage_verify"));
         assert_eq!(name(CodeScope::AdminStepUp), None);
-        let names: Vec<_> = issuers
-            .services()
-            .iter()
-            .map(|service| service.name())
-            .collect();
-        assert_eq!(names, ["twilio_verify", "vonage_verify"]);
+        let named = |name| issuers.by_name(name).map(|service| service.name());
+        assert_eq!(named("vonage_verify"), Some("vonage_verify"));
+        assert_eq!(named("bandwidth_mfa"), None);
         assert_eq!(issuers.timeout_of("vonage_verify"), Duration::from_secs(3));
         assert_eq!(issuers.timeout_of("twilio_verify"), DEFAULT_SERVICE_TIMEOUT);
         let start = issuers
