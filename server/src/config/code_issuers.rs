@@ -146,30 +146,6 @@ impl CodeIssuerSettings {
     }
 }
 
-/// The variable that picks one scope's issuer.
-fn scope_variable(scope: CodeScope) -> &'static str {
-    match scope {
-        CodeScope::PhoneVerification => "CODE_ISSUER_PHONE_VERIFICATION",
-        CodeScope::SignIn => "CODE_ISSUER_SIGN_IN",
-        CodeScope::Unlock => "CODE_ISSUER_UNLOCK",
-        CodeScope::PasswordReset => "CODE_ISSUER_PASSWORD_RESET",
-        CodeScope::PhoneChange => "CODE_ISSUER_PHONE_CHANGE",
-        CodeScope::AdminStepUp => "CODE_ISSUER_ADMIN_STEP_UP",
-    }
-}
-
-/// The variable that sets one scope's code length (for the error when a service cannot send it).
-fn length_variable(scope: CodeScope) -> &'static str {
-    match scope {
-        CodeScope::PhoneVerification => "CODE_LENGTH_PHONE_VERIFICATION",
-        CodeScope::SignIn => "CODE_LENGTH_SIGN_IN",
-        CodeScope::Unlock => "CODE_LENGTH_UNLOCK",
-        CodeScope::PasswordReset => "CODE_LENGTH_PASSWORD_RESET",
-        CodeScope::PhoneChange => "CODE_LENGTH_PHONE_CHANGE",
-        CodeScope::AdminStepUp => "CODE_LENGTH_ADMIN_STEP_UP",
-    }
-}
-
 /// Reads `CODE_ISSUER` and `CODE_ISSUER_<SCOPE>`, each service's settings and timeout; shortens
 /// the lifetime of each scope a service serves to the service's, and refuses a code length it
 /// cannot send.
@@ -183,9 +159,9 @@ pub(super) fn issuers(
         ..CodeIssuerSettings::default()
     };
     for scope in CodeScope::ALL.iter().copied() {
-        let variable = scope_variable(scope);
-        let (variable, name) = match (get(variable), &shared) {
-            (Some(name), _) => (variable, name),
+        let variables = super::codes::scope_variables(scope);
+        let (variable, name) = match (get(variables.issuer), &shared) {
+            (Some(name), _) => (variables.issuer, name),
             (None, Some(name)) => ("CODE_ISSUER", name.clone()),
             (None, None) => continue,
         };
@@ -196,7 +172,7 @@ pub(super) fn issuers(
         let lengths = kind.code_lengths();
         if !lengths.contains(&policy.length) {
             return Err(invalid(
-                length_variable(scope),
+                variables.length,
                 format!(
                     "{} sends codes of {} to {} digits; this scope's codes have {} (CODE_LENGTH)",
                     kind.name(),

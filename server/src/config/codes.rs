@@ -5,15 +5,24 @@ use crate::domain::CodeScope;
 use crate::setting::{duration, number, ConfigError};
 use time::Duration;
 
-/// The variables that override one scope's code policy: lifetime, tries, length.
-fn scope_variables(scope: CodeScope) -> [&'static str; 3] {
+/// The variables of one scope's own settings (`CODE_TTL_UNLOCK`, …).
+pub(super) struct ScopeVariables {
+    pub(super) ttl: &'static str,
+    pub(super) max_tries: &'static str,
+    pub(super) length: &'static str,
+    /// Who issues the scope's codes (`config::code_issuers`).
+    pub(super) issuer: &'static str,
+}
+
+pub(super) fn scope_variables(scope: CodeScope) -> ScopeVariables {
     macro_rules! variables {
         ($suffix:literal) => {
-            [
-                concat!("CODE_TTL_", $suffix),
-                concat!("CODE_MAX_TRIES_", $suffix),
-                concat!("CODE_LENGTH_", $suffix),
-            ]
+            ScopeVariables {
+                ttl: concat!("CODE_TTL_", $suffix),
+                max_tries: concat!("CODE_MAX_TRIES_", $suffix),
+                length: concat!("CODE_LENGTH_", $suffix),
+                issuer: concat!("CODE_ISSUER_", $suffix),
+            }
         };
     }
     match scope {
@@ -37,15 +46,15 @@ pub(super) fn policies(
     };
     let mut policies = ScopePolicies::uniform(shared);
     for scope in CodeScope::ALL.iter().copied() {
-        let [ttl, tries, length] = scope_variables(scope);
+        let variables = scope_variables(scope);
         let default_lifetime = match scope {
             CodeScope::AdminStepUp => Duration::minutes(10),
             _ => shared.lifetime,
         };
         let policy = CodePolicy {
-            length: number(get, length, shared.length, 4..=10)?,
-            lifetime: duration(get, ttl, default_lifetime)?,
-            max_tries: number(get, tries, shared.max_tries, 1..=10)?,
+            length: number(get, variables.length, shared.length, 4..=10)?,
+            lifetime: duration(get, variables.ttl, default_lifetime)?,
+            max_tries: number(get, variables.max_tries, shared.max_tries, 1..=10)?,
         };
         policies = policies.with(scope, policy);
     }
@@ -103,7 +112,13 @@ mod tests {
             (Duration::minutes(30), 1, 8)
         );
         for scope in CodeScope::ALL.iter().copied() {
-            for variable in scope_variables(scope) {
+            let variables = scope_variables(scope);
+            for variable in [
+                variables.ttl,
+                variables.max_tries,
+                variables.length,
+                variables.issuer,
+            ] {
                 let error = config_error(variable);
                 assert_eq!(error, variable);
             }
