@@ -245,18 +245,6 @@ impl LatchkeyService {
             .map_err(FlowError::from)
     }
 
-    /// The account with `email`, read without the write lock (an email always names the same
-    /// account, so it can be looked up before a transaction that then works on the account's id).
-    pub(super) async fn account_outside_tx(
-        &self,
-        email: &Email,
-    ) -> FlowResult<Option<AccountRecord>> {
-        let mut conn = self.store.reader().await?;
-        Store::account_by_email(&mut conn, email)
-            .await
-            .map_err(FlowError::from)
-    }
-
     /// Records a security event that happens outside any transaction.
     pub(super) async fn audit_alone(
         &self,
@@ -291,19 +279,26 @@ impl LatchkeyService {
     }
 
     /// A step for the account with `email`, keeping out only that account's writes (or, for an
-    /// email with no account, that email's), and the account as read inside it. The account is
-    /// looked up first without a lock; should it have appeared or gone meanwhile, the step is
-    /// taken again for `Everything`.
+    /// email with no account, that email's), and the account as read inside it. Should the
+    /// account have appeared or gone between the look-up that chose the locks and the read inside
+    /// them, the step is taken again for `Everything`.
     pub(super) async fn step_for_email<'a>(
         &self,
         ctx: &'a RequestContext,
         email: &Email,
     ) -> FlowResult<(Step<'a>, Option<AccountRecord>)> {
-        let before = self.account_outside_tx(email).await?;
-        let scope = self.scope_of(email, before.as_ref());
-        let mut step = self.step_in(ctx, scope).await?;
+        let unknown_key = email_lock_key(&self.email_key(email));
+        let tx = self
+            .store
+            .begin_write_for_email(email.normalized(), unknown_key)
+            .await?;
+        let mut step = Step {
+            tx,
+            ctx,
+            now: self.clock.now(),
+        };
         let account = self.account_for(&mut step.tx, email).await?;
-        if self.scope_of(email, account.as_ref()) == scope {
+        if self.scope_of(email, account.as_ref()) == step.tx.scope() {
             return Ok((step, account));
         }
         drop(step);

@@ -73,15 +73,17 @@ pub(super) async fn log_in(
     let password = Password::parse_attempt(password)
         .map_err(|error| AppError::field(Field::Password, error.to_string()))?;
 
-    let account = service.account_outside_tx(&email).await?;
-    // Looked up alike for an unknown email (no account has id 0), so that a device cookie
-    // costs both the same.
-    let device = {
+    // One connection for both look-ups: the account, read before any lock (the password is
+    // checked before the write), and the browser's trust, looked up alike for an unknown email
+    // (no account has id 0), so that a device cookie costs both the same.
+    let (account, device) = {
         let mut conn = service.store.reader().await?;
+        let account = Store::account_by_email(&mut conn, &email).await?;
         let account_id = account.as_ref().map_or(0, |account| account.id);
-        service
+        let device = service
             .trusted_device(&mut conn, ctx, account_id, service.clock.now())
-            .await?
+            .await?;
+        (account, device)
     };
     // Before any hashing, and alike for every email: a queue too long to wait in is refused.
     let lane = if device.is_some() {

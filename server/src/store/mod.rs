@@ -10,8 +10,9 @@
 //! whose rules span accounts (send limits, the SMS budget, unknown-email lockouts, signups, admin
 //! actions) takes the cluster lock exclusively (`begin_write`), and overlaps nothing; one that
 //! touches one account's rows only (its lockout, codes, sessions, second steps) takes the
-//! cluster lock shared and that account's lock (`begin_write_in`), and overlaps only the
-//! transactions of other accounts. Counters shared by those (`send_counters`) are atomic
+//! cluster lock shared and that account's lock (`begin_write_in`; for a request that names an
+//! email, `begin_write_for_email` finds the account in the statement that takes the locks), and
+//! overlaps only the transactions of other accounts. Counters shared by those (`send_counters`) are atomic
 //! upserts. So a rule reads the state every earlier write it depends on left, and a message that
 //! carries a code is queued in the same transaction that stores the code. Single statements
 //! outside a transaction are atomic on their own (claiming a queued message uses `FOR UPDATE SKIP
@@ -77,6 +78,11 @@ const HEALTH_PROBE_BYTES: usize = 8192;
 /// The key of the PostgreSQL advisory lock that write transactions hold (any fixed number; it
 /// only has to be the same in every instance).
 const POSTGRES_WRITE_LOCK: i64 = 0x4c61_7463_686b;
+
+/// How long a PostgreSQL connection may sit idle in the pool before it is pinged on its next use:
+/// long enough that a busy pool never pings, short enough that connections the database dropped
+/// while the server was quiet (a restart, a failover) are found before a request meets them.
+const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Which database the store talks to, from the scheme of `DATABASE_URL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +295,51 @@ impl Store {
         Ok(tx)
     }
 
+    /// Starts a transaction about the account with `normalized_email`: of scope
+    /// `Account(its id)`, or `Email(unknown_key)` when no account has that email (see
+    /// `WriteTx::scope`). In PostgreSQL the account is looked up and its lock taken in the
+    /// statement that takes the cluster lock, one round trip. That look-up reads the database as
+    /// it was when the statement began, before any wait for the locks: the caller reads the
+    /// account again inside the transaction and, should it no longer match the scope (it
+    /// appeared, went, or changed its email meanwhile), starts over with `Everything`.
+    pub async fn begin_write_for_email(
+        &self,
+        normalized_email: &str,
+        unknown_key: i64,
+    ) -> anyhow::Result<WriteTx> {
+        let (tx, lookup) = match self.backend {
+            Backend::Sqlite => (
+                self.writer.begin_with("BEGIN IMMEDIATE").await,
+                "SELECT COALESCE((SELECT id FROM accounts WHERE email_normalized = $2), $3) \
+                 WHERE $1 IS NOT NULL",
+            ),
+            // Each materialised CTE is evaluated before the one that reads it: the cluster lock,
+            // then the look-up, then the account's (or the email's) lock.
+            Backend::Postgres => (
+                self.writer.begin().await,
+                "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)), \
+                 target AS MATERIALIZED (SELECT COALESCE((SELECT id FROM accounts \
+                     WHERE email_normalized = $2), $3) AS key FROM cluster), \
+                 locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(key) FROM target) \
+                 SELECT key FROM target, locked",
+            ),
+        };
+        let mut tx = tx.context("could not start a write transaction")?;
+        let key: i64 = sqlx::query_scalar(lookup)
+            .bind(POSTGRES_WRITE_LOCK)
+            .bind(normalized_email)
+            .bind(unknown_key)
+            .fetch_one(&mut *tx)
+            .await
+            .context("could not take the write lock")?;
+        let scope = if key == unknown_key {
+            WriteScope::Email(key)
+        } else {
+            WriteScope::Account(key)
+        };
+        Ok(WriteTx { tx, scope })
+    }
+
     /// Where a single statement that writes outside a transaction runs: SQLite's writer, or
     /// PostgreSQL's pool.
     fn writer(&self) -> &AnyPool {
@@ -395,15 +446,28 @@ impl PoolSettings {
         // A SQLite connection is a file handle in this process: nothing to ping, and nothing
         // grows stale (the writer keeps its warm cache). All are opened now, from this task:
         // sqlx's thread for a connection runs on the CPUs of the thread that opened it, so a
-        // reader opened later from the writer thread would be pinned with it. PostgreSQL keeps
-        // sqlx's defaults.
+        // reader opened later from the writer thread would be pinned with it. A PostgreSQL
+        // connection is pinged before use only after it sat idle (`PING_AFTER_IDLE`): one that
+        // was in use a moment ago was tested when it came back (sqlx pings every connection
+        // handed back), and a ping before every use would be one more round trip per statement
+        // outside a transaction, and per transaction.
         let pool = match backend {
             Backend::Sqlite => pool
                 .min_connections(connections)
                 .test_before_acquire(false)
                 .max_lifetime(None)
                 .idle_timeout(None),
-            Backend::Postgres => pool,
+            Backend::Postgres => pool
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_AFTER_IDLE {
+                            use sqlx::Connection;
+                            conn.ping().await?;
+                        }
+                        Ok(true)
+                    })
+                }),
         };
         pool.after_connect(move |conn, _meta| {
             Box::pin(async move {

@@ -655,3 +655,38 @@ async fn the_port_is_not_bound_before_the_database_answers() {
     );
     drop(silent);
 }
+
+#[tokio::test]
+async fn connections_postgresql_dropped_while_the_server_was_quiet_are_not_handed_to_requests() {
+    if std::env::var_os(POSTGRES_VARIABLE).is_none() {
+        eprintln!("skipped: runs in the PostgreSQL pass (scripts/with-postgres.sh)");
+        return;
+    }
+    let app = spawn_app().await;
+    app.sign_up("steady@example.com", "+14155550100").await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.log_in("steady@example.com", PASSWORD).await.status(),
+            StatusCode::OK
+        );
+    }
+    // As after a restart or a failover: the database ends every connection the pools hold.
+    let ended: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .expect("the connections ended");
+    assert!(!ended.is_empty(), "the server held no connection to end");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    for _ in 0..3 {
+        let answer = app.log_in("steady@example.com", PASSWORD).await;
+        assert_eq!(
+            answer.status(),
+            StatusCode::OK,
+            "a dead connection was used"
+        );
+    }
+}

@@ -386,6 +386,76 @@ async fn on_postgresql_two_accounts_write_at_once_while_one_account_or_everythin
 }
 
 #[tokio::test]
+async fn a_write_about_an_email_takes_its_accounts_lock_or_else_the_emails() {
+    use server::store::{email_lock_key, Backend, WriteScope};
+    use std::time::Duration;
+
+    let (first, second, _data) = spawn_two_instances().await;
+    first.seed_account(EMAIL, PHONE, "sms").await;
+    let id = first
+        .count("SELECT id FROM accounts WHERE email_normalized = 'ada@example.com'")
+        .await;
+    let unknown_key = email_lock_key(b"nobody@example.com, hashed");
+    let write_about = |email: &'static str| {
+        let store = first.store.clone();
+        async move {
+            store
+                .begin_write_for_email(email, unknown_key)
+                .await
+                .expect("a write transaction")
+        }
+    };
+
+    let known = write_about(EMAIL).await;
+    assert_eq!(known.scope(), WriteScope::Account(id));
+    if first.store.backend() != Backend::Postgres {
+        // SQLite: one writer, nothing overlaps; the scope is all there is to see.
+        drop(known);
+        let unknown = write_about("nobody@example.com").await;
+        assert_eq!(unknown.scope(), WriteScope::Email(unknown_key));
+        return;
+    }
+    let unknown = write_about("nobody@example.com").await;
+    assert_eq!(unknown.scope(), WriteScope::Email(unknown_key));
+
+    // The account's lock and the email's are held: writes of either wait, another account's
+    // does not.
+    let waiting = |scope| {
+        let store = second.store.clone();
+        tokio::spawn(async move {
+            let tx = store
+                .begin_write_in(scope)
+                .await
+                .expect("a write transaction");
+            drop(tx);
+        })
+    };
+    let same_account = waiting(WriteScope::Account(id));
+    let same_email = waiting(WriteScope::Email(unknown_key));
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        second.store.begin_write_in(WriteScope::Account(id + 1)),
+    )
+    .await
+    .expect("another account's write is not held back")
+    .expect("a write transaction");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !same_account.is_finished(),
+        "the account's lock was not held"
+    );
+    assert!(!same_email.is_finished(), "the email's lock was not held");
+    known.commit().await.expect("committed");
+    unknown.commit().await.expect("committed");
+    for waiter in [same_account, same_email] {
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .expect("the write began after the commit")
+            .expect("it ran");
+    }
+}
+
+#[tokio::test]
 async fn under_load_on_many_accounts_each_locks_once_and_each_code_has_one_winner() {
     const ACCOUNTS: usize = 8;
     let (a, b, _data) = spawn_two_instances().await;
