@@ -314,6 +314,14 @@ async fn the_per_client_sign_in_limit_is_shared_by_the_instances_on_postgresql()
         b.clock.advance(time::Duration::seconds(60));
         let (limited, _) = alternate_logins(&a, &b, 4).await;
         assert_eq!(limited, 0);
+        // Kept out of the write-ahead log: a token taken waits for no disk.
+        let persistence: String = sqlx::query_scalar(
+            "SELECT relpersistence::text FROM pg_class WHERE relname = 'rate_limit_buckets'",
+        )
+        .fetch_one(a.store.pool())
+        .await
+        .expect("the table's persistence");
+        assert_eq!(persistence, "u", "the buckets' table is unlogged");
     } else {
         // SQLite is one instance's database: each process keeps its own buckets.
         assert_eq!(limited, 2, "4 allowed by each of the two instances");
