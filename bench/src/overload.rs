@@ -53,11 +53,7 @@ pub async fn recovery_timing(
     seeded: &Seeded,
     rounds: usize,
 ) -> anyhow::Result<RecoveryTiming> {
-    let server = ServerProcess::start_with(
-        options,
-        data,
-        &[("TRUSTED_PROXY_HEADER", "X-Forwarded-For")],
-    )?;
+    let server = ServerProcess::start_with(options, data, &[])?;
     let base = server.base_url().to_owned();
     load::wait_until_ready(&base).await?;
     let client = client(false)?;
@@ -177,14 +173,7 @@ pub async fn flood(
     seeded: &Seeded,
     sign_in_limit: f64,
 ) -> anyhow::Result<FloodReport> {
-    let server = ServerProcess::start_with(
-        options,
-        data,
-        &[
-            ("TRUSTED_PROXY_HEADER", "X-Forwarded-For"),
-            ("PASSWORD_HASHING_MAX_WAIT", "1s"),
-        ],
-    )?;
+    let server = ServerProcess::start_with(options, data, &[("PASSWORD_HASHING_MAX_WAIT", "1s")])?;
     let base = server.base_url().to_owned();
     load::wait_until_ready(&base).await?;
     let email = seeded

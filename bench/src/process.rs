@@ -53,6 +53,8 @@ impl ServerProcess {
             .env("SERVER_SECRET", SERVER_SECRET_HEX)
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("SMS_PROVIDERS", "outbox")
+            // Code checks name their client in `X-Forwarded-For` (`load::verifications`).
+            .env("TRUSTED_PROXY_HEADER", "X-Forwarded-For")
             // One load generator on one address: the per-client limits would measure themselves.
             .env("RATE_LIMIT_LOGIN", "1000000")
             .env("RATE_LIMIT_CODE", "1000000")
