@@ -328,6 +328,22 @@ async fn the_per_client_sign_in_limit_is_shared_by_the_instances_on_postgresql()
     }
 }
 
+/// A task that begins a write transaction of `scope` on `store` and ends it at once: finished
+/// only once nothing keeps that scope out.
+fn write_in_background(
+    store: &server::store::Store,
+    scope: server::store::WriteScope,
+) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    tokio::spawn(async move {
+        let tx = store
+            .begin_write_in(scope)
+            .await
+            .expect("a write transaction");
+        drop(tx);
+    })
+}
+
 #[tokio::test]
 async fn on_postgresql_two_accounts_write_at_once_while_one_account_or_everything_waits() {
     use server::store::{Store, WriteScope};
@@ -361,16 +377,7 @@ async fn on_postgresql_two_accounts_write_at_once_while_one_account_or_everythin
     drop(other);
 
     // The same account's write, and a write of everything, wait for the holder.
-    let waiting = |scope| {
-        let store = second.clone();
-        tokio::spawn(async move {
-            let tx = store
-                .begin_write_in(scope)
-                .await
-                .expect("a write transaction");
-            drop(tx);
-        })
-    };
+    let waiting = |scope| write_in_background(&second, scope);
     let same = waiting(WriteScope::Account(1));
     let everything = waiting(WriteScope::Everything);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -428,16 +435,7 @@ async fn a_write_about_an_email_takes_its_accounts_lock_or_else_the_emails() {
 
     // The account's lock and the email's are held: writes of either wait, another account's
     // does not.
-    let waiting = |scope| {
-        let store = second.store.clone();
-        tokio::spawn(async move {
-            let tx = store
-                .begin_write_in(scope)
-                .await
-                .expect("a write transaction");
-            drop(tx);
-        })
-    };
+    let waiting = |scope| write_in_background(&second.store, scope);
     let same_account = waiting(WriteScope::Account(id));
     let same_email = waiting(WriteScope::Email(unknown_key));
     tokio::time::timeout(
