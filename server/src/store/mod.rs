@@ -12,8 +12,8 @@
 //! touches one account's rows only (its lockout, codes, sessions, second steps) takes the
 //! cluster lock shared and that account's lock (`begin_write_in`; for a request that names an
 //! email, `begin_write_for_email` finds the account in the statement that takes the locks), and
-//! overlaps only the transactions of other accounts. Counters shared by those (`send_counters`) are atomic
-//! upserts. So a rule reads the state every earlier write it depends on left, and a message that
+//! overlaps only the transactions of other accounts. Counters shared by those (`send_counters`)
+//! are atomic upserts. So a rule reads the state every earlier write it depends on left, and a message that
 //! carries a code is queued in the same transaction that stores the code. Single statements
 //! outside a transaction are atomic on their own (claiming a queued message uses `FOR UPDATE SKIP
 //! LOCKED` in PostgreSQL).
@@ -263,12 +263,10 @@ impl Store {
     /// Starts a transaction that no other write transaction of `scope` overlaps, nor any of
     /// `Everything` (see the module comment).
     pub async fn begin_write_in(&self, scope: WriteScope) -> anyhow::Result<WriteTx> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.writer.begin().await,
-        }
-        .context("could not start a write transaction")?;
-        let mut tx = WriteTx { tx, scope };
+        let mut tx = WriteTx {
+            tx: self.begin_writing().await?,
+            scope,
+        };
         if self.backend == Backend::Postgres {
             // The cluster lock first, then the scope's own: always in this order, so that no two
             // transactions wait for each other.
@@ -307,26 +305,23 @@ impl Store {
         normalized_email: &str,
         unknown_key: i64,
     ) -> anyhow::Result<WriteTx> {
-        let (tx, lookup) = match self.backend {
-            Backend::Sqlite => (
-                self.writer.begin_with("BEGIN IMMEDIATE").await,
-                "SELECT COALESCE((SELECT id FROM accounts WHERE email_normalized = $2), $3) \
-                 WHERE $1 IS NOT NULL",
+        let lookup = match self.backend {
+            Backend::Sqlite => sqlx::query_scalar(
+                "SELECT COALESCE((SELECT id FROM accounts WHERE email_normalized = $1), $2)",
             ),
-            // Each materialised CTE is evaluated before the one that reads it: the cluster lock,
-            // then the look-up, then the account's (or the email's) lock.
-            Backend::Postgres => (
-                self.writer.begin().await,
+            // Each materialised CTE is evaluated before the one that reads it: the cluster lock
+            // ($1, bound here), then the look-up, then the account's (or the email's) lock.
+            Backend::Postgres => sqlx::query_scalar(
                 "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)), \
                  target AS MATERIALIZED (SELECT COALESCE((SELECT id FROM accounts \
                      WHERE email_normalized = $2), $3) AS key FROM cluster), \
                  locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(key) FROM target) \
                  SELECT key FROM target, locked",
-            ),
+            )
+            .bind(POSTGRES_WRITE_LOCK),
         };
-        let mut tx = tx.context("could not start a write transaction")?;
-        let key: i64 = sqlx::query_scalar(lookup)
-            .bind(POSTGRES_WRITE_LOCK)
+        let mut tx = self.begin_writing().await?;
+        let key: i64 = lookup
             .bind(normalized_email)
             .bind(unknown_key)
             .fetch_one(&mut *tx)
@@ -338,6 +333,16 @@ impl Store {
             WriteScope::Account(key)
         };
         Ok(WriteTx { tx, scope })
+    }
+
+    /// A transaction on the writer, before any lock: SQLite's writer is taken at once (`BEGIN
+    /// IMMEDIATE`); PostgreSQL's locks are the caller's.
+    async fn begin_writing(&self) -> anyhow::Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
+        .context("could not start a write transaction")
     }
 
     /// Where a single statement that writes outside a transaction runs: SQLite's writer, or
