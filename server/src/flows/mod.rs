@@ -280,24 +280,23 @@ impl LatchkeyService {
 
     /// A step for the account with `email`, keeping out only that account's writes (or, for an
     /// email with no account, that email's), and the account as read inside it. Should the
-    /// account have appeared or gone between the look-up that chose the locks and the read inside
-    /// them, the step is taken again for `Everything`.
+    /// account have appeared, gone or changed its email between the look-up that chose the locks
+    /// and the read inside them, the step is taken again for `Everything`.
     pub(super) async fn step_for_email<'a>(
         &self,
         ctx: &'a RequestContext,
         email: &Email,
     ) -> FlowResult<(Step<'a>, Option<AccountRecord>)> {
         let unknown_key = email_lock_key(&self.email_key(email));
-        let tx = self
+        let (tx, account) = self
             .store
             .begin_write_for_email(email.normalized(), unknown_key)
             .await?;
-        let mut step = Step {
+        let step = Step {
             tx,
             ctx,
             now: self.clock.now(),
         };
-        let account = self.account_for(&mut step.tx, email).await?;
         if self.scope_of(email, account.as_ref()) == step.tx.scope() {
             return Ok((step, account));
         }

@@ -148,10 +148,17 @@ impl Store {
         conn: &mut AnyConnection,
         email: &Email,
     ) -> anyhow::Result<Option<AccountRecord>> {
+        Self::account_by_normalized_email(conn, email.normalized()).await
+    }
+
+    pub(super) async fn account_by_normalized_email(
+        conn: &mut AnyConnection,
+        normalized_email: &str,
+    ) -> anyhow::Result<Option<AccountRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM accounts WHERE email_normalized = $1"
         ))
-        .bind(email.normalized())
+        .bind(normalized_email)
         .fetch_optional(conn)
         .await
         .context("could not look up the account by email")?;
@@ -159,6 +166,42 @@ impl Store {
             .map(from_row)
             .transpose()
             .context("could not read the account row")
+    }
+
+    /// PostgreSQL, one statement: the cluster lock (`cluster_lock`, shared), the look-up of the
+    /// account with `normalized_email`, that account's lock (or, with no account, the email's:
+    /// `unknown_key`), and the account row once locked. Returns the key locked and the account,
+    /// if it still has that email. Each materialised CTE is evaluated before the one that reads
+    /// it; the row is read `FOR UPDATE`, so it is the newest version, whatever committed while
+    /// the statement waited for the locks (the look-up itself saw the database as it was when
+    /// the statement began).
+    pub(super) async fn lock_account_by_email(
+        conn: &mut AnyConnection,
+        cluster_lock: i64,
+        normalized_email: &str,
+        unknown_key: i64,
+    ) -> anyhow::Result<(i64, Option<AccountRecord>)> {
+        let row = sqlx::query(&format!(
+            "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)), \
+             target AS MATERIALIZED (SELECT COALESCE((SELECT id FROM accounts \
+                 WHERE email_normalized = $2), $3) AS key FROM cluster), \
+             locked AS MATERIALIZED (SELECT key, pg_advisory_xact_lock(key) FROM target) \
+             SELECT locked.key AS lock_key, account.* FROM locked LEFT JOIN LATERAL \
+                 (SELECT {COLUMNS} FROM accounts WHERE id = locked.key \
+                  AND email_normalized = $2 FOR UPDATE) AS account ON TRUE"
+        ))
+        .bind(cluster_lock)
+        .bind(normalized_email)
+        .bind(unknown_key)
+        .fetch_one(conn)
+        .await
+        .context("could not take the write lock")?;
+        let key: i64 = row.try_get("lock_key")?;
+        let account = match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Some(from_row(&row).context("could not read the account row")?),
+            None => None,
+        };
+        Ok((key, account))
     }
 
     pub async fn account_by_id(

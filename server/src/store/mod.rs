@@ -11,7 +11,7 @@
 //! actions) takes the cluster lock exclusively (`begin_write`), and overlaps nothing; one that
 //! touches one account's rows only (its lockout, codes, sessions, second steps) takes the
 //! cluster lock shared and that account's lock (`begin_write_in`; for a request that names an
-//! email, `begin_write_for_email` finds the account in the statement that takes the locks), and
+//! email, `begin_write_for_email` finds, locks and reads the account in one statement), and
 //! overlaps only the transactions of other accounts. Counters shared by those (`send_counters`)
 //! are atomic upserts. So a rule reads the state every earlier write it depends on left, and a message that
 //! carries a code is queued in the same transaction that stores the code. Single statements
@@ -293,46 +293,53 @@ impl Store {
         Ok(tx)
     }
 
-    /// Starts a transaction about the account with `normalized_email`: of scope
-    /// `Account(its id)`, or `Email(unknown_key)` when no account has that email (see
-    /// `WriteTx::scope`). In PostgreSQL the account is looked up and its lock taken in the
-    /// statement that takes the cluster lock, one round trip. That look-up reads the database as
-    /// it was when the statement began, before any wait for the locks: the caller reads the
-    /// account again inside the transaction and, should it no longer match the scope (it
-    /// appeared, went, or changed its email meanwhile), starts over with `Everything`.
+    /// Starts a transaction about the account with `normalized_email`, and reads that account
+    /// in it: of scope `Account(its id)`, or `Email(unknown_key)` when no account has that email
+    /// (see `WriteTx::scope`). In PostgreSQL the account is looked up, locked and read in the
+    /// statement that takes the cluster lock, one round trip (`lock_account_by_email`). The
+    /// look-up sees the database as it was before any wait for the locks, so the account read
+    /// may not match the scope (it appeared, went, or changed its email meanwhile): the caller
+    /// compares them and, should they differ, starts over with `Everything`.
     pub async fn begin_write_for_email(
         &self,
         normalized_email: &str,
         unknown_key: i64,
-    ) -> anyhow::Result<WriteTx> {
-        let lookup = match self.backend {
-            Backend::Sqlite => sqlx::query_scalar(
-                "SELECT COALESCE((SELECT id FROM accounts WHERE email_normalized = $1), $2)",
-            ),
-            // Each materialised CTE is evaluated before the one that reads it: the cluster lock
-            // ($1, bound here), then the look-up, then the account's (or the email's) lock.
-            Backend::Postgres => sqlx::query_scalar(
-                "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)), \
-                 target AS MATERIALIZED (SELECT COALESCE((SELECT id FROM accounts \
-                     WHERE email_normalized = $2), $3) AS key FROM cluster), \
-                 locked AS MATERIALIZED (SELECT pg_advisory_xact_lock(key) FROM target) \
-                 SELECT key FROM target, locked",
-            )
-            .bind(POSTGRES_WRITE_LOCK),
-        };
+    ) -> anyhow::Result<(WriteTx, Option<AccountRecord>)> {
         let mut tx = self.begin_writing().await?;
-        let key: i64 = lookup
-            .bind(normalized_email)
-            .bind(unknown_key)
-            .fetch_one(&mut *tx)
-            .await
-            .context("could not take the write lock")?;
+        let (key, account) = match self.backend {
+            // The writer is held from `BEGIN IMMEDIATE`: what is read is what is there.
+            Backend::Sqlite => {
+                let account = Self::account_by_normalized_email(&mut tx, normalized_email).await?;
+                (
+                    account.as_ref().map_or(unknown_key, |account| account.id),
+                    account,
+                )
+            }
+            Backend::Postgres => {
+                let (key, account) = Self::lock_account_by_email(
+                    &mut tx,
+                    POSTGRES_WRITE_LOCK,
+                    normalized_email,
+                    unknown_key,
+                )
+                .await?;
+                // No account when the statement began: one may have been created since, which
+                // a read in a statement of its own sees.
+                let account = match account {
+                    None if key == unknown_key => {
+                        Self::account_by_normalized_email(&mut tx, normalized_email).await?
+                    }
+                    account => account,
+                };
+                (key, account)
+            }
+        };
         let scope = if key == unknown_key {
             WriteScope::Email(key)
         } else {
             WriteScope::Account(key)
         };
-        Ok(WriteTx { tx, scope })
+        Ok((WriteTx { tx, scope }, account))
     }
 
     /// A transaction on the writer, before any lock: SQLite's writer is taken at once (`BEGIN

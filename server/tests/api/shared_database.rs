@@ -421,17 +421,20 @@ async fn a_write_about_an_email_takes_its_accounts_lock_or_else_the_emails() {
         }
     };
 
-    let known = write_about(EMAIL).await;
+    let (known, account) = write_about(EMAIL).await;
     assert_eq!(known.scope(), WriteScope::Account(id));
+    assert_eq!(account.map(|account| account.id), Some(id));
     if first.store.backend() != Backend::Postgres {
         // SQLite: one writer, nothing overlaps; the scope is all there is to see.
         drop(known);
-        let unknown = write_about("nobody@example.com").await;
+        let (unknown, account) = write_about("nobody@example.com").await;
         assert_eq!(unknown.scope(), WriteScope::Email(unknown_key));
+        assert!(account.is_none());
         return;
     }
-    let unknown = write_about("nobody@example.com").await;
+    let (unknown, account) = write_about("nobody@example.com").await;
     assert_eq!(unknown.scope(), WriteScope::Email(unknown_key));
+    assert!(account.is_none());
 
     // The account's lock and the email's are held: writes of either wait, another account's
     // does not.
@@ -459,6 +462,53 @@ async fn a_write_about_an_email_takes_its_accounts_lock_or_else_the_emails() {
             .expect("the write began after the commit")
             .expect("it ran");
     }
+}
+
+#[tokio::test]
+async fn a_write_about_an_email_reads_the_account_as_the_write_it_waited_for_left_it() {
+    use server::auth::lockout::LockState;
+    use server::store::{email_lock_key, Backend, Store, WriteScope};
+    use std::time::Duration;
+
+    let (first, second, _data) = spawn_two_instances().await;
+    if first.store.backend() != Backend::Postgres {
+        // SQLite: one writer, no write waits inside a statement.
+        return;
+    }
+    first.seed_account(EMAIL, PHONE, "sms").await;
+    let id = first
+        .count("SELECT id FROM accounts WHERE email_normalized = 'ada@example.com'")
+        .await;
+    // Another instance's write of the account holds its lock and changes its lock state...
+    let mut holding = second
+        .store
+        .begin_write_in(WriteScope::Account(id))
+        .await
+        .expect("a write transaction");
+    Store::save_lock_state(&mut holding, id, LockState::Open { failures: 2 })
+        .await
+        .expect("saved");
+    // ...while this write about the email waits for that lock.
+    let store = first.store.clone();
+    let waiting = tokio::spawn(async move {
+        store
+            .begin_write_for_email("ada@example.com", email_lock_key(b"unused"))
+            .await
+            .expect("a write transaction")
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the account's lock was not held");
+    holding.commit().await.expect("committed");
+    let (tx, account) = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the write began after the commit")
+        .expect("it ran");
+    assert_eq!(tx.scope(), WriteScope::Account(id));
+    assert_eq!(
+        account.map(|account| account.lock),
+        Some(LockState::Open { failures: 2 }),
+        "the account was read as it was before the write it waited for"
+    );
 }
 
 #[tokio::test]
