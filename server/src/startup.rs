@@ -144,9 +144,11 @@ impl Application {
             SecretSource::Environment => tracing::info!("server secret read from SERVER_SECRET"),
         }
 
-        let cores = std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(2);
+        let hashing_threads = config.hashing_threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2)
+        });
         let delivery = Arc::new(Notify::new());
         let providers = provider_chain(&config, &store, &clock)?;
         let issuers = config
@@ -181,7 +183,7 @@ impl Application {
         let service = LatchkeyService {
             store: store.clone(),
             passwords: PasswordHasher::with_max_wait(
-                cores,
+                hashing_threads,
                 config.hashing_priority,
                 config.hashing_max_wait.unsigned_abs(),
             )?,

@@ -61,6 +61,9 @@ pub struct Config {
     /// `PASSWORD_HASHING_MAX_WAIT`: a sign-in whose hash would wait longer than this in the queue
     /// is refused at once (503 with `Retry-After`).
     pub hashing_max_wait: Duration,
+    /// `PASSWORD_HASHING_THREADS`: how many threads hash passwords; unset, one per core the
+    /// process may use. Several instances on one host split its cores between them.
+    pub hashing_threads: Option<usize>,
     /// `DEFAULT_PHONE_REGION`: the country assumed for numbers without a country code.
     pub default_phone_region: PhoneRegion,
     /// `LISTEN_ADDR`: the address the server binds.
@@ -373,6 +376,10 @@ impl Config {
                 "idle, low or normal",
             )?,
             hashing_max_wait: duration(&get, "PASSWORD_HASHING_MAX_WAIT", Duration::seconds(1))?,
+            hashing_threads: match get("PASSWORD_HASHING_THREADS") {
+                None => None,
+                Some(_) => Some(number(&get, "PASSWORD_HASHING_THREADS", 1, 1..=256)?),
+            },
             default_phone_region,
             listen_addr,
             instance_id: get("INSTANCE_ID").filter(|id| !id.trim().is_empty()),
@@ -533,6 +540,21 @@ mod tests {
             config_error("PASSWORD_HASHING_PRIORITY"),
             "PASSWORD_HASHING_PRIORITY"
         );
+    }
+
+    #[test]
+    fn password_hashing_has_a_thread_per_core_unless_set() {
+        let threads = |pairs: &[(&str, &str)]| config(pairs).map(|c| c.hashing_threads);
+        assert_eq!(threads(&[]), Ok(None));
+        assert_eq!(threads(&[("PASSWORD_HASHING_THREADS", " ")]), Ok(None));
+        assert_eq!(threads(&[("PASSWORD_HASHING_THREADS", "1")]), Ok(Some(1)));
+        for bad in ["0", "-1", "two", "257"] {
+            assert_eq!(
+                threads(&[("PASSWORD_HASHING_THREADS", bad)]).map_err(|error| error.variable),
+                Err("PASSWORD_HASHING_THREADS"),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]
