@@ -1,6 +1,7 @@
 //! The load generator: clients on tokio driving the server's documented HTTP API, each request
 //! timed. Runs stop after a fixed duration; code verification runs after a fixed number of codes.
 
+use crate::cpu::{CpuSample, CpuSpent};
 use crate::seed::{LockedAccount, Seeded, PASSWORD};
 use anyhow::Context;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +18,8 @@ pub struct Run {
     pub latencies: Vec<Duration>,
     /// What the first failed request got, to tell what went wrong.
     pub first_error: Option<String>,
+    /// Where the machine's CPU went meanwhile, where measured (code verifications).
+    pub cpu: CpuSpent,
 }
 
 impl Run {
@@ -40,6 +43,7 @@ impl Run {
         self.latencies.extend(other.latencies);
         self.latencies.sort();
         self.first_error = self.first_error.take().or(other.first_error);
+        self.cpu.add(other.cpu);
     }
 }
 
@@ -330,7 +334,8 @@ pub async fn verifications(
         let batch = Arc::new(fresh_codes(&client, servers, seeded, round, concurrency).await?);
         until_delivered(seeded).await?;
         let (client, servers) = (client.clone(), servers.clone());
-        let run = drive(concurrency, ROUND_LIMIT, move |n| {
+        let cpu_before = CpuSample::now();
+        let mut run = drive(concurrency, ROUND_LIMIT, move |n| {
             let (email, code) = batch.get(n)?.clone();
             let client = client.clone();
             let url = servers.url(n, "/api/unlock");
@@ -344,6 +349,9 @@ pub async fn verifications(
             })
         })
         .await;
+        if let (Some(before), Some(after)) = (cpu_before, CpuSample::now()) {
+            run.cpu = after.since(&before);
+        }
         total.merge(run);
     }
     anyhow::ensure!(total.ok > 0, "no code verification was made");

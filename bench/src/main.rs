@@ -7,6 +7,7 @@
 
 mod affinity;
 mod assets;
+mod cpu;
 mod load;
 mod options;
 mod overload;
@@ -125,8 +126,12 @@ async fn start_scale(
         None => seed::sqlite_url(data.path()),
     };
     let seeded = seed::seed(&url, accounts).await?;
+    let instances = postgres_instances.unwrap_or(1);
+    // Instances sharing this machine split its cores for hashing, as docs/DEPLOYMENT.md says
+    // several instances on one host should.
+    let hashing_threads = (report.cores / instances).max(1).to_string();
     let mut servers = Vec::new();
-    for instance in 0..postgres_instances.unwrap_or(1) {
+    for instance in 0..instances {
         let name = format!("bench-{instance}");
         servers.push(process::ServerProcess::start_on(
             options,
@@ -136,6 +141,7 @@ async fn start_scale(
             // measure the queue) instead of being refused.
             &[
                 ("PASSWORD_HASHING_MAX_WAIT", "3600s"),
+                ("PASSWORD_HASHING_THREADS", hashing_threads.as_str()),
                 ("INSTANCE_ID", name.as_str()),
             ],
         )?);

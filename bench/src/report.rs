@@ -245,7 +245,34 @@ pub(crate) fn run_json(run: &Run) -> Value {
         "p50_ms": run.percentile(0.50).as_secs_f64() * 1000.0,
         "p99_ms": run.percentile(0.99).as_secs_f64() * 1000.0,
         "first_error": run.first_error,
+        "cpu_ms": (!run.cpu.is_empty()).then(|| json!({
+            "postgres": run.cpu.postgres.as_secs_f64() * 1000.0,
+            "servers": run.cpu.servers.as_secs_f64() * 1000.0,
+            "load_generator": run.cpu.load_generator.as_secs_f64() * 1000.0,
+            "other": run.cpu.other.as_secs_f64() * 1000.0,
+            "idle": run.cpu.idle.as_secs_f64() * 1000.0,
+        })),
     })
+}
+
+/// The CPU a run spent per request, by kind of process: "0.80 / 0.60 / 0.25 / 0.05 / 0.10", or
+/// "—" where it was not measured.
+fn cpu_per_check_cell(run: &Run) -> String {
+    if run.cpu.is_empty() || run.ok == 0 {
+        return "—".to_owned();
+    }
+    let cpu = run.cpu;
+    [
+        cpu.postgres,
+        cpu.servers,
+        cpu.load_generator,
+        cpu.other,
+        cpu.idle,
+    ]
+    .iter()
+    .map(|spent| format!("{:.2}", spent.as_secs_f64() * 1000.0 / run.ok as f64))
+    .collect::<Vec<_>>()
+    .join(" / ")
 }
 
 impl Report {
@@ -404,6 +431,11 @@ impl Report {
             &mut out,
             "code verifications/s (p50 / p99 ms; the median of the runs, and their range)",
             &|scale| scale.verifications.cell(),
+        );
+        row(
+            &mut out,
+            "CPU per code verification, ms: PostgreSQL / servers / load generator / other / idle (the median run)",
+            &|scale| cpu_per_check_cell(&scale.verifications.median()),
         );
         row(
             &mut out,
