@@ -33,14 +33,25 @@ impl CpuSpent {
     pub fn is_empty(&self) -> bool {
         self.total().is_zero()
     }
+
+    /// Each kind by its name in the JSON report, in the order of the printed table.
+    pub fn by_kind(&self) -> [(&'static str, Duration); 5] {
+        [
+            ("postgres", self.postgres),
+            ("servers", self.servers),
+            ("load_generator", self.load_generator),
+            ("other", self.other),
+            ("idle", self.idle),
+        ]
+    }
 }
 
-/// The CPU counters at one moment; `None` where `/proc` cannot be read (not Linux).
+/// The CPU counters at one moment.
 #[derive(Debug, Clone)]
 pub struct CpuSample {
     /// Busy and idle (idle and iowait) ticks of the whole machine.
     machine: (u64, u64),
-    /// Ticks of every process, by kind.
+    /// Ticks of the processes of each kind; the others' are the machine's busy ticks less these.
     by_kind: HashMap<Kind, u64>,
 }
 
@@ -49,7 +60,6 @@ enum Kind {
     Postgres,
     Server,
     LoadGenerator,
-    Other,
 }
 
 /// Clock ticks per second of `/proc`'s counters (`USER_HZ`, 100 on every Linux architecture the
@@ -61,6 +71,7 @@ fn ticks(count: u64) -> Duration {
 }
 
 impl CpuSample {
+    /// `None` where `/proc` cannot be read (not Linux).
     pub fn now() -> Option<Self> {
         let machine = machine_ticks()?;
         let own = std::process::id().to_string();
@@ -83,7 +94,7 @@ impl CpuSample {
                 match name.as_str() {
                     "postgres" => Kind::Postgres,
                     "server" => Kind::Server,
-                    _ => Kind::Other,
+                    _ => continue,
                 }
             };
             *by_kind.entry(kind).or_insert(0) += spent;

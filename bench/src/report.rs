@@ -245,13 +245,13 @@ pub(crate) fn run_json(run: &Run) -> Value {
         "p50_ms": run.percentile(0.50).as_secs_f64() * 1000.0,
         "p99_ms": run.percentile(0.99).as_secs_f64() * 1000.0,
         "first_error": run.first_error,
-        "cpu_ms": (!run.cpu.is_empty()).then(|| json!({
-            "postgres": run.cpu.postgres.as_secs_f64() * 1000.0,
-            "servers": run.cpu.servers.as_secs_f64() * 1000.0,
-            "load_generator": run.cpu.load_generator.as_secs_f64() * 1000.0,
-            "other": run.cpu.other.as_secs_f64() * 1000.0,
-            "idle": run.cpu.idle.as_secs_f64() * 1000.0,
-        })),
+        "cpu_ms": (!run.cpu.is_empty()).then(|| {
+            run.cpu
+                .by_kind()
+                .iter()
+                .map(|(kind, spent)| ((*kind).to_owned(), json!(spent.as_secs_f64() * 1000.0)))
+                .collect::<serde_json::Map<_, _>>()
+        }),
     })
 }
 
@@ -261,18 +261,12 @@ fn cpu_per_check_cell(run: &Run) -> String {
     if run.cpu.is_empty() || run.ok == 0 {
         return "—".to_owned();
     }
-    let cpu = run.cpu;
-    [
-        cpu.postgres,
-        cpu.servers,
-        cpu.load_generator,
-        cpu.other,
-        cpu.idle,
-    ]
-    .iter()
-    .map(|spent| format!("{:.2}", spent.as_secs_f64() * 1000.0 / run.ok as f64))
-    .collect::<Vec<_>>()
-    .join(" / ")
+    run.cpu
+        .by_kind()
+        .iter()
+        .map(|(_, spent)| format!("{:.2}", spent.as_secs_f64() * 1000.0 / run.ok as f64))
+        .collect::<Vec<_>>()
+        .join(" / ")
 }
 
 impl Report {
