@@ -20,6 +20,16 @@ async fn spawn_two_instances() -> (TestApp, TestApp, tempfile::TempDir) {
     (first, second, data)
 }
 
+/// Two instances on one database that holds Ada's account, and her account's id.
+async fn two_instances_with_ada() -> (TestApp, TestApp, tempfile::TempDir, i64) {
+    let (first, second, data) = spawn_two_instances().await;
+    first.seed_account(EMAIL, PHONE, "sms").await;
+    let id = first
+        .count("SELECT id FROM accounts WHERE email_normalized = 'ada@example.com'")
+        .await;
+    (first, second, data, id)
+}
+
 async fn wrong_password(app: &TestApp) -> (StatusCode, Value) {
     let response = app
         .post_with(
@@ -405,11 +415,7 @@ async fn a_write_about_an_email_takes_its_accounts_lock_or_else_the_emails() {
     use server::store::{email_lock_key, Backend, WriteScope};
     use std::time::Duration;
 
-    let (first, second, _data) = spawn_two_instances().await;
-    first.seed_account(EMAIL, PHONE, "sms").await;
-    let id = first
-        .count("SELECT id FROM accounts WHERE email_normalized = 'ada@example.com'")
-        .await;
+    let (first, second, _data, id) = two_instances_with_ada().await;
     let unknown_key = email_lock_key(b"nobody@example.com, hashed");
     let write_about = |email: &'static str| {
         let store = first.store.clone();
@@ -470,15 +476,11 @@ async fn a_write_about_an_email_reads_the_account_as_the_write_it_waited_for_lef
     use server::store::{email_lock_key, Backend, Store, WriteScope};
     use std::time::Duration;
 
-    let (first, second, _data) = spawn_two_instances().await;
+    let (first, second, _data, id) = two_instances_with_ada().await;
     if first.store.backend() != Backend::Postgres {
         // SQLite: one writer, no write waits inside a statement.
         return;
     }
-    first.seed_account(EMAIL, PHONE, "sms").await;
-    let id = first
-        .count("SELECT id FROM accounts WHERE email_normalized = 'ada@example.com'")
-        .await;
     // Another instance's write of the account holds its lock and changes its lock state...
     let mut holding = second
         .store
