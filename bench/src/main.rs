@@ -265,13 +265,21 @@ async fn run(options: &Options) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// `VERIFICATION_RUNS` code verification runs on every scale in turn; with `split`, each with
-/// the server confined to one CPU and the benchmark to the others.
+/// `VERIFICATION_RUNS` code verification runs by each number of clients
+/// (`load::VERIFICATION_CLIENTS`) on every scale in turn; with `split`, by the first number only,
+/// each with the server confined to one CPU and the benchmark to the others.
 async fn verification_runs(
     scales: &mut [Scale],
     split: Option<&affinity::OneCpuSplit>,
 ) -> anyhow::Result<()> {
-    for round in 1..=VERIFICATION_RUNS {
+    // Confined to one CPU, the server is measured with the first number of clients only.
+    let client_counts: &[usize] = match split {
+        Some(_) => &load::VERIFICATION_CLIENTS[..1],
+        None => &load::VERIFICATION_CLIENTS,
+    };
+    for (round, &clients) in (1..=VERIFICATION_RUNS)
+        .flat_map(|round| client_counts.iter().map(move |clients| (round, clients)))
+    {
         for scale in scales.iter_mut() {
             // Several instances are not confined to one CPU: not measured so.
             if split.is_some() && scale.only_server().is_none() {
@@ -281,7 +289,7 @@ async fn verification_runs(
                 .map(|split| format!(", the server on CPU {}", split.server))
                 .unwrap_or_default();
             eprintln!(
-                "{}: code verifications{place} ({round} of {VERIFICATION_RUNS})…",
+                "{}: code verifications, {clients} clients{place} ({round} of {VERIFICATION_RUNS})…",
                 scale.name()
             );
             let confined = match (split, scale.only_server()) {
@@ -291,10 +299,15 @@ async fn verification_runs(
                 )),
                 _ => None,
             };
-            let run = load::verifications(&scale.urls, &scale.seeded, 8).await?;
+            let run = load::verifications(&scale.urls, &scale.seeded, clients).await?;
             match confined {
                 Some(_) => scale.report.verifications_on_one_cpu.add(run),
-                None => scale.report.verifications.add(run),
+                None => scale
+                    .report
+                    .verifications
+                    .entry(clients)
+                    .or_default()
+                    .add(run),
             }
         }
     }

@@ -6,6 +6,7 @@ use crate::options::Options;
 use crate::overload;
 use anyhow::Context;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -42,10 +43,12 @@ pub struct ScaleReport {
     /// Every sign-in run, in the order made (several at each concurrency).
     pub sign_ins: Vec<SignInRun>,
     pub cheap: CheapRun,
-    /// Code verifications as deployed: the server's threads on any CPU.
-    pub verifications: RunSeries,
+    /// Code verifications as deployed (the server's threads on any CPU), by how many clients
+    /// checked at once (`load::VERIFICATION_CLIENTS`).
+    pub verifications: BTreeMap<usize, RunSeries>,
     /// Code verifications with the server confined to one CPU and the load generator to the
-    /// others; empty when they cannot be (one CPU, or no `taskset`).
+    /// others, with the first number of clients; empty when they cannot be (one CPU, or no
+    /// `taskset`).
     pub verifications_on_one_cpu: RunSeries,
     pub code_requests: Run,
     pub peak_memory_kib: Option<u64>,
@@ -61,7 +64,7 @@ impl ScaleReport {
             argon2_all_cores,
             sign_ins: Vec::new(),
             cheap: CheapRun::default(),
-            verifications: RunSeries::default(),
+            verifications: BTreeMap::new(),
             verifications_on_one_cpu: RunSeries::default(),
             code_requests: Run::default(),
             peak_memory_kib: None,
@@ -421,19 +424,40 @@ impl Report {
         row(&mut out, "sign-ins/s meanwhile", &|scale| {
             format!("{:.1}", scale.cheap.sign_ins.per_second())
         });
+        for clients in load::VERIFICATION_CLIENTS {
+            let median =
+                |scale: &ScaleReport| scale.verifications.get(&clients).map(RunSeries::median);
+            row(
+                &mut out,
+                &format!(
+                    "code verifications/s, {clients} clients (p50 / p99 ms; the median of the \
+                     runs, and their range)"
+                ),
+                &|scale| {
+                    scale
+                        .verifications
+                        .get(&clients)
+                        .map_or_else(|| "—".to_owned(), RunSeries::cell)
+                },
+            );
+            row(
+                &mut out,
+                &format!(
+                    "CPU per code verification, {clients} clients, ms: PostgreSQL / servers / \
+                     load generator / other / idle (the median run)"
+                ),
+                &|scale| {
+                    median(scale).map_or_else(|| "—".to_owned(), |run| cpu_per_check_cell(&run))
+                },
+            );
+        }
         row(
             &mut out,
-            "code verifications/s (p50 / p99 ms; the median of the runs, and their range)",
-            &|scale| scale.verifications.cell(),
-        );
-        row(
-            &mut out,
-            "CPU per code verification, ms: PostgreSQL / servers / load generator / other / idle (the median run)",
-            &|scale| cpu_per_check_cell(&scale.verifications.median()),
-        );
-        row(
-            &mut out,
-            "code verifications/s, the server on one CPU and the load generator on the others",
+            &format!(
+                "code verifications/s, {} clients, the server on one CPU and the load generator \
+                 on the others",
+                load::VERIFICATION_CLIENTS[0]
+            ),
             &|scale| scale.verifications_on_one_cpu.cell(),
         );
         row(
@@ -511,7 +535,11 @@ impl Report {
                         "healthz": run_json(&scale.cheap.health),
                         "sign_ins": run_json(&scale.cheap.sign_ins),
                     },
-                    "code_verifications": scale.verifications.json(),
+                    "code_verifications": scale.verifications.iter().map(|(clients, runs)| {
+                        let mut value = runs.json();
+                        value["clients"] = json!(clients);
+                        value
+                    }).collect::<Vec<_>>(),
                     "code_verifications_server_on_one_cpu": scale.verifications_on_one_cpu.json(),
                     "unlock_code_requests": run_json(&scale.code_requests),
                     "peak_resident_kib": scale.peak_memory_kib,
