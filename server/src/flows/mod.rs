@@ -17,7 +17,7 @@ mod sign_up;
 
 use crate::auth::audit::AuditKind;
 use crate::auth::codes::{CodeHasher, ScopePolicies};
-use crate::auth::lockout::LockoutPolicy;
+use crate::auth::lockout::{LockState, LockoutPolicy};
 use crate::auth::password_hasher::{Overloaded, PasswordHasher};
 use crate::auth::second_factor::{ElevationPolicy, SignInCodePolicy};
 use crate::auth::secret::ServerSecret;
@@ -163,19 +163,45 @@ impl Step<'_> {
         account_id: Option<i64>,
         detail: Option<&str>,
     ) -> FlowResult<()> {
-        let event = NewAuditEvent {
-            kind,
-            account_id,
-            detail,
-            client_ip: self.ctx.client_ip,
-            user_agent: self.ctx.user_agent.as_deref(),
-            actor_id: None,
-        };
+        let event = event_of(self.ctx, kind, account_id, detail);
         Ok(Store::record_event(&mut self.tx, event, self.now).await?)
+    }
+
+    /// Saves the lock state of account `account_id` and records `kind` about it, as `audit`
+    /// does: one round trip to the database where it can be (`Store::save_lock_state_recording`).
+    pub(super) async fn save_lock_state_and_audit(
+        &mut self,
+        account_id: i64,
+        state: LockState,
+        kind: AuditKind,
+        detail: Option<&str>,
+    ) -> FlowResult<()> {
+        let event = event_of(self.ctx, kind, Some(account_id), detail);
+        Ok(
+            Store::save_lock_state_recording(&mut self.tx, account_id, state, event, self.now)
+                .await?,
+        )
     }
 
     pub(super) async fn commit(self) -> FlowResult<()> {
         Ok(self.tx.commit().await?)
+    }
+}
+
+/// An event of request `ctx`, with its client IP and user agent.
+fn event_of<'e>(
+    ctx: &'e RequestContext,
+    kind: AuditKind,
+    account_id: Option<i64>,
+    detail: Option<&'e str>,
+) -> NewAuditEvent<'e> {
+    NewAuditEvent {
+        kind,
+        account_id,
+        detail,
+        client_ip: ctx.client_ip,
+        user_agent: ctx.user_agent.as_deref(),
+        actor_id: None,
     }
 }
 

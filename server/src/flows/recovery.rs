@@ -39,9 +39,13 @@ pub(super) async fn unlock(
     let (mut step, account) = service
         .redeem_or_refuse(step, account, CodeScope::Unlock, &code)
         .await?;
-    Store::save_lock_state(&mut step.tx, account.id, LockoutPolicy::cleared()).await?;
-    step.audit(AuditKind::AccountUnlocked, Some(account.id), None)
-        .await?;
+    step.save_lock_state_and_audit(
+        account.id,
+        LockoutPolicy::cleared(),
+        AuditKind::AccountUnlocked,
+        None,
+    )
+    .await?;
     step.commit().await?;
     tracing::info!(account_id = account.id, "account unlocked with a code");
     Ok(())

@@ -322,8 +322,7 @@ impl LatchkeyService {
         detail: Option<&str>,
     ) -> FlowResult<WrongPassword> {
         let (state, outcome) = self.lockout.after_failure(account.lock, step.now);
-        Store::save_lock_state(&mut step.tx, account.id, state).await?;
-        step.audit(AuditKind::LoginFailed, Some(account.id), detail)
+        step.save_lock_state_and_audit(account.id, state, AuditKind::LoginFailed, detail)
             .await?;
         match outcome {
             FailureOutcome::Counted { remaining } => {

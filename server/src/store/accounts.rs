@@ -1,6 +1,7 @@
 //! Account rows.
 
-use super::Store;
+use super::audit::{bind_event, insert_event_sql};
+use super::{is_postgres, NewAuditEvent, Store};
 use crate::auth::lockout::LockState;
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::domain::{Email, PersonName, PhoneNumber};
@@ -71,6 +72,18 @@ const COLUMNS: &str =
                        locked_at, last_login_at, previous_login_at, delivery_channel, created_at, \
                        phone_verified_at, sign_in_code, role, pending_phone_e164, \
                        must_reset_password";
+
+/// Sets an account's lock state: `$1` failures, locked since `$2` (or not), account `$3`.
+const SAVE_LOCK_STATE: &str =
+    "UPDATE accounts SET failed_logins = $1, locked_at = $2 WHERE id = $3";
+
+/// The columns `failed_logins` and `locked_at` of `state`.
+fn lock_columns(state: LockState) -> (i64, Option<i64>) {
+    match state {
+        LockState::Open { failures } => (i64::from(failures), None),
+        LockState::Locked { since } => (0, Some(unix_millis(since))),
+    }
+}
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<AccountRecord, sqlx::Error> {
     let failed: i64 = row.try_get("failed_logins")?;
@@ -224,17 +237,50 @@ impl Store {
         id: i64,
         state: LockState,
     ) -> anyhow::Result<()> {
-        let (failures, locked_at) = match state {
-            LockState::Open { failures } => (i64::from(failures), None),
-            LockState::Locked { since } => (0, Some(unix_millis(since))),
-        };
-        sqlx::query("UPDATE accounts SET failed_logins = $1, locked_at = $2 WHERE id = $3")
+        let (failures, locked_at) = lock_columns(state);
+        sqlx::query(SAVE_LOCK_STATE)
             .bind(failures)
             .bind(locked_at)
             .bind(id)
             .execute(conn)
             .await
             .context("could not save the lock state")?;
+        Ok(())
+    }
+
+    /// `save_lock_state`, and `record_event` of `event`: in PostgreSQL one statement, so one
+    /// round trip (each costs CPU in the database and here); in SQLite, which has no
+    /// data-modifying `WITH`, the two in turn.
+    pub async fn save_lock_state_recording(
+        conn: &mut AnyConnection,
+        id: i64,
+        state: LockState,
+        event: NewAuditEvent<'_>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<()> {
+        if !is_postgres(conn) {
+            Self::save_lock_state(conn, id, state).await?;
+            return Self::record_event(conn, event, now).await;
+        }
+        let (failures, locked_at) = lock_columns(state);
+        let statement = format!("WITH saved AS ({SAVE_LOCK_STATE}) {}", insert_event_sql(4));
+        let kind = event.kind;
+        bind_event(
+            sqlx::query(&statement)
+                .bind(failures)
+                .bind(locked_at)
+                .bind(id),
+            event,
+            now,
+        )
+        .execute(conn)
+        .await
+        .with_context(|| {
+            format!(
+                "could not save the lock state and record the {} event",
+                kind.as_str()
+            )
+        })?;
         Ok(())
     }
 

@@ -4,7 +4,9 @@ use super::Store;
 use crate::auth::audit::AuditKind;
 use crate::clock::{from_unix_millis, unix_millis};
 use anyhow::Context;
-use sqlx::{AnyConnection, Row};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Row};
 use std::net::IpAddr;
 use time::OffsetDateTime;
 
@@ -35,20 +37,11 @@ impl Store {
         event: NewAuditEvent<'_>,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (at, account_id, kind, detail, client_ip, user_agent, \
-             actor_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(unix_millis(now))
-        .bind(event.account_id)
-        .bind(event.kind.as_str())
-        .bind(event.detail)
-        .bind(event.client_ip.map(|ip| ip.to_string()))
-        .bind(event.user_agent)
-        .bind(event.actor_id)
-        .execute(conn)
-        .await
-        .with_context(|| format!("could not record the {} event", event.kind.as_str()))?;
+        let kind = event.kind;
+        bind_event(sqlx::query(&insert_event_sql(1)), event, now)
+            .execute(conn)
+            .await
+            .with_context(|| format!("could not record the {} event", kind.as_str()))?;
         Ok(())
     }
 
@@ -151,4 +144,30 @@ impl Store {
         }
         Ok(counts)
     }
+}
+
+/// The statement that records one event, its values bound from `$first` on (`bind_event`).
+pub(super) fn insert_event_sql(first: usize) -> String {
+    let values: Vec<String> = (first..first + 7).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO audit_events (at, account_id, kind, detail, client_ip, user_agent, \
+         actor_id) VALUES ({})",
+        values.join(", ")
+    )
+}
+
+/// Binds `event`, recorded at `now`, to the placeholders of `insert_event_sql`.
+pub(super) fn bind_event<'q>(
+    query: Query<'q, Any, AnyArguments<'q>>,
+    event: NewAuditEvent<'q>,
+    now: OffsetDateTime,
+) -> Query<'q, Any, AnyArguments<'q>> {
+    query
+        .bind(unix_millis(now))
+        .bind(event.account_id)
+        .bind(event.kind.as_str())
+        .bind(event.detail)
+        .bind(event.client_ip.map(|ip| ip.to_string()))
+        .bind(event.user_agent)
+        .bind(event.actor_id)
 }

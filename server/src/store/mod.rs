@@ -136,6 +136,11 @@ impl WriteScope {
     }
 }
 
+/// Whether `conn` is to PostgreSQL (else SQLite), for the few statements that differ.
+fn is_postgres(conn: &AnyConnection) -> bool {
+    conn.backend_name() == <sqlx::Postgres as sqlx::Database>::NAME
+}
+
 /// The lock key of an email with no account, from a keyed hash of it: always negative.
 pub fn email_lock_key(hashed_email: &[u8]) -> i64 {
     let mut bytes = [0u8; 8];

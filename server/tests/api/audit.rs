@@ -204,3 +204,60 @@ async fn codes_a_day_past_their_expiry_and_browsers_past_their_trust_are_pruned(
     assert_eq!(pruned.trusted_devices, 1);
     assert_eq!(app.count("SELECT COUNT(*) FROM trusted_devices").await, 0);
 }
+
+/// A lock state and the event about it are written together: in one statement on PostgreSQL (a
+/// round trip fewer for every unlock and every wrong password), so that there an event that
+/// cannot be recorded leaves the lock state as it was even outside a transaction.
+#[tokio::test]
+async fn a_lock_state_and_its_event_are_written_together() {
+    use server::auth::audit::AuditKind;
+    use server::auth::lockout::LockState;
+    use server::store::{Backend, NewAuditEvent, Store};
+
+    let app = spawn_app().await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
+    let id = app
+        .count("SELECT id FROM accounts WHERE email_normalized = 'ada@example.com'")
+        .await;
+    let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time");
+    let event = |account_id| NewAuditEvent {
+        kind: AuditKind::AccountLocked,
+        account_id: Some(account_id),
+        detail: Some("by the test"),
+        client_ip: None,
+        user_agent: None,
+        actor_id: None,
+    };
+    let mut tx = app.store.begin_write().await.expect("a write transaction");
+    Store::save_lock_state_recording(
+        &mut tx,
+        id,
+        LockState::Locked { since: now },
+        event(id),
+        now,
+    )
+    .await
+    .expect("saved and recorded");
+    tx.commit().await.expect("committed");
+    let locked_at = "SELECT COUNT(*) FROM accounts WHERE locked_at IS NOT NULL";
+    assert_eq!(app.count(locked_at).await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_events WHERE kind = 'account_locked' AND detail = 'by the test'")
+            .await,
+        1
+    );
+
+    if app.store.backend() == Backend::Postgres {
+        // An event about an account that does not exist breaks its foreign key.
+        let mut conn = app.store.pool().acquire().await.expect("a connection");
+        let opened = LockState::Open { failures: 0 };
+        let failed =
+            Store::save_lock_state_recording(&mut conn, id, opened, event(id + 1000), now).await;
+        assert!(failed.is_err(), "an event about no account was recorded");
+        assert_eq!(
+            app.count(locked_at).await,
+            1,
+            "the lock state was saved alone"
+        );
+    }
+}
