@@ -82,7 +82,10 @@ test("a new phone number takes the password and a code sent to it, and the old n
   await expect(page.getByText("Your phone number has been changed. We told your old number too.")).toBeVisible();
   await expect(page.locator(".details")).toContainText(`${next.last4} · verified`);
 
-  const outbox = (await (await page.request.get("/dev/outbox.json")).json()) as { to: string; purpose: string; body: string }[];
-  const notice = outbox.find((entry) => entry.purpose === "phone_changed" && entry.to === user.phoneE164);
-  expect(notice?.body).toContain(`ending in ${next.last4}`);
+  // The notice is queued with the change and sent by the delivery worker a moment later.
+  const noticeToOldNumber = async () => {
+    const outbox = (await (await page.request.get("/dev/outbox.json")).json()) as { to: string; purpose: string; body: string }[];
+    return outbox.find((entry) => entry.purpose === "phone_changed" && entry.to === user.phoneE164)?.body ?? "";
+  };
+  await expect.poll(noticeToOldNumber).toContain(`ending in ${next.last4}`);
 });
