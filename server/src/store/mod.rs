@@ -188,6 +188,8 @@ pub struct Store {
     /// SQLite: the one connection that writes; PostgreSQL: the same pool. See the module comment.
     writer: AnyPool,
     backend: Backend,
+    /// PostgreSQL: the connections the shared rate limits hold (`rate_limits`).
+    bucket_connections: std::sync::Arc<rate_limits::BucketConnections>,
 }
 
 impl Store {
@@ -253,6 +255,9 @@ impl Store {
             pool,
             writer,
             backend,
+            bucket_connections: std::sync::Arc::new(rate_limits::BucketConnections::for_pool_of(
+                max_connections,
+            )),
         })
     }
 
@@ -436,6 +441,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.bucket_connections.release().await;
         self.writer.close().await;
         self.pool.close().await;
     }

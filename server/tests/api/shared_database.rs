@@ -602,3 +602,61 @@ async fn under_load_on_many_accounts_each_locks_once_and_each_code_has_one_winne
         0
     );
 }
+
+/// The shared rate limit takes its tokens on connections it holds, not on one borrowed from the
+/// pool for each request (sqlx tests every connection handed back with a round trip). A held
+/// connection the database ended is replaced once it sat idle, and the store still closes.
+#[tokio::test]
+async fn the_shared_rate_limit_holds_its_connection_and_replaces_one_the_database_ended() {
+    use server::store::Store;
+    use std::time::Duration;
+
+    let data = tempfile::tempdir().expect("a temporary directory");
+    let url = test_database_url(data.path()).await;
+    if !url.starts_with("postgres") {
+        // SQLite keeps the limits in the process.
+        return;
+    }
+    let store = Store::connect(&url, 8).await.expect("a store");
+    let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time");
+    let take = |store: &Store| {
+        let store = store.clone();
+        async move {
+            store
+                .take_shared_token("login:192.0.2.1", 100, now)
+                .await
+                .expect("the shared bucket answers")
+                .expect("a token")
+        }
+    };
+    for _ in 0..3 {
+        take(&store).await;
+    }
+    // Handed back, a connection would be idle in the pool once tested.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pool = store.pool();
+    assert_eq!(
+        pool.size() as usize - pool.num_idle(),
+        1,
+        "the bucket's connection is held, and only it"
+    );
+
+    let mut other = store.reader().await.expect("a connection");
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid() \
+         AND query LIKE 'INSERT INTO rate_limit_buckets%') AS ended",
+    )
+    .fetch_one(&mut *other)
+    .await
+    .expect("the held connection's backend is ended");
+    assert_eq!(ended, 1);
+    drop(other);
+    // Idle for a second: tested before its next use, found ended, and replaced.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    take(&store).await;
+
+    tokio::time::timeout(Duration::from_secs(5), store.close())
+        .await
+        .expect("the store closes with its held connections handed back");
+}
