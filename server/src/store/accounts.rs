@@ -8,6 +8,7 @@ use crate::domain::{Email, PersonName, PhoneNumber};
 use anyhow::Context;
 use app::types::DeliveryChannel;
 use sqlx::{AnyConnection, Row};
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 
 pub struct NewAccount<'a> {
@@ -76,6 +77,11 @@ const COLUMNS: &str =
 /// Sets an account's lock state: `$1` failures, locked since `$2` (or not), account `$3`.
 const SAVE_LOCK_STATE: &str =
     "UPDATE accounts SET failed_logins = $1, locked_at = $2 WHERE id = $3";
+
+/// `SAVE_LOCK_STATE` and the statement that records an event, its values bound from `$4` on, in
+/// one statement (PostgreSQL).
+static SAVE_LOCK_STATE_RECORDING: LazyLock<String> =
+    LazyLock::new(|| format!("WITH saved AS ({SAVE_LOCK_STATE}) {}", insert_event_sql(4)));
 
 /// The columns `failed_logins` and `locked_at` of `state`.
 fn lock_columns(state: LockState) -> (i64, Option<i64>) {
@@ -263,10 +269,9 @@ impl Store {
             return Self::record_event(conn, event, now).await;
         }
         let (failures, locked_at) = lock_columns(state);
-        let statement = format!("WITH saved AS ({SAVE_LOCK_STATE}) {}", insert_event_sql(4));
         let kind = event.kind;
         bind_event(
-            sqlx::query(&statement)
+            sqlx::query(&SAVE_LOCK_STATE_RECORDING)
                 .bind(failures)
                 .bind(locked_at)
                 .bind(id),

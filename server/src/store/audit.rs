@@ -8,6 +8,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 use std::net::IpAddr;
+use std::sync::LazyLock;
 use time::OffsetDateTime;
 
 pub struct NewAuditEvent<'a> {
@@ -38,7 +39,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
         let kind = event.kind;
-        bind_event(sqlx::query(&insert_event_sql(1)), event, now)
+        bind_event(sqlx::query(&INSERT_EVENT), event, now)
             .execute(conn)
             .await
             .with_context(|| format!("could not record the {} event", kind.as_str()))?;
@@ -145,6 +146,9 @@ impl Store {
         Ok(counts)
     }
 }
+
+/// The statement that records one event, its values bound as `$1` to `$7` (`bind_event`).
+static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| insert_event_sql(1));
 
 /// The statement that records one event, its values bound from `$first` on (`bind_event`).
 pub(super) fn insert_event_sql(first: usize) -> String {
