@@ -425,8 +425,6 @@ impl Report {
             format!("{:.1}", scale.cheap.sign_ins.per_second())
         });
         for clients in load::VERIFICATION_CLIENTS {
-            let median =
-                |scale: &ScaleReport| scale.verifications.get(&clients).map(RunSeries::median);
             row(
                 &mut out,
                 &format!(
@@ -447,7 +445,8 @@ impl Report {
                      load generator / other / idle (the median run)"
                 ),
                 &|scale| {
-                    median(scale).map_or_else(|| "—".to_owned(), |run| cpu_per_check_cell(&run))
+                    let runs = scale.verifications.get(&clients);
+                    cpu_per_check_cell(&runs.map(RunSeries::median).unwrap_or_default())
                 },
             );
         }
