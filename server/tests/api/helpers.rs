@@ -142,12 +142,18 @@ pub const POSTGRES_VARIABLE: &str = "LATCHKEY_TEST_POSTGRES";
 /// A fresh, empty database for one test: a new database on the PostgreSQL server named by
 /// `LATCHKEY_TEST_POSTGRES` when it is set, else a SQLite file in `dir`.
 pub async fn test_database_url(dir: &std::path::Path) -> String {
-    let Some(server) = std::env::var(POSTGRES_VARIABLE)
+    match postgres_test_database_url().await {
+        Some(url) => url,
+        None => format!("sqlite://{}/latchkey.db", dir.display()),
+    }
+}
+
+/// A new database on the PostgreSQL server of `LATCHKEY_TEST_POSTGRES`; `None` when it is not
+/// set (the suite runs on SQLite), for tests of what PostgreSQL alone does.
+pub async fn postgres_test_database_url() -> Option<String> {
+    let server = std::env::var(POSTGRES_VARIABLE)
         .ok()
-        .filter(|url| !url.is_empty())
-    else {
-        return format!("sqlite://{}/latchkey.db", dir.display());
-    };
+        .filter(|url| !url.is_empty())?;
     use sqlx::Connection;
     let mut admin = sqlx::PgConnection::connect(&server)
         .await
@@ -160,7 +166,7 @@ pub async fn test_database_url(dir: &std::path::Path) -> String {
     let _ = admin.close().await;
     let mut url = url::Url::parse(&server).expect("LATCHKEY_TEST_POSTGRES is a URL");
     url.set_path(&name);
-    url.to_string()
+    Some(url.to_string())
 }
 
 /// A client with its own cookie jar (a second browser). A request that stalls fails the test after

@@ -359,12 +359,10 @@ async fn on_postgresql_two_accounts_write_at_once_while_one_account_or_everythin
     use server::store::{Store, WriteScope};
     use std::time::Duration;
 
-    let data = tempfile::tempdir().expect("a temporary directory");
-    let url = test_database_url(data.path()).await;
-    if !url.starts_with("postgres") {
+    let Some(url) = postgres_test_database_url().await else {
         // SQLite has one writer: no two write transactions overlap (the test above).
         return;
-    }
+    };
     let first = Store::connect(&url, 4)
         .await
         .expect("the first instance's store");
@@ -611,12 +609,10 @@ async fn the_shared_rate_limit_holds_its_connection_and_replaces_one_the_databas
     use server::store::Store;
     use std::time::Duration;
 
-    let data = tempfile::tempdir().expect("a temporary directory");
-    let url = test_database_url(data.path()).await;
-    if !url.starts_with("postgres") {
+    let Some(url) = postgres_test_database_url().await else {
         // SQLite keeps the limits in the process.
         return;
-    }
+    };
     let store = Store::connect(&url, 8).await.expect("a store");
     let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time");
     let take = |store: &Store| {
