@@ -460,9 +460,10 @@ impl LatchkeyService {
 
     /// Judges `code` against the account's live codes for `purpose` that this browser may use:
     /// the one bound to `binding` (if not `""`) and the unbound one. Accepted if it matches
-    /// either (that one is consumed, the other left as it was); a wrong code spends a try of the
-    /// browser's own code if it has one, else of the unbound one. A code a verification service
-    /// sent is judged by the service's answer in `answers`.
+    /// either: both are then used up, since the purpose is done and a code left over must not do
+    /// it again (reset the password once more, within its hour). A wrong code spends a try of the
+    /// browser's own code if it has one, else of the unbound one, and leaves the other as it was.
+    /// A code a verification service sent is judged by the service's answer in `answers`.
     pub(super) async fn consume_code(
         &self,
         tx: &mut WriteTx,
@@ -511,6 +512,10 @@ impl LatchkeyService {
         } else {
             CodeCheck::Wrong
         };
+        // Taken out already: an accepted code puts nothing back.
+        if outcome == CodeCheck::Accepted {
+            return Ok(outcome);
+        }
         // The code that pays for a wrong entry: the browser's own, else the unbound one.
         let spender = match outcome {
             CodeCheck::Wrong => verdicts.first().map(|(binding, ..)| *binding),

@@ -180,6 +180,35 @@ async fn a_resent_code_replaces_the_previous_one_of_the_same_browser() {
 }
 
 #[tokio::test]
+async fn unlocking_with_the_browsers_own_code_also_ends_the_lockout_code() {
+    let app = spawn_app().await;
+    app.seed_account("ada@example.com", PHONE, "sms").await;
+    app.fail_logins("ada@example.com", 3).await;
+    // The lockout's code works from any browser; the one asked for here, only from this one.
+    let lockout_code = app.latest_code(PHONE, "unlock").await;
+    app.wait_out_cooldown().await;
+    app.post("/api/resend-code", &[("email", "ada@example.com")])
+        .await;
+    let own_code = app.latest_code(PHONE, "unlock").await;
+    if own_code == lockout_code {
+        // One chance in a million: the new code drew the same digits.
+        return;
+    }
+    let unlocked = app.unlock("ada@example.com", &own_code).await;
+    assert_eq!(unlocked.status(), StatusCode::OK);
+
+    let left_over = app.unlock("ada@example.com", &lockout_code).await;
+    assert_eq!(left_over.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_kind(left_over).await, "invalid_code");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM verification_codes WHERE purpose = 'unlock'")
+            .await,
+        0,
+        "no unlock code is left once the account is unlocked"
+    );
+}
+
+#[tokio::test]
 async fn the_lockout_threshold_and_code_length_are_configurable() {
     let app = spawn_app_with(&[("LOCKOUT_THRESHOLD", "5"), ("CODE_LENGTH", "8")]).await;
     app.seed_account("ada@example.com", PHONE, "sms").await;
