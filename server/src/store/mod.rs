@@ -354,11 +354,22 @@ impl Store {
 
     /// A transaction on the writer, before any lock: SQLite's writer is taken at once (`BEGIN
     /// IMMEDIATE`); PostgreSQL's locks are the caller's.
+    ///
+    /// The `BEGIN` runs in a task of its own, so that it finishes whatever becomes of the request
+    /// (a client that goes away drops it): sqlx counts a PostgreSQL transaction only once the
+    /// database has answered `BEGIN`, and a connection dropped in between went back to the pool
+    /// still inside the transaction, for the next user's statements to join and never commit. A
+    /// transaction begun for a request that is gone is dropped in the task, which rolls it back.
     async fn begin_writing(&self) -> anyhow::Result<Transaction<'static, Any>> {
-        match self.backend {
-            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.writer.begin().await,
-        }
+        let (writer, backend) = (self.writer.clone(), self.backend);
+        tokio::spawn(async move {
+            match backend {
+                Backend::Sqlite => writer.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => writer.begin().await,
+            }
+        })
+        .await
+        .context("the task starting a write transaction failed")?
         .context("could not start a write transaction")
     }
 

@@ -656,3 +656,60 @@ async fn the_shared_rate_limit_holds_its_connection_and_replaces_one_the_databas
         .await
         .expect("the store closes with its held connections handed back");
 }
+
+/// A write whose request is dropped while its `BEGIN` is on the way (the client went away)
+/// leaves no connection inside a transaction. sqlx counts a transaction only once the database
+/// has answered its `BEGIN`; a connection handed back to the pool in between would carry the
+/// open transaction to whoever took it next: a shared rate limit's token would then never be
+/// committed, and every later request for its bucket would wait on its row for good.
+#[tokio::test]
+async fn a_write_dropped_while_it_begins_leaves_no_connection_inside_a_transaction() {
+    use server::store::Store;
+    use sqlx::Connection;
+    use std::time::Duration;
+
+    let Some(url) = postgres_test_database_url().await else {
+        // SQLite's one writer counts its transaction itself, whatever becomes of the request.
+        return;
+    };
+    let store = Store::connect(&url, 4).await.expect("a store");
+    for _ in 0..50 {
+        let mut begin = std::pin::pin!(store.begin_write());
+        // Polled once: as far as it goes without waiting (the `BEGIN` sent); then dropped.
+        let _ = futures_util::poll!(&mut begin);
+        tokio::task::yield_now().await;
+    }
+    // The dropped transactions' connections go back to the pool, each tested on the way.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every connection of the pool at work outside a transaction: the one the shared limits hold
+    // and the three others.
+    let now = time::OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time");
+    store
+        .take_shared_token("login:192.0.2.1", 100, now)
+        .await
+        .expect("the shared bucket answers")
+        .expect("a token");
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        let mut reader = store.reader().await.expect("a connection");
+        sqlx::query("SELECT 1")
+            .execute(&mut *reader)
+            .await
+            .expect("a read");
+        readers.push(reader);
+    }
+    drop(readers);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Seen from a connection of its own, outside the store's pool.
+    let mut watcher = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("a connection of the test's own");
+    let open: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(&mut watcher)
+    .await
+    .expect("the sessions are listed");
+    assert_eq!(open, 0, "no connection is left inside a transaction");
+}
