@@ -183,6 +183,22 @@ impl Step<'_> {
         )
     }
 
+    /// Records a sign-in of account `account_id` (`Store::record_login_recording`) and its
+    /// `LoginSucceeded` event (with `detail`), in one round trip where the database allows.
+    pub(super) async fn record_login_and_audit(
+        &mut self,
+        account_id: i64,
+        detail: Option<&str>,
+    ) -> FlowResult<()> {
+        let event = event_of(
+            self.ctx,
+            AuditKind::LoginSucceeded,
+            Some(account_id),
+            detail,
+        );
+        Ok(Store::record_login_recording(&mut self.tx, account_id, event, self.now).await?)
+    }
+
     pub(super) async fn commit(self) -> FlowResult<()> {
         Ok(self.tx.commit().await?)
     }

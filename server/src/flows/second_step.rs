@@ -322,11 +322,9 @@ impl LatchkeyService {
         how: &str,
     ) -> FlowResult<OpenedSession> {
         Store::delete_pending_sign_ins_of(&mut step.tx, account.id).await?;
-        Store::record_login(&mut step.tx, account.id, step.now).await?;
+        step.record_login_and_audit(account.id, Some(how)).await?;
         let mut session = self.open_session(step, account.id).await?;
         session.cookies.push(self.sessions.clear_pending_cookie());
-        step.audit(AuditKind::LoginSucceeded, Some(account.id), Some(how))
-            .await?;
         Ok(session)
     }
 

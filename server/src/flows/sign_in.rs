@@ -229,10 +229,8 @@ async fn finish_log_in(
                 _ => LoginResult::CodeRequired(pending),
             });
         }
-        Store::record_login(&mut step.tx, current.id, now).await?;
+        step.record_login_and_audit(current.id, None).await?;
         let session = service.open_session(&mut step, current.id).await?;
-        step.audit(AuditKind::LoginSucceeded, Some(current.id), None)
-            .await?;
         step.commit().await?;
         tracing::info!(account_id = current.id, "signed in");
         return Ok(LoginResult::SignedIn(session));
@@ -304,8 +302,10 @@ impl LatchkeyService {
         matches: bool,
         scope: WriteScope,
     ) -> FlowResult<Option<(WriteTx, AccountRecord, bool)>> {
-        let mut tx = self.store.begin_write_in(scope).await?;
-        let current = Store::account_by_id(&mut tx, account.id).await?;
+        let (tx, current) = self
+            .store
+            .begin_write_for_account(scope, account.id)
+            .await?;
         Ok(current.map(|current| {
             let still_matches = matches && current.password_hash == account.password_hash;
             (tx, current, still_matches)

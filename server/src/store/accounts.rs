@@ -1,7 +1,7 @@
 //! Account rows.
 
-use super::audit::{bind_event, insert_event_sql};
-use super::{is_postgres, NewAuditEvent, Store};
+use super::audit::{execute_recording, recording_sql};
+use super::{NewAuditEvent, Store};
 use crate::auth::lockout::LockState;
 use crate::clock::{from_unix_millis, unix_millis};
 use crate::domain::{Email, PersonName, PhoneNumber};
@@ -81,7 +81,24 @@ const SAVE_LOCK_STATE: &str =
 /// `SAVE_LOCK_STATE` and the statement that records an event, its values bound from `$4` on, in
 /// one statement (PostgreSQL).
 static SAVE_LOCK_STATE_RECORDING: LazyLock<String> =
-    LazyLock::new(|| format!("WITH saved AS ({SAVE_LOCK_STATE}) {}", insert_event_sql(4)));
+    LazyLock::new(|| recording_sql(SAVE_LOCK_STATE, 3));
+
+const RECORD_LOGIN: &str = "UPDATE accounts SET failed_logins = 0, locked_at = NULL, \
+     previous_login_at = last_login_at, last_login_at = $1 WHERE id = $2";
+
+/// `RECORD_LOGIN` and the statement that records an event, its values bound from `$3` on, in
+/// one statement (PostgreSQL).
+static RECORD_LOGIN_RECORDING: LazyLock<String> = LazyLock::new(|| recording_sql(RECORD_LOGIN, 2));
+
+/// `lock_account_by_id`'s statement: one row, the account's columns null if it is gone.
+static LOCK_ACCOUNT_BY_ID: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)), \
+         locked AS MATERIALIZED (SELECT $2::BIGINT AS key, pg_advisory_xact_lock($2) FROM cluster) \
+         SELECT account.* FROM locked LEFT JOIN LATERAL \
+             (SELECT {COLUMNS} FROM accounts WHERE id = locked.key FOR UPDATE) AS account ON TRUE"
+    )
+});
 
 /// The columns `failed_logins` and `locked_at` of `state`.
 fn lock_columns(state: LockState) -> (i64, Option<i64>) {
@@ -223,6 +240,29 @@ impl Store {
         Ok((key, account))
     }
 
+    /// PostgreSQL, one statement: the cluster lock (`cluster_lock`, shared), the lock of account
+    /// `id`, and its row once locked (`None` if it is gone). The row is read `FOR UPDATE`, after
+    /// the locks (the materialised CTE it reads is evaluated first), so it is the newest version,
+    /// whatever committed while the statement waited.
+    pub(super) async fn lock_account_by_id(
+        conn: &mut AnyConnection,
+        cluster_lock: i64,
+        id: i64,
+    ) -> anyhow::Result<Option<AccountRecord>> {
+        let row = sqlx::query(&LOCK_ACCOUNT_BY_ID)
+            .bind(cluster_lock)
+            .bind(id)
+            .fetch_one(conn)
+            .await
+            .context("could not take the write lock")?;
+        match row.try_get::<Option<i64>, _>("id")? {
+            Some(_) => Ok(Some(
+                from_row(&row).context("could not read the account row")?,
+            )),
+            None => Ok(None),
+        }
+    }
+
     pub async fn account_by_id(
         conn: &mut AnyConnection,
         id: i64,
@@ -264,47 +304,42 @@ impl Store {
         event: NewAuditEvent<'_>,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        if !is_postgres(conn) {
-            Self::save_lock_state(conn, id, state).await?;
-            return Self::record_event(conn, event, now).await;
-        }
         let (failures, locked_at) = lock_columns(state);
         let kind = event.kind;
-        bind_event(
-            sqlx::query(&SAVE_LOCK_STATE_RECORDING)
-                .bind(failures)
-                .bind(locked_at)
-                .bind(id),
+        execute_recording(
+            conn,
+            (SAVE_LOCK_STATE, &SAVE_LOCK_STATE_RECORDING),
+            |query| query.bind(failures).bind(locked_at).bind(id),
             event,
             now,
         )
-        .execute(conn)
         .await
         .with_context(|| {
             format!(
                 "could not save the lock state and record the {} event",
                 kind.as_str()
             )
-        })?;
-        Ok(())
+        })
     }
 
-    /// A successful sign-in: the previous time moves down, the count is cleared.
-    pub async fn record_login(
+    /// A successful sign-in (the previous time moves down, the count of failures is cleared)
+    /// and `record_event` of `event`, in one round trip where the database allows
+    /// (`execute_recording`).
+    pub async fn record_login_recording(
         conn: &mut AnyConnection,
         id: i64,
+        event: NewAuditEvent<'_>,
         now: OffsetDateTime,
     ) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE accounts SET failed_logins = 0, locked_at = NULL, \
-             previous_login_at = last_login_at, last_login_at = $1 WHERE id = $2",
+        execute_recording(
+            conn,
+            (RECORD_LOGIN, &RECORD_LOGIN_RECORDING),
+            |query| query.bind(unix_millis(now)).bind(id),
+            event,
+            now,
         )
-        .bind(unix_millis(now))
-        .bind(id)
-        .execute(conn)
         .await
-        .context("could not record the sign-in")?;
-        Ok(())
+        .context("could not record the sign-in and its event")
     }
 
     pub async fn set_password_hash(

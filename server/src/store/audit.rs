@@ -1,6 +1,6 @@
 //! The audit log: security events with time, account, client IP and user agent.
 
-use super::Store;
+use super::{is_postgres, Store};
 use crate::auth::audit::AuditKind;
 use crate::clock::{from_unix_millis, unix_millis};
 use anyhow::Context;
@@ -158,6 +158,33 @@ pub(super) fn insert_event_sql(first: usize) -> String {
          actor_id) VALUES ({})",
         values.join(", ")
     )
+}
+
+/// `write` (its parameters `$1` to `$params`) and the recording of an event, as one statement
+/// (PostgreSQL): `write` in a data-modifying `WITH`, then the event's `INSERT`, its values from
+/// `$params + 1` on (`bind_event`).
+pub(super) fn recording_sql(write: &str, params: usize) -> String {
+    format!("WITH done AS ({write}) {}", insert_event_sql(params + 1))
+}
+
+/// Runs `write`, its parameters bound by `bind`, and records `event`: in PostgreSQL one
+/// statement, `recording` (made by `recording_sql`), so one round trip (each costs CPU in the
+/// database and here); in SQLite, which has no data-modifying `WITH`, the two in turn.
+pub(super) async fn execute_recording<'q>(
+    conn: &mut AnyConnection,
+    (write, recording): (&'q str, &'q str),
+    bind: impl Fn(Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>>,
+    event: NewAuditEvent<'q>,
+    now: OffsetDateTime,
+) -> anyhow::Result<()> {
+    if !is_postgres(conn) {
+        bind(sqlx::query(write)).execute(&mut *conn).await?;
+        return Store::record_event(conn, event, now).await;
+    }
+    bind_event(bind(sqlx::query(recording)), event, now)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Binds `event`, recorded at `now`, to the placeholders of `insert_event_sql`.

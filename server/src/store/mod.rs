@@ -303,6 +303,28 @@ impl Store {
         Ok(tx)
     }
 
+    /// Starts a transaction of `scope` (see `begin_write_in`) and reads the account `id` in it,
+    /// as the write transactions before it left the account; `None` if it is gone. In
+    /// PostgreSQL, for the scope of that account, the locks are taken and the account read in
+    /// one statement (`lock_account_by_id`).
+    pub async fn begin_write_for_account(
+        &self,
+        scope: WriteScope,
+        id: i64,
+    ) -> anyhow::Result<(WriteTx, Option<AccountRecord>)> {
+        if self.backend == Backend::Postgres && scope == WriteScope::Account(id) {
+            let mut tx = WriteTx {
+                tx: self.begin_writing().await?,
+                scope,
+            };
+            let account = Self::lock_account_by_id(&mut tx, POSTGRES_WRITE_LOCK, id).await?;
+            return Ok((tx, account));
+        }
+        let mut tx = self.begin_write_in(scope).await?;
+        let account = Self::account_by_id(&mut tx, id).await?;
+        Ok((tx, account))
+    }
+
     /// Starts a transaction about the account with `normalized_email`, and reads that account
     /// in it: of scope `Account(its id)`, or `Email(unknown_key)` when no account has that email
     /// (see `WriteTx::scope`). In PostgreSQL the account is looked up, locked and read in the

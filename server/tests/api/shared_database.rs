@@ -512,6 +512,50 @@ async fn a_write_about_an_email_reads_the_account_as_the_write_it_waited_for_lef
 }
 
 #[tokio::test]
+async fn a_write_about_an_account_reads_it_as_the_write_it_waited_for_left_it() {
+    use server::auth::lockout::LockState;
+    use server::store::{Backend, Store, WriteScope};
+    use std::time::Duration;
+
+    let (first, second, _data, id) = two_instances_with_ada().await;
+    if first.store.backend() != Backend::Postgres {
+        // SQLite: one writer, no write waits inside a statement.
+        return;
+    }
+    // Another instance's write of the account holds its lock and changes its lock state...
+    let mut holding = second
+        .store
+        .begin_write_in(WriteScope::Account(id))
+        .await
+        .expect("a write transaction");
+    Store::save_lock_state(&mut holding, id, LockState::Open { failures: 2 })
+        .await
+        .expect("saved");
+    // ...while this write about the account (a sign-in's, once its password is checked) waits
+    // for that lock.
+    let store = first.store.clone();
+    let waiting = tokio::spawn(async move {
+        store
+            .begin_write_for_account(WriteScope::Account(id), id)
+            .await
+            .expect("a write transaction")
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the account's lock was not held");
+    holding.commit().await.expect("committed");
+    let (tx, account) = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the write began after the commit")
+        .expect("it ran");
+    assert_eq!(tx.scope(), WriteScope::Account(id));
+    assert_eq!(
+        account.map(|account| account.lock),
+        Some(LockState::Open { failures: 2 }),
+        "the account was read as the write it waited for left it"
+    );
+}
+
+#[tokio::test]
 async fn under_load_on_many_accounts_each_locks_once_and_each_code_has_one_winner() {
     const ACCOUNTS: usize = 8;
     let (a, b, _data) = spawn_two_instances().await;
