@@ -468,61 +468,27 @@ async fn a_write_about_an_email_takes_its_accounts_lock_or_else_the_emails() {
     }
 }
 
-#[tokio::test]
-async fn a_write_about_an_email_reads_the_account_as_the_write_it_waited_for_left_it() {
-    use server::auth::lockout::LockState;
-    use server::store::{email_lock_key, Backend, Store, WriteScope};
-    use std::time::Duration;
-
-    let (first, second, _data, id) = two_instances_with_ada().await;
-    if first.store.backend() != Backend::Postgres {
-        // SQLite: one writer, no write waits inside a statement.
-        return;
-    }
-    // Another instance's write of the account holds its lock and changes its lock state...
-    let mut holding = second
-        .store
-        .begin_write_in(WriteScope::Account(id))
-        .await
-        .expect("a write transaction");
-    Store::save_lock_state(&mut holding, id, LockState::Open { failures: 2 })
-        .await
-        .expect("saved");
-    // ...while this write about the email waits for that lock.
-    let store = first.store.clone();
-    let waiting = tokio::spawn(async move {
-        store
-            .begin_write_for_email("ada@example.com", email_lock_key(b"unused"))
-            .await
-            .expect("a write transaction")
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "the account's lock was not held");
-    holding.commit().await.expect("committed");
-    let (tx, account) = tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .expect("the write began after the commit")
-        .expect("it ran");
-    assert_eq!(tx.scope(), WriteScope::Account(id));
-    assert_eq!(
-        account.map(|account| account.lock),
-        Some(LockState::Open { failures: 2 }),
-        "the account was read as it was before the write it waited for"
-    );
-}
-
-#[tokio::test]
-async fn a_write_about_an_account_reads_it_as_the_write_it_waited_for_left_it() {
+/// On PostgreSQL: another instance's write of Ada's account holds the account's lock and has
+/// changed her lock state to two failures, while `begin` starts a write on the first instance
+/// that must wait for that lock. Once the other commits, that write is of the account's scope and
+/// has read the account as the other left it. Nothing to see on SQLite (one writer: no write
+/// waits inside a statement).
+async fn reads_the_account_as_the_write_it_waited_for_left_it<F, Fut>(begin: F)
+where
+    F: FnOnce(server::store::Store, i64) -> Fut,
+    Fut: std::future::Future<
+            Output = anyhow::Result<(server::store::WriteTx, Option<server::store::AccountRecord>)>,
+        > + Send
+        + 'static,
+{
     use server::auth::lockout::LockState;
     use server::store::{Backend, Store, WriteScope};
     use std::time::Duration;
 
     let (first, second, _data, id) = two_instances_with_ada().await;
     if first.store.backend() != Backend::Postgres {
-        // SQLite: one writer, no write waits inside a statement.
         return;
     }
-    // Another instance's write of the account holds its lock and changes its lock state...
     let mut holding = second
         .store
         .begin_write_in(WriteScope::Account(id))
@@ -531,28 +497,42 @@ async fn a_write_about_an_account_reads_it_as_the_write_it_waited_for_left_it() 
     Store::save_lock_state(&mut holding, id, LockState::Open { failures: 2 })
         .await
         .expect("saved");
-    // ...while this write about the account (a sign-in's, once its password is checked) waits
-    // for that lock.
-    let store = first.store.clone();
-    let waiting = tokio::spawn(async move {
-        store
-            .begin_write_for_account(WriteScope::Account(id), id)
-            .await
-            .expect("a write transaction")
-    });
+    let waiting = tokio::spawn(begin(first.store.clone(), id));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiting.is_finished(), "the account's lock was not held");
     holding.commit().await.expect("committed");
     let (tx, account) = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("the write began after the commit")
-        .expect("it ran");
+        .expect("it ran")
+        .expect("a write transaction");
     assert_eq!(tx.scope(), WriteScope::Account(id));
     assert_eq!(
         account.map(|account| account.lock),
         Some(LockState::Open { failures: 2 }),
         "the account was read as the write it waited for left it"
     );
+}
+
+#[tokio::test]
+async fn a_write_about_an_email_reads_the_account_as_the_write_it_waited_for_left_it() {
+    reads_the_account_as_the_write_it_waited_for_left_it(|store, _| async move {
+        let unknown_key = server::store::email_lock_key(b"unused");
+        store
+            .begin_write_for_email("ada@example.com", unknown_key)
+            .await
+    })
+    .await;
+}
+
+/// As a sign-in's write does, once the password is checked.
+#[tokio::test]
+async fn a_write_about_an_account_reads_it_as_the_write_it_waited_for_left_it() {
+    reads_the_account_as_the_write_it_waited_for_left_it(|store, id| async move {
+        let scope = server::store::WriteScope::Account(id);
+        store.begin_write_for_account(scope, id).await
+    })
+    .await;
 }
 
 #[tokio::test]
