@@ -90,6 +90,20 @@ const RECORD_LOGIN: &str = "UPDATE accounts SET failed_logins = 0, locked_at = N
 /// one statement (PostgreSQL).
 static RECORD_LOGIN_RECORDING: LazyLock<String> = LazyLock::new(|| recording_sql(RECORD_LOGIN, 2));
 
+/// `lock_account_by_email`'s statement: one row, the key locked, and the account's columns
+/// (null if no account has the email once locked).
+static LOCK_ACCOUNT_BY_EMAIL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)), \
+         target AS MATERIALIZED (SELECT COALESCE((SELECT id FROM accounts \
+             WHERE email_normalized = $2), $3) AS key FROM cluster), \
+         locked AS MATERIALIZED (SELECT key, pg_advisory_xact_lock(key) FROM target) \
+         SELECT locked.key AS lock_key, account.* FROM locked LEFT JOIN LATERAL \
+             (SELECT {COLUMNS} FROM accounts WHERE id = locked.key \
+              AND email_normalized = $2 FOR UPDATE) AS account ON TRUE"
+    )
+});
+
 /// `lock_account_by_id`'s statement: one row, the account's columns null if it is gone.
 static LOCK_ACCOUNT_BY_ID: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -105,6 +119,17 @@ fn lock_columns(state: LockState) -> (i64, Option<i64>) {
     match state {
         LockState::Open { failures } => (i64::from(failures), None),
         LockState::Locked { since } => (0, Some(unix_millis(since))),
+    }
+}
+
+/// The account in a row of a statement that takes the locks and reads the account in a `LEFT
+/// JOIN` (`LOCK_ACCOUNT_BY_EMAIL`, `LOCK_ACCOUNT_BY_ID`): `None` when its columns are null.
+fn locked_account(row: &sqlx::any::AnyRow) -> anyhow::Result<Option<AccountRecord>> {
+    match row.try_get::<Option<i64>, _>("id")? {
+        Some(_) => Ok(Some(
+            from_row(row).context("could not read the account row")?,
+        )),
+        None => Ok(None),
     }
 }
 
@@ -217,27 +242,15 @@ impl Store {
         normalized_email: &str,
         unknown_key: i64,
     ) -> anyhow::Result<(i64, Option<AccountRecord>)> {
-        let row = sqlx::query(&format!(
-            "WITH cluster AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared($1)), \
-             target AS MATERIALIZED (SELECT COALESCE((SELECT id FROM accounts \
-                 WHERE email_normalized = $2), $3) AS key FROM cluster), \
-             locked AS MATERIALIZED (SELECT key, pg_advisory_xact_lock(key) FROM target) \
-             SELECT locked.key AS lock_key, account.* FROM locked LEFT JOIN LATERAL \
-                 (SELECT {COLUMNS} FROM accounts WHERE id = locked.key \
-                  AND email_normalized = $2 FOR UPDATE) AS account ON TRUE"
-        ))
-        .bind(cluster_lock)
-        .bind(normalized_email)
-        .bind(unknown_key)
-        .fetch_one(conn)
-        .await
-        .context("could not take the write lock")?;
+        let row = sqlx::query(&LOCK_ACCOUNT_BY_EMAIL)
+            .bind(cluster_lock)
+            .bind(normalized_email)
+            .bind(unknown_key)
+            .fetch_one(conn)
+            .await
+            .context("could not take the write lock")?;
         let key: i64 = row.try_get("lock_key")?;
-        let account = match row.try_get::<Option<i64>, _>("id")? {
-            Some(_) => Some(from_row(&row).context("could not read the account row")?),
-            None => None,
-        };
-        Ok((key, account))
+        Ok((key, locked_account(&row)?))
     }
 
     /// PostgreSQL, one statement: the cluster lock (`cluster_lock`, shared), the lock of account
@@ -255,12 +268,7 @@ impl Store {
             .fetch_one(conn)
             .await
             .context("could not take the write lock")?;
-        match row.try_get::<Option<i64>, _>("id")? {
-            Some(_) => Ok(Some(
-                from_row(&row).context("could not read the account row")?,
-            )),
-            None => Ok(None),
-        }
+        locked_account(&row)
     }
 
     pub async fn account_by_id(
