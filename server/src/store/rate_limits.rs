@@ -14,6 +14,7 @@ use anyhow::Context;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::LazyLock;
 use std::time::Instant;
 use time::{Duration, OffsetDateTime};
 use tokio::sync::{Mutex, MutexGuard};
@@ -84,6 +85,23 @@ const NO_CONNECTION: &str = "could not get a database connection for the shared 
 /// One token, in the thousandths the table counts in.
 const TOKEN: i64 = 1000;
 
+/// Takes a token from bucket `$1` of capacity `$2` thousandths at `$3` (unix ms), refilled at
+/// `$4` tokens a minute; returns what is left and whether a token was taken. Built once.
+static TAKE_TOKEN: LazyLock<String> = LazyLock::new(|| {
+    // Refilled: what was there, plus per_minute tokens a minute since (in thousandths:
+    // per_minute / 60 a millisecond), at most the capacity.
+    const REFILLED: &str = "LEAST($2, b.milli_tokens + GREATEST($3 - b.updated_at, 0) * $4 / 60)";
+    format!(
+        "INSERT INTO rate_limit_buckets AS b (bucket, milli_tokens, updated_at, allowed) \
+         VALUES ($1, $2 - {TOKEN}, $3, TRUE) \
+         ON CONFLICT (bucket) DO UPDATE SET \
+         allowed = {REFILLED} >= {TOKEN}, \
+         milli_tokens = {REFILLED} - CASE WHEN {REFILLED} >= {TOKEN} THEN {TOKEN} ELSE 0 END, \
+         updated_at = GREATEST($3, b.updated_at) \
+         RETURNING milli_tokens, allowed"
+    )
+});
+
 impl Store {
     /// Takes a token from `bucket` at `now`: `Ok(())`, or `Err(wait)` until one is there. A bucket
     /// seen for the first time is full. PostgreSQL only.
@@ -98,31 +116,19 @@ impl Store {
             "shared rate limits need PostgreSQL"
         );
         let per_minute = i64::from(per_minute.max(1));
-        // Refilled: what was there, plus per_minute tokens a minute since (in thousandths:
-        // per_minute / 60 a millisecond), at most the capacity.
-        const REFILLED: &str =
-            "LEAST($2, b.milli_tokens + GREATEST($3 - b.updated_at, 0) * $4 / 60)";
         let mut slot = self.bucket_connections.free_slot();
         let mut conn = match slot.as_deref_mut() {
             Some(held) => connection_in(held, self.writer()).await?,
             None => self.writer().acquire().await.context(NO_CONNECTION)?,
         };
-        let (milli_tokens, allowed): (i64, bool) = sqlx::query_as(&format!(
-            "INSERT INTO rate_limit_buckets AS b (bucket, milli_tokens, updated_at, allowed) \
-             VALUES ($1, $2 - {TOKEN}, $3, TRUE) \
-             ON CONFLICT (bucket) DO UPDATE SET \
-             allowed = {REFILLED} >= {TOKEN}, \
-             milli_tokens = {REFILLED} - CASE WHEN {REFILLED} >= {TOKEN} THEN {TOKEN} ELSE 0 END, \
-             updated_at = GREATEST($3, b.updated_at) \
-             RETURNING milli_tokens, allowed"
-        ))
-        .bind(bucket)
-        .bind(per_minute * TOKEN)
-        .bind(unix_millis(now))
-        .bind(per_minute)
-        .fetch_one(&mut *conn)
-        .await
-        .context("could not take a token from the shared rate limit")?;
+        let (milli_tokens, allowed): (i64, bool) = sqlx::query_as(&TAKE_TOKEN)
+            .bind(bucket)
+            .bind(per_minute * TOKEN)
+            .bind(unix_millis(now))
+            .bind(per_minute)
+            .fetch_one(&mut *conn)
+            .await
+            .context("could not take a token from the shared rate limit")?;
         if let Some(held) = slot.as_deref_mut() {
             *held = Some((conn, Instant::now()));
         }
